@@ -1,0 +1,308 @@
+//! `entry_points.txt` as `importlib.metadata` reads it.
+//!
+//! The format is the INI-like one of the [entry points specification]
+//! (<https://packaging.python.org/en/latest/specifications/entry-points/>):
+//!
+//! ```text
+//! [group]
+//! name = module.path:attr.path [extra1, extra2]
+//! ```
+//!
+//! What `importlib.metadata` does (`Sectioned.read`, `Pair.parse`), and so what
+//! we do: each line is stripped; blank lines and comment lines (`#`, and `;` as
+//! configparser-written files may have) are skipped; `[section]` starts a
+//! group; any other line is split at its *first* `=` and both sides stripped;
+//! lines before the first section belong to no group and are ignored. Where
+//! importlib raises on a line with no `=` (and so loses every entry point of
+//! the distribution), we report the line and keep going.
+
+use crate::names;
+
+/// One entry point of a requested group, borrowed from the file's text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EntryPoint<'a> {
+    /// The group (section name) as requested.
+    pub group: &'a str,
+    /// The entry point's name: for post-import hooks, the target module.
+    pub name: &'a str,
+    /// The value with any `[extras]` removed and whitespace stripped.
+    pub value: &'a str,
+    /// 1-based line number in the file.
+    pub line: usize,
+}
+
+/// A line that could not be parsed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LineProblem {
+    /// 1-based line number in the file.
+    pub line: usize,
+    /// The offending line, stripped.
+    pub text: String,
+}
+
+impl std::fmt::Display for LineProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "line {}: expected 'name = value': {:?}",
+            self.line, self.text
+        )
+    }
+}
+
+/// The entry points of `groups` in `text`, in file order, plus the malformed
+/// lines found inside those groups.
+///
+/// Only lines inside a requested group are judged: a broken line in some
+/// group nobody asked for is none of our business (and the scan skips files
+/// that do not mention a requested group without reading them at all, so
+/// reporting it here would make problems depend on that shortcut).
+/// A group appearing in several sections is read from all of them.
+pub fn parse<'a>(
+    text: &'a str,
+    groups: &[&'a str],
+    entries: &mut Vec<EntryPoint<'a>>,
+    problems: &mut Vec<LineProblem>,
+) {
+    // A UTF-8 byte order mark is what some Windows editors write; importlib
+    // would take it as part of the first line, which is never what was meant.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let mut current: Option<&'a str> = None;
+    for (index, raw) in py_lines(text).enumerate() {
+        let line = py_strip(raw);
+        if line.is_empty() || line.starts_with('#') || line.starts_with(';') {
+            continue;
+        }
+        if line.starts_with('[') && line.ends_with(']') {
+            let section = section_name(line);
+            current = groups.iter().copied().find(|g| *g == section);
+            continue;
+        }
+        let Some(group) = current else { continue };
+        match line.split_once('=') {
+            Some((name, value)) => entries.push(EntryPoint {
+                group,
+                name: py_strip(name),
+                value: strip_extras(py_strip(value)),
+                line: index + 1,
+            }),
+            None => problems.push(LineProblem {
+                line: index + 1,
+                text: line.to_owned(),
+            }),
+        }
+    }
+}
+
+/// The name of a `[section]` line: importlib's `value.strip('[]')`, then
+/// surrounding whitespace stripped (`[ group ]` means `group`).
+pub fn section_name(line: &str) -> &str {
+    py_strip(line.trim_matches(|c| c == '[' || c == ']'))
+}
+
+/// `module:attr [extra1, extra2]` → `module:attr`. Extras name optional
+/// dependencies of the distribution; they do not change what is loaded.
+pub fn strip_extras(value: &str) -> &str {
+    match value.find('[') {
+        Some(at) => py_strip(&value[..at]),
+        None => value,
+    }
+}
+
+/// Split a hook value `module.path:attr.path` into its two halves, whitespace
+/// around the `:` allowed (importlib's pattern allows it). `None` unless the
+/// module part is a dotted module name and the attribute part a dotted path
+/// of identifiers: a post-import hook needs a callable, so a bare module
+/// reference is refused too.
+pub fn split_value(value: &str) -> Option<(&str, &str)> {
+    let (module, attr) = strip_extras(py_strip(value)).split_once(':')?;
+    let (module, attr) = (py_strip(module), py_strip(attr));
+    (names::is_dotted_module_name(module) && names::is_dotted_module_name(attr))
+        .then_some((module, attr))
+}
+
+/// Whether `value` is a usable hook reference (see [`split_value`]).
+pub fn is_valid_value(value: &str) -> bool {
+    split_value(value).is_some()
+}
+
+/// Whether an entry point's name can be a post-import hook target: a dotted
+/// module name.
+pub fn is_valid_target(name: &str) -> bool {
+    names::is_dotted_module_name(name)
+}
+
+/// Python's `str.isspace()` for one character: Unicode `White_Space` plus the
+/// four C0 separators `\x1c`–`\x1f`, which Python counts and Rust does not.
+fn py_is_space(c: char) -> bool {
+    c.is_whitespace() || ('\u{1c}'..='\u{1f}').contains(&c)
+}
+
+/// Python's `str.strip()` with no argument.
+fn py_strip(s: &str) -> &str {
+    s.trim_matches(py_is_space)
+}
+
+/// Python's `str.splitlines()`: breaks at `\n`, `\r\n`, `\r`, `\v`, `\f`,
+/// `\x1c`–`\x1e`, `\x85`, U+2028 and U+2029. A trailing break does not make
+/// an empty last line.
+fn py_lines(text: &str) -> impl Iterator<Item = &str> {
+    let mut rest = text;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        match rest.char_indices().find(|&(_, c)| is_line_break(c)) {
+            Some((at, c)) => {
+                let line = &rest[..at];
+                let mut next = at + c.len_utf8();
+                if c == '\r' && rest.as_bytes().get(next) == Some(&b'\n') {
+                    next += 1;
+                }
+                rest = &rest[next..];
+                Some(line)
+            }
+            None => Some(std::mem::take(&mut rest)),
+        }
+    })
+}
+
+fn is_line_break(c: char) -> bool {
+    matches!(
+        c,
+        '\n' | '\r'
+            | '\u{0b}'
+            | '\u{0c}'
+            | '\u{1c}'
+            | '\u{1d}'
+            | '\u{1e}'
+            | '\u{85}'
+            | '\u{2028}'
+            | '\u{2029}'
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run<'a>(
+        text: &'a str,
+        groups: &[&'a str],
+    ) -> (Vec<(&'a str, &'a str, &'a str)>, Vec<LineProblem>) {
+        let mut entries = Vec::new();
+        let mut problems = Vec::new();
+        parse(text, groups, &mut entries, &mut problems);
+        (
+            entries.iter().map(|e| (e.group, e.name, e.value)).collect(),
+            problems,
+        )
+    }
+
+    #[test]
+    fn sections_names_values_in_file_order() {
+        let text = "\
+stray = before:any_section
+[console_scripts]
+tool = pkg.cli:main
+
+[acme.patches]
+# a comment
+; another comment
+tempfile = acme.patches.tmp:patch
+  os.path   =   acme.patches.osp : patch_it  
+[other]
+x = y:z
+[acme.patches]
+json = acme.j:p [speedups, extra]
+";
+        let (entries, problems) = run(text, &["acme.patches", "other"]);
+        assert_eq!(
+            entries,
+            vec![
+                ("acme.patches", "tempfile", "acme.patches.tmp:patch"),
+                ("acme.patches", "os.path", "acme.patches.osp : patch_it"),
+                ("other", "x", "y:z"),
+                ("acme.patches", "json", "acme.j:p"),
+            ]
+        );
+        assert!(problems.is_empty());
+    }
+
+    #[test]
+    fn first_equals_splits() {
+        let (entries, _) = run("[g]\na = b = c\n", &["g"]);
+        assert_eq!(entries, vec![("g", "a", "b = c")]);
+    }
+
+    #[test]
+    fn malformed_lines_reported_only_in_requested_groups() {
+        let text = "[g]\nok = m:f\nthis is not an entry\nalso_ok = n:g\n[h]\nbroken too\n";
+        let (entries, problems) = run(text, &["g"]);
+        assert_eq!(entries, vec![("g", "ok", "m:f"), ("g", "also_ok", "n:g")]);
+        assert_eq!(
+            problems,
+            vec![LineProblem {
+                line: 3,
+                text: "this is not an entry".into()
+            }]
+        );
+    }
+
+    #[test]
+    fn bom_and_crlf_tolerated() {
+        let text = "\u{feff}[g]\r\na = m:f\r\n\r\nb = n:g\rc = o:h";
+        let (entries, problems) = run(text, &["g"]);
+        assert_eq!(
+            entries,
+            vec![("g", "a", "m:f"), ("g", "b", "n:g"), ("g", "c", "o:h")]
+        );
+        assert!(problems.is_empty());
+    }
+
+    #[test]
+    fn line_numbers_count_every_line() {
+        let mut entries = Vec::new();
+        let mut problems = Vec::new();
+        parse(
+            "\n# c\n[g]\n\na = m:f\n",
+            &["g"],
+            &mut entries,
+            &mut problems,
+        );
+        assert_eq!(entries[0].line, 5);
+    }
+
+    #[test]
+    fn section_names_are_stripped() {
+        assert_eq!(section_name("[ g ]"), "g");
+        assert_eq!(section_name("[[g]]"), "g");
+        let (entries, _) = run("[ g ]\na = m:f\n", &["g"]);
+        assert_eq!(entries.len(), 1);
+    }
+
+    #[test]
+    fn values() {
+        assert_eq!(split_value("a.b:c.d"), Some(("a.b", "c.d")));
+        assert_eq!(split_value(" a : c [x] "), Some(("a", "c")));
+        assert_eq!(split_value("a.b"), None);
+        assert_eq!(split_value("a.b:"), None);
+        assert_eq!(split_value(":f"), None);
+        assert_eq!(split_value("a-b:f"), None);
+        assert_eq!(split_value("a:b:c"), None);
+        assert!(is_valid_value("wrapt_bootstrap.examples:patch_tempfile"));
+        assert!(is_valid_target("os.path"));
+        assert!(!is_valid_target("os/path"));
+        assert_eq!(strip_extras("m:f [a,b]"), "m:f");
+        assert_eq!(strip_extras("m:f"), "m:f");
+    }
+
+    #[test]
+    fn python_splitlines_and_strip() {
+        let lines: Vec<_> = py_lines("a\nb\r\nc\rd\u{2028}e\x0cf\n").collect();
+        assert_eq!(lines, ["a", "b", "c", "d", "e", "f"]);
+        assert_eq!(py_lines("").count(), 0);
+        assert_eq!(py_lines("\n\n").collect::<Vec<_>>(), ["", ""]);
+        assert_eq!(py_strip("\x1f a \u{a0}"), "a");
+    }
+}

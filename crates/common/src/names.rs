@@ -1,0 +1,100 @@
+//! Names as the packaging specs define them.
+
+/// Whether `name` may be used as a patch group name (`WRAPT_PATCHES`,
+/// `--enable`): non-empty, only `[A-Za-z0-9_.-]`. Anything else is ignored at
+/// startup with a warning and refused by the CLI, so nothing from the
+/// environment can smuggle syntax into the files we render.
+pub fn is_valid_group_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
+}
+
+/// The distribution name a `*.dist-info` / `*.egg-info` directory stands for,
+/// normalized the way `importlib.metadata` deduplicates distributions: the
+/// part of the stem before the first `-`, runs of `-_.` folded to `_`,
+/// lowercased (PEP 503 normalization with `_` as the separator).
+/// Returns `None` for names that are not metadata directories.
+pub fn normalized_dist_name(dir_name: &str) -> Option<String> {
+    let stem = dir_name
+        .strip_suffix(".dist-info")
+        .or_else(|| dir_name.strip_suffix(".egg-info"))?;
+    let name = stem.split('-').next().unwrap_or(stem);
+    if name.is_empty() {
+        return None;
+    }
+    let mut out = String::with_capacity(name.len());
+    let mut in_separator_run = false;
+    for c in name.chars() {
+        if matches!(c, '-' | '_' | '.') {
+            if !in_separator_run {
+                out.push('_');
+            }
+            in_separator_run = true;
+        } else {
+            out.extend(c.to_lowercase());
+            in_separator_run = false;
+        }
+    }
+    Some(out)
+}
+
+/// Whether `name` is a dotted Python module path (`a.b_c.d`): what an entry
+/// name must be to serve as a post-import hook target.
+pub fn is_dotted_module_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.split('.').all(|part| {
+            let mut chars = part.chars();
+            chars.next().is_some_and(|c| c == '_' || c.is_alphabetic())
+                && chars.all(|c| c == '_' || c.is_alphanumeric())
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn group_names() {
+        assert!(is_valid_group_name("acme.patches"));
+        assert!(is_valid_group_name("wrapt_bootstrap.examples-2"));
+        assert!(!is_valid_group_name(""));
+        assert!(!is_valid_group_name("a b"));
+        assert!(!is_valid_group_name("a;import os"));
+        assert!(!is_valid_group_name("grüppe"));
+    }
+
+    #[test]
+    fn dist_names_fold_like_importlib_metadata() {
+        assert_eq!(
+            normalized_dist_name("Foo.Bar-1.0.dist-info").as_deref(),
+            Some("foo_bar")
+        );
+        assert_eq!(
+            normalized_dist_name("foo__bar-1.0.dist-info").as_deref(),
+            Some("foo_bar")
+        );
+        assert_eq!(
+            normalized_dist_name("foo_bar.egg-info").as_deref(),
+            Some("foo_bar")
+        );
+        assert_eq!(
+            normalized_dist_name("foo_bar-1.0-py3.9.egg-info").as_deref(),
+            Some("foo_bar")
+        );
+        assert_eq!(normalized_dist_name("foo_bar"), None);
+        assert_eq!(normalized_dist_name("-1.0.dist-info"), None);
+    }
+
+    #[test]
+    fn dotted_module_names() {
+        assert!(is_dotted_module_name("tempfile"));
+        assert!(is_dotted_module_name("os.path"));
+        assert!(is_dotted_module_name("_private.mod2"));
+        assert!(!is_dotted_module_name("os..path"));
+        assert!(!is_dotted_module_name("2to3"));
+        assert!(!is_dotted_module_name("a-b"));
+        assert!(!is_dotted_module_name(""));
+    }
+}

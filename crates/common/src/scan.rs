@@ -1,0 +1,393 @@
+//! The scan of distribution metadata on `sys.path` for entry points of some
+//! groups: what `importlib.metadata.entry_points(group=...)` answers, done
+//! fast enough to run at every interpreter startup.
+//!
+//! Semantics (those of `importlib.metadata`'s `MetadataPathFinder` and
+//! `entry_points()` on 3.10+):
+//! - path entries in order; entries that are not readable directories
+//!   (files, zips, missing, unreadable) are skipped silently;
+//! - within one, the `*.dist-info` / `*.egg-info` directories, in sorted
+//!   (byte-wise) order so the result does not depend on the file system;
+//! - the first distribution of each normalized name wins, across all path
+//!   entries and across calls (the caller's `seen` set carries that);
+//! - a missing `entry_points.txt` means no entry points; an unreadable or
+//!   non-UTF-8 one is reported and that distribution skipped.
+//!
+//! Cost: one `readdir` per path entry, one `open` per distribution (no `stat`
+//! unless the directory entry is a symlink or the file system does not give
+//! a type), one read buffer reused for every file, and a substring search for
+//! the group names before any parsing, so the hundreds of distributions that
+//! do not mention a requested group cost an open and a read each.
+
+use std::collections::HashSet;
+use std::fs::{self, File};
+use std::hash::BuildHasher;
+use std::io::{self, Read};
+use std::path::{Path, PathBuf};
+
+use crate::{entry_points, names};
+
+/// One entry point found by [`scan`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    pub group: String,
+    pub name: String,
+    /// Extras removed, stripped (`module:attr`).
+    pub value: String,
+    /// The `*.dist-info` / `*.egg-info` directory it came from.
+    pub dist_dir: PathBuf,
+}
+
+/// Something wrong with one distribution's metadata; the scan went on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// The file (or directory) concerned.
+    pub path: PathBuf,
+    pub message: String,
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.path.display(), self.message)
+    }
+}
+
+/// What one [`scan`] found.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct ScanResult {
+    pub entries: Vec<Entry>,
+    pub problems: Vec<Problem>,
+}
+
+const ENTRY_POINTS_TXT: &str = "entry_points.txt";
+
+/// Scan `paths` (`sys.path` entries, in order) for entry points of `groups`.
+///
+/// `seen` holds the normalized names of distributions already taken; every
+/// distribution met here is added to it, and one whose name is already there
+/// is skipped, so a later scan of more path entries continues this one.
+pub fn scan<P: AsRef<Path>, S: BuildHasher>(
+    paths: &[P],
+    groups: &[&str],
+    seen: &mut HashSet<String, S>,
+) -> ScanResult {
+    let mut result = ScanResult::default();
+    let mut buf = Vec::new();
+    let mut dists: Vec<(String, String)> = Vec::new();
+    for path in paths {
+        let path = path.as_ref();
+        // `sys.path` uses "" for the current directory.
+        let dir = if path.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            path
+        };
+        dists.clear();
+        list_dists(dir, &mut dists);
+        if dists.is_empty() {
+            continue;
+        }
+        dists.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        let mut file = path.to_path_buf();
+        for (child, normalized) in dists.drain(..) {
+            // `seen.insert` needs an owned key; check first so duplicates
+            // (the common case on a second scan) cost no allocation.
+            if seen.contains(&normalized) {
+                continue;
+            }
+            seen.insert(normalized);
+            file.push(&child);
+            file.push(ENTRY_POINTS_TXT);
+            read_dist(&file, groups, &mut buf, &mut result);
+            file.pop();
+            file.pop();
+        }
+    }
+    result
+}
+
+/// The metadata directories in `dir` as `(file name, normalized name)`;
+/// nothing when `dir` cannot be listed.
+fn list_dists(dir: &Path, out: &mut Vec<(String, String)>) {
+    let Ok(read_dir) = fs::read_dir(dir) else {
+        return;
+    };
+    for child in read_dir.flatten() {
+        let file_name = child.file_name();
+        // Non-UTF-8 names cannot name a Python distribution.
+        let Some(name) = file_name.to_str() else {
+            continue;
+        };
+        let Some(normalized) = names::normalized_dist_name(name) else {
+            continue;
+        };
+        let is_dir = match child.file_type() {
+            Ok(t) if t.is_dir() => true,
+            Ok(t) if t.is_file() => false,
+            // A symlink, or a file system that gives no type: ask.
+            _ => child.path().is_dir(),
+        };
+        if is_dir {
+            out.push((name.to_owned(), normalized));
+        }
+    }
+}
+
+/// Read one distribution's `entry_points.txt` (at `file`) into `result`.
+fn read_dist(file: &Path, groups: &[&str], buf: &mut Vec<u8>, result: &mut ScanResult) {
+    buf.clear();
+    let read = File::open(file).and_then(|mut f| f.read_to_end(buf));
+    match read {
+        Ok(_) => {}
+        Err(e)
+            if matches!(
+                e.kind(),
+                io::ErrorKind::NotFound | io::ErrorKind::NotADirectory
+            ) =>
+        {
+            return;
+        }
+        Err(e) => {
+            result.problems.push(Problem {
+                path: file.to_path_buf(),
+                message: format!("cannot read: {e}"),
+            });
+            return;
+        }
+    }
+    let text = match std::str::from_utf8(buf) {
+        Ok(text) => text,
+        Err(e) => {
+            result.problems.push(Problem {
+                path: file.to_path_buf(),
+                message: format!("not UTF-8: {e}"),
+            });
+            return;
+        }
+    };
+    // A section `[g]` for group `g` needs the text `g` somewhere: files that
+    // do not contain any requested group name cannot have its entries.
+    let wanted: Vec<&str> = groups
+        .iter()
+        .copied()
+        .filter(|g| text.contains(g))
+        .collect();
+    if wanted.is_empty() {
+        return;
+    }
+    let mut found = Vec::new();
+    let mut line_problems = Vec::new();
+    entry_points::parse(text, &wanted, &mut found, &mut line_problems);
+    for p in line_problems {
+        result.problems.push(Problem {
+            path: file.to_path_buf(),
+            message: p.to_string(),
+        });
+    }
+    if found.is_empty() {
+        return;
+    }
+    let dist_dir = file.parent().map(Path::to_path_buf).unwrap_or_default();
+    result.entries.extend(found.into_iter().map(|e| Entry {
+        group: e.group.to_owned(),
+        name: e.name.to_owned(),
+        value: e.value.to_owned(),
+        dist_dir: dist_dir.clone(),
+    }));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// A fresh directory under the system temp dir, removed on drop.
+    struct TempDir(PathBuf);
+
+    impl TempDir {
+        fn new() -> Self {
+            static COUNTER: AtomicUsize = AtomicUsize::new(0);
+            let path = std::env::temp_dir().join(format!(
+                "wrapt-common-scan-{}-{}",
+                std::process::id(),
+                COUNTER.fetch_add(1, Ordering::Relaxed)
+            ));
+            let _ = fs::remove_dir_all(&path);
+            fs::create_dir_all(&path).unwrap();
+            TempDir(path)
+        }
+
+        fn dist(&self, dir: &str, entry_points: Option<&[u8]>) -> PathBuf {
+            let d = self.0.join(dir);
+            fs::create_dir_all(&d).unwrap();
+            if let Some(text) = entry_points {
+                fs::write(d.join(ENTRY_POINTS_TXT), text).unwrap();
+            }
+            d
+        }
+    }
+
+    impl Drop for TempDir {
+        fn drop(&mut self) {
+            let _ = fs::remove_dir_all(&self.0);
+        }
+    }
+
+    fn triples(result: &ScanResult) -> Vec<(&str, &str, &str)> {
+        result
+            .entries
+            .iter()
+            .map(|e| (e.group.as_str(), e.name.as_str(), e.value.as_str()))
+            .collect()
+    }
+
+    #[test]
+    fn path_order_then_sorted_dists_then_file_order() {
+        let a = TempDir::new();
+        let b = TempDir::new();
+        a.dist(
+            "zeta-1.0.dist-info",
+            Some(b"[g]\nz1 = zeta:one\nz2 = zeta:two\n"),
+        );
+        a.dist("alpha-2.0.dist-info", Some(b"[g]\na = alpha:hook\n"));
+        b.dist("beta-1.0.dist-info", Some(b"[g]\nb = beta:hook\n"));
+        let mut seen = HashSet::new();
+        let result = scan(&[&b.0, &a.0], &["g"], &mut seen);
+        assert_eq!(
+            triples(&result),
+            vec![
+                ("g", "b", "beta:hook"),
+                ("g", "a", "alpha:hook"),
+                ("g", "z1", "zeta:one"),
+                ("g", "z2", "zeta:two"),
+            ]
+        );
+        assert_eq!(result.entries[1].dist_dir, a.0.join("alpha-2.0.dist-info"));
+        assert!(result.problems.is_empty());
+        let mut names: Vec<_> = seen.into_iter().collect();
+        names.sort();
+        assert_eq!(names, ["alpha", "beta", "zeta"]);
+    }
+
+    #[test]
+    fn first_distribution_wins_per_normalized_name() {
+        let a = TempDir::new();
+        let b = TempDir::new();
+        a.dist("Acme.Patches-1.0.dist-info", Some(b"[g]\nx = first:hook\n"));
+        b.dist(
+            "acme_patches-2.0.dist-info",
+            Some(b"[g]\nx = second:hook\n"),
+        );
+        b.dist("ACME_patches.egg-info", Some(b"[g]\nx = third:hook\n"));
+        let mut seen = HashSet::new();
+        let result = scan(&[&a.0, &b.0], &["g"], &mut seen);
+        assert_eq!(triples(&result), vec![("g", "x", "first:hook")]);
+
+        // A later scan continues: names seen before stay taken.
+        let c = TempDir::new();
+        c.dist(
+            "acme.patches-4.0.dist-info",
+            Some(b"[g]\nx = fourth:hook\n"),
+        );
+        c.dist("other-1.0.egg-info", Some(b"[g]\ny = other:hook\n"));
+        let result = scan(&[&c.0], &["g"], &mut seen);
+        assert_eq!(triples(&result), vec![("g", "y", "other:hook")]);
+
+        // Byte-wise order within a path entry: `ACME_...` sorts before `acme_...`.
+        let mut seen = HashSet::new();
+        let result = scan(&[&b.0, &a.0], &["g"], &mut seen);
+        assert_eq!(triples(&result), vec![("g", "x", "third:hook")]);
+
+        // A distribution without entry points still takes its name.
+        let d = TempDir::new();
+        d.dist("acme_patches-0.1.dist-info", None);
+        let mut seen = HashSet::new();
+        let result = scan(&[&d.0, &a.0], &["g"], &mut seen);
+        assert!(result.entries.is_empty());
+    }
+
+    #[test]
+    fn egg_info_missing_file_and_other_groups() {
+        let a = TempDir::new();
+        a.dist("old_style.egg-info", Some(b"[g]\nold = old_style.p:hook\n"));
+        a.dist("nothing-1.0.dist-info", None);
+        a.dist(
+            "unrelated-1.0.dist-info",
+            Some(b"[console_scripts]\nx = y:z\nbroken line\n"),
+        );
+        a.dist("not_metadata", Some(b"[g]\nno = no:no\n"));
+        fs::write(a.0.join("file.dist-info"), b"[g]\nno = no:no\n").unwrap();
+        let mut seen = HashSet::new();
+        let result = scan(&[&a.0], &["g"], &mut seen);
+        assert_eq!(triples(&result), vec![("g", "old", "old_style.p:hook")]);
+        assert!(result.problems.is_empty(), "{:?}", result.problems);
+    }
+
+    #[test]
+    fn skips_what_is_not_a_directory() {
+        let a = TempDir::new();
+        a.dist("x-1.0.dist-info", Some(b"[g]\nx = x:h\n"));
+        let file = a.0.join("some.zip");
+        fs::write(&file, b"PK").unwrap();
+        let missing = a.0.join("missing");
+        let mut seen = HashSet::new();
+        let result = scan(&[file, missing, a.0.clone()], &["g"], &mut seen);
+        assert_eq!(triples(&result), vec![("g", "x", "x:h")]);
+        assert!(result.problems.is_empty());
+    }
+
+    #[test]
+    fn malformed_lines_extras_bom_crlf() {
+        let a = TempDir::new();
+        a.dist(
+            "a-1.0.dist-info",
+            Some(b"\xef\xbb\xbf[g]\r\nx = m:f [extra1, extra2]\r\nnot an entry\r\n[h]\r\ny = n:g\r\n"),
+        );
+        let mut seen = HashSet::new();
+        let result = scan(&[&a.0], &["g", "h"], &mut seen);
+        assert_eq!(triples(&result), vec![("g", "x", "m:f"), ("h", "y", "n:g")]);
+        assert_eq!(result.problems.len(), 1);
+        assert!(
+            result.problems[0].message.contains("line 3"),
+            "{}",
+            result.problems[0]
+        );
+        assert!(result.problems[0]
+            .path
+            .ends_with("a-1.0.dist-info/entry_points.txt"));
+    }
+
+    #[test]
+    fn non_utf8_is_a_problem_and_the_scan_goes_on() {
+        let a = TempDir::new();
+        a.dist("bad-1.0.dist-info", Some(b"[g]\nx = m:\xff\n"));
+        a.dist("good-1.0.dist-info", Some(b"[g]\ny = n:g\n"));
+        let mut seen = HashSet::new();
+        let result = scan(&[&a.0], &["g"], &mut seen);
+        assert_eq!(triples(&result), vec![("g", "y", "n:g")]);
+        assert_eq!(result.problems.len(), 1);
+        assert!(result.problems[0].message.contains("UTF-8"));
+    }
+
+    #[test]
+    fn group_name_search_is_exact_enough() {
+        let a = TempDir::new();
+        // `g` appears as a substring of `gg`, so the file is parsed, but only
+        // the real `[g]` section counts.
+        a.dist("a-1.0.dist-info", Some(b"[gg]\nx = m:f\n[g]\ny = n:g\n"));
+        let mut seen = HashSet::new();
+        let result = scan(&[&a.0], &["g"], &mut seen);
+        assert_eq!(triples(&result), vec![("g", "y", "n:g")]);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn symlinked_dist_dir() {
+        let a = TempDir::new();
+        let real = a.dist("real_place", Some(b"[g]\nx = m:f\n"));
+        std::os::unix::fs::symlink(&real, a.0.join("linked-1.0.dist-info")).unwrap();
+        let mut seen = HashSet::new();
+        let result = scan(&[&a.0], &["g"], &mut seen);
+        assert_eq!(triples(&result), vec![("g", "x", "m:f")]);
+    }
+}
