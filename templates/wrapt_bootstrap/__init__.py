@@ -25,7 +25,7 @@ __version__ = "0.1.0"
 # WRAPT_PATCHES is unset.
 _DEFAULT_GROUPS = ()
 
-_KILL_SWITCH = ("", "0", "off", "none")
+_KILL_SWITCH = ("0", "off", "none")
 _NAME_CHARACTERS = (
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-"
 )
@@ -58,13 +58,13 @@ def _select(wrapt_patches, autowrapt_bootstrap, defaults):
     ``AUTOWRAPT_BOOTSTRAP`` and the names ignored as invalid.
     """
     invalid = []
-    if wrapt_patches is not None and wrapt_patches.strip().lower() in _KILL_SWITCH:
-        return [], [], invalid
     if wrapt_patches is None:
         groups = list(defaults)
     else:
         items = [item.strip() for item in wrapt_patches.split(",")]
         items = [item for item in items if item]
+        if not items or (len(items) == 1 and items[0].lower() in _KILL_SWITCH):
+            return [], [], invalid
         # Plain names select exactly those groups; a list of only +/- edits
         # starts from the defaults.
         groups = [] if any(item[0] not in "+-" for item in items) else list(defaults)
