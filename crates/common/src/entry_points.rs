@@ -15,18 +15,25 @@
 //! lines before the first section belong to no group and are ignored. Where
 //! importlib raises on a line with no `=` (and so loses every entry point of
 //! the distribution), we report the line and keep going.
+//!
+//! This is also exactly what the pure-Python fallback of the bootstrap
+//! (`templates/wrapt_bootstrap/_fallback.py`, `_parse_entry_points`) does;
+//! the two must agree, since the same tests run against both.
+
+use std::borrow::Cow;
 
 use crate::names;
 
 /// One entry point of a requested group, borrowed from the file's text.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EntryPoint<'a> {
     /// The group (section name) as requested.
     pub group: &'a str,
     /// The entry point's name: for post-import hooks, the target module.
     pub name: &'a str,
-    /// The value with any `[extras]` removed and whitespace stripped.
-    pub value: &'a str,
+    /// The value with any `[extras]` and all whitespace removed
+    /// (`module:attr`).
+    pub value: Cow<'a, str>,
     /// 1-based line number in the file.
     pub line: usize,
 }
@@ -50,13 +57,8 @@ impl std::fmt::Display for LineProblem {
     }
 }
 
-/// The entry points of `groups` in `text`, in file order, plus the malformed
-/// lines found inside those groups.
-///
-/// Only lines inside a requested group are judged: a broken line in some
-/// group nobody asked for is none of our business (and the scan skips files
-/// that do not mention a requested group without reading them at all, so
-/// reporting it here would make problems depend on that shortcut).
+/// The entry points of `groups` in `text`, in file order, plus every
+/// malformed line of the file (in any section, like the fallback does).
 /// A group appearing in several sections is read from all of them.
 pub fn parse<'a>(
     text: &'a str,
@@ -78,26 +80,29 @@ pub fn parse<'a>(
             current = groups.iter().copied().find(|g| *g == section);
             continue;
         }
-        let Some(group) = current else { continue };
-        match line.split_once('=') {
-            Some((name, value)) => entries.push(EntryPoint {
-                group,
-                name: py_strip(name),
-                value: strip_extras(py_strip(value)),
-                line: index + 1,
-            }),
-            None => problems.push(LineProblem {
+        let Some((name, value)) = line.split_once('=') else {
+            problems.push(LineProblem {
                 line: index + 1,
                 text: line.to_owned(),
-            }),
+            });
+            continue;
+        };
+        if let Some(group) = current {
+            entries.push(EntryPoint {
+                group,
+                name: py_strip(name),
+                value: clean_value(value),
+                line: index + 1,
+            });
         }
     }
 }
 
-/// The name of a `[section]` line: importlib's `value.strip('[]')`, then
-/// surrounding whitespace stripped (`[ group ]` means `group`).
+/// The name of a `[section]` line: one bracket off each end, then
+/// whitespace stripped (`[ group ]` means `group`).
 pub fn section_name(line: &str) -> &str {
-    py_strip(line.trim_matches(|c| c == '[' || c == ']'))
+    let inner = line.strip_prefix('[').unwrap_or(line);
+    py_strip(inner.strip_suffix(']').unwrap_or(inner))
 }
 
 /// `module:attr [extra1, extra2]` → `module:attr`. Extras name optional
@@ -105,7 +110,19 @@ pub fn section_name(line: &str) -> &str {
 pub fn strip_extras(value: &str) -> &str {
     match value.find('[') {
         Some(at) => py_strip(&value[..at]),
-        None => value,
+        None => py_strip(value),
+    }
+}
+
+/// An entry point value as registered: extras dropped and every whitespace
+/// character removed (`" mod : attr [x]"` → `"mod:attr"`), the fallback's
+/// `"".join(value.partition("[")[0].split())`.
+pub fn clean_value(value: &str) -> Cow<'_, str> {
+    let value = strip_extras(value);
+    if value.contains(py_is_space) {
+        Cow::Owned(value.chars().filter(|&c| !py_is_space(c)).collect())
+    } else {
+        Cow::Borrowed(value)
     }
 }
 
@@ -186,17 +203,18 @@ fn is_line_break(c: char) -> bool {
 mod tests {
     use super::*;
 
-    fn run<'a>(
-        text: &'a str,
-        groups: &[&'a str],
-    ) -> (Vec<(&'a str, &'a str, &'a str)>, Vec<LineProblem>) {
+    fn run<'a>(text: &'a str, groups: &[&'a str]) -> (Vec<EntryPoint<'a>>, Vec<LineProblem>) {
         let mut entries = Vec::new();
         let mut problems = Vec::new();
         parse(text, groups, &mut entries, &mut problems);
-        (
-            entries.iter().map(|e| (e.group, e.name, e.value)).collect(),
-            problems,
-        )
+        (entries, problems)
+    }
+
+    fn triples<'b>(entries: &'b [EntryPoint<'_>]) -> Vec<(&'b str, &'b str, &'b str)> {
+        entries
+            .iter()
+            .map(|e| (e.group, e.name, e.value.as_ref()))
+            .collect()
     }
 
     #[test]
@@ -218,10 +236,10 @@ json = acme.j:p [speedups, extra]
 ";
         let (entries, problems) = run(text, &["acme.patches", "other"]);
         assert_eq!(
-            entries,
+            triples(&entries),
             vec![
                 ("acme.patches", "tempfile", "acme.patches.tmp:patch"),
-                ("acme.patches", "os.path", "acme.patches.osp : patch_it"),
+                ("acme.patches", "os.path", "acme.patches.osp:patch_it"),
                 ("other", "x", "y:z"),
                 ("acme.patches", "json", "acme.j:p"),
             ]
@@ -232,20 +250,21 @@ json = acme.j:p [speedups, extra]
     #[test]
     fn first_equals_splits() {
         let (entries, _) = run("[g]\na = b = c\n", &["g"]);
-        assert_eq!(entries, vec![("g", "a", "b = c")]);
+        assert_eq!(triples(&entries), vec![("g", "a", "b=c")]);
     }
 
     #[test]
-    fn malformed_lines_reported_only_in_requested_groups() {
-        let text = "[g]\nok = m:f\nthis is not an entry\nalso_ok = n:g\n[h]\nbroken too\n";
+    fn malformed_lines_reported_in_any_section() {
+        let text = "oops\n[g]\nok = m:f\nthis is not an entry\nalso_ok = n:g\n[h]\nbroken too\n";
         let (entries, problems) = run(text, &["g"]);
-        assert_eq!(entries, vec![("g", "ok", "m:f"), ("g", "also_ok", "n:g")]);
         assert_eq!(
-            problems,
-            vec![LineProblem {
-                line: 3,
-                text: "this is not an entry".into()
-            }]
+            triples(&entries),
+            vec![("g", "ok", "m:f"), ("g", "also_ok", "n:g")]
+        );
+        let lines: Vec<_> = problems.iter().map(|p| (p.line, p.text.as_str())).collect();
+        assert_eq!(
+            lines,
+            [(1, "oops"), (4, "this is not an entry"), (7, "broken too")]
         );
     }
 
@@ -254,7 +273,7 @@ json = acme.j:p [speedups, extra]
         let text = "\u{feff}[g]\r\na = m:f\r\n\r\nb = n:g\rc = o:h";
         let (entries, problems) = run(text, &["g"]);
         assert_eq!(
-            entries,
+            triples(&entries),
             vec![("g", "a", "m:f"), ("g", "b", "n:g"), ("g", "c", "o:h")]
         );
         assert!(problems.is_empty());
@@ -276,7 +295,8 @@ json = acme.j:p [speedups, extra]
     #[test]
     fn section_names_are_stripped() {
         assert_eq!(section_name("[ g ]"), "g");
-        assert_eq!(section_name("[[g]]"), "g");
+        assert_eq!(section_name("[[g]]"), "[g]");
+        assert_eq!(section_name("[]"), "");
         let (entries, _) = run("[ g ]\na = m:f\n", &["g"]);
         assert_eq!(entries.len(), 1);
     }
@@ -295,6 +315,8 @@ json = acme.j:p [speedups, extra]
         assert!(!is_valid_target("os/path"));
         assert_eq!(strip_extras("m:f [a,b]"), "m:f");
         assert_eq!(strip_extras("m:f"), "m:f");
+        assert_eq!(clean_value(" a . b : c\u{a0}d [x y]"), "a.b:cd");
+        assert!(matches!(clean_value("a:b [x]"), Cow::Borrowed("a:b")));
     }
 
     #[test]

@@ -6,23 +6,31 @@
 //! `entry_points()` on 3.10+):
 //! - path entries in order; entries that are not readable directories
 //!   (files, zips, missing, unreadable) are skipped silently;
-//! - within one, the `*.dist-info` / `*.egg-info` directories, in sorted
-//!   (byte-wise) order so the result does not depend on the file system;
+//! - within one, the children named `*.dist-info` / `*.egg-info`, in sorted
+//!   (byte-wise) order so the result does not depend on the file system
+//!   (importlib takes `os.listdir` order); like importlib we do not check
+//!   that they are directories: an old `*.egg-info` *file* is a distribution
+//!   too, it just has no entry points;
 //! - the first distribution of each normalized name wins, across all path
 //!   entries and across calls (the caller's `seen` set carries that);
-//! - a missing `entry_points.txt` means no entry points; an unreadable or
-//!   non-UTF-8 one is reported and that distribution skipped.
+//! - an `entry_points.txt` that cannot be opened or read (missing, or the
+//!   `*.egg-info` is a file) means no entry points; a non-UTF-8 one is
+//!   reported and that distribution skipped; a UTF-8 byte order mark is
+//!   dropped.
 //!
-//! Cost: one `readdir` per path entry, one `open` per distribution (no `stat`
-//! unless the directory entry is a symlink or the file system does not give
-//! a type), one read buffer reused for every file, and a substring search for
-//! the group names before any parsing, so the hundreds of distributions that
-//! do not mention a requested group cost an open and a read each.
+//! The pure-Python fallback (`templates/wrapt_bootstrap/_fallback.py`,
+//! `scan`) does exactly this too; the same tests run against both.
+//!
+//! Cost: one `readdir` per path entry, one `open` per distribution and no
+//! `stat` at all, one read buffer reused for every file, and a substring
+//! search for the group names before any parsing, so the hundreds of
+//! distributions that do not mention a requested group cost an open and a
+//! read each.
 
 use std::collections::HashSet;
 use std::fs::{self, File};
 use std::hash::BuildHasher;
-use std::io::{self, Read};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use crate::{entry_points, names};
@@ -38,17 +46,37 @@ pub struct Entry {
     pub dist_dir: PathBuf,
 }
 
-/// Something wrong with one distribution's metadata; the scan went on.
+/// Something wrong with one distribution's `entry_points.txt`; the scan
+/// went on.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Problem {
-    /// The file (or directory) concerned.
+    /// The `entry_points.txt` concerned.
     pub path: PathBuf,
-    pub message: String,
+    pub kind: ProblemKind,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProblemKind {
+    /// The file is not UTF-8: the whole distribution was skipped.
+    NotUtf8,
+    /// A line that is neither a section, a comment nor `name = value`.
+    MalformedLine(entry_points::LineProblem),
 }
 
 impl std::fmt::Display for Problem {
+    /// The fallback's wording (`{path}: not UTF-8`,
+    /// `{path}:{line}: not 'name = value': {line!r}`), with Rust's quoting.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}: {}", self.path.display(), self.message)
+        match &self.kind {
+            ProblemKind::NotUtf8 => write!(f, "{}: not UTF-8", self.path.display()),
+            ProblemKind::MalformedLine(p) => write!(
+                f,
+                "{}:{}: not 'name = value': {:?}",
+                self.path.display(),
+                p.line,
+                p.text
+            ),
+        }
     }
 }
 
@@ -106,7 +134,7 @@ pub fn scan<P: AsRef<Path>, S: BuildHasher>(
     result
 }
 
-/// The metadata directories in `dir` as `(file name, normalized name)`;
+/// The metadata children of `dir` as `(file name, normalized name)`;
 /// nothing when `dir` cannot be listed.
 fn list_dists(dir: &Path, out: &mut Vec<(String, String)>) {
     let Ok(read_dir) = fs::read_dir(dir) else {
@@ -118,16 +146,7 @@ fn list_dists(dir: &Path, out: &mut Vec<(String, String)>) {
         let Some(name) = file_name.to_str() else {
             continue;
         };
-        let Some(normalized) = names::normalized_dist_name(name) else {
-            continue;
-        };
-        let is_dir = match child.file_type() {
-            Ok(t) if t.is_dir() => true,
-            Ok(t) if t.is_file() => false,
-            // A symlink, or a file system that gives no type: ask.
-            _ => child.path().is_dir(),
-        };
-        if is_dir {
+        if let Some(normalized) = names::normalized_dist_name(name) {
             out.push((name.to_owned(), normalized));
         }
     }
@@ -136,37 +155,24 @@ fn list_dists(dir: &Path, out: &mut Vec<(String, String)>) {
 /// Read one distribution's `entry_points.txt` (at `file`) into `result`.
 fn read_dist(file: &Path, groups: &[&str], buf: &mut Vec<u8>, result: &mut ScanResult) {
     buf.clear();
-    let read = File::open(file).and_then(|mut f| f.read_to_end(buf));
-    match read {
-        Ok(_) => {}
-        Err(e)
-            if matches!(
-                e.kind(),
-                io::ErrorKind::NotFound | io::ErrorKind::NotADirectory
-            ) =>
-        {
-            return;
-        }
-        Err(e) => {
-            result.problems.push(Problem {
-                path: file.to_path_buf(),
-                message: format!("cannot read: {e}"),
-            });
-            return;
-        }
+    if File::open(file)
+        .and_then(|mut f| f.read_to_end(buf))
+        .is_err()
+    {
+        // Missing (no entry points), or the `*.egg-info` is a file, or
+        // unreadable: importlib would not see entry points there either.
+        return;
     }
-    let text = match std::str::from_utf8(buf) {
-        Ok(text) => text,
-        Err(e) => {
-            result.problems.push(Problem {
-                path: file.to_path_buf(),
-                message: format!("not UTF-8: {e}"),
-            });
-            return;
-        }
+    let bytes = buf.strip_prefix(b"\xef\xbb\xbf").unwrap_or(buf);
+    let Ok(text) = std::str::from_utf8(bytes) else {
+        result.problems.push(Problem {
+            path: file.to_path_buf(),
+            kind: ProblemKind::NotUtf8,
+        });
+        return;
     };
-    // A section `[g]` for group `g` needs the text `g` somewhere: files that
-    // do not contain any requested group name cannot have its entries.
+    // A section `[g]` for group `g` needs the text `g` somewhere: a file that
+    // contains no requested group name cannot have their entries.
     let wanted: Vec<&str> = groups
         .iter()
         .copied()
@@ -178,12 +184,12 @@ fn read_dist(file: &Path, groups: &[&str], buf: &mut Vec<u8>, result: &mut ScanR
     let mut found = Vec::new();
     let mut line_problems = Vec::new();
     entry_points::parse(text, &wanted, &mut found, &mut line_problems);
-    for p in line_problems {
-        result.problems.push(Problem {
+    result
+        .problems
+        .extend(line_problems.into_iter().map(|p| Problem {
             path: file.to_path_buf(),
-            message: p.to_string(),
-        });
-    }
+            kind: ProblemKind::MalformedLine(p),
+        }));
     if found.is_empty() {
         return;
     }
@@ -191,7 +197,7 @@ fn read_dist(file: &Path, groups: &[&str], buf: &mut Vec<u8>, result: &mut ScanR
     result.entries.extend(found.into_iter().map(|e| Entry {
         group: e.group.to_owned(),
         name: e.name.to_owned(),
-        value: e.value.to_owned(),
+        value: e.value.into_owned(),
         dist_dir: dist_dir.clone(),
     }));
 }
@@ -316,11 +322,16 @@ mod tests {
             Some(b"[console_scripts]\nx = y:z\nbroken line\n"),
         );
         a.dist("not_metadata", Some(b"[g]\nno = no:no\n"));
-        fs::write(a.0.join("file.dist-info"), b"[g]\nno = no:no\n").unwrap();
+        // An egg-info *file* is a distribution without entry points: it takes
+        // its name, as in importlib.metadata.
+        fs::write(a.0.join("file.egg-info"), b"Metadata-Version: 1.0\n").unwrap();
+        let b = TempDir::new();
+        b.dist("file-1.0.dist-info", Some(b"[g]\nno = no:no\n"));
         let mut seen = HashSet::new();
-        let result = scan(&[&a.0], &["g"], &mut seen);
+        let result = scan(&[&a.0, &b.0], &["g"], &mut seen);
         assert_eq!(triples(&result), vec![("g", "old", "old_style.p:hook")]);
         assert!(result.problems.is_empty(), "{:?}", result.problems);
+        assert!(seen.contains("file"));
     }
 
     #[test]
@@ -348,7 +359,7 @@ mod tests {
         assert_eq!(triples(&result), vec![("g", "x", "m:f"), ("h", "y", "n:g")]);
         assert_eq!(result.problems.len(), 1);
         assert!(
-            result.problems[0].message.contains("line 3"),
+            matches!(&result.problems[0].kind, ProblemKind::MalformedLine(p) if p.line == 3),
             "{}",
             result.problems[0]
         );
@@ -366,7 +377,10 @@ mod tests {
         let result = scan(&[&a.0], &["g"], &mut seen);
         assert_eq!(triples(&result), vec![("g", "y", "n:g")]);
         assert_eq!(result.problems.len(), 1);
-        assert!(result.problems[0].message.contains("UTF-8"));
+        assert_eq!(result.problems[0].kind, ProblemKind::NotUtf8);
+        assert!(result.problems[0]
+            .to_string()
+            .ends_with("entry_points.txt: not UTF-8"));
     }
 
     #[test]
