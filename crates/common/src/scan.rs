@@ -85,6 +85,9 @@ impl std::fmt::Display for Problem {
 pub struct ScanResult {
     pub entries: Vec<Entry>,
     pub problems: Vec<Problem>,
+    /// The normalized names this scan added to `seen`, in scan order (so a
+    /// caller keeping its own copy of `seen` can update it).
+    pub added: Vec<String>,
 }
 
 const ENTRY_POINTS_TXT: &str = "entry_points.txt";
@@ -123,7 +126,8 @@ pub fn scan<P: AsRef<Path>, S: BuildHasher>(
             if seen.contains(&normalized) {
                 continue;
             }
-            seen.insert(normalized);
+            seen.insert(normalized.clone());
+            result.added.push(normalized);
             file.push(&child);
             file.push(ENTRY_POINTS_TXT);
             read_dist(&file, groups, &mut buf, &mut result);
@@ -273,6 +277,7 @@ mod tests {
         let mut names: Vec<_> = seen.into_iter().collect();
         names.sort();
         assert_eq!(names, ["alpha", "beta", "zeta"]);
+        assert_eq!(result.added, ["beta", "alpha", "zeta"]);
     }
 
     #[test]

@@ -1,0 +1,113 @@
+//! `wrapt_bootstrap._native`: the post-import hook registry, the import
+//! finder that fires hooks, and the entry-point scan; one abi3 build for
+//! every interpreter from 3.9 on.
+//!
+//! It behaves exactly like the pure-Python fallback
+//! `templates/wrapt_bootstrap/_fallback.py`; the same integration suite runs
+//! against both, so a change of behaviour here is a change there too.
+//!
+//! This module is loaded at interpreter startup (from a `.pth` line or a
+//! PEP 829 `.start` entry), so it imports no Python module at all: it uses
+//! `sys` and `builtins`, which every interpreter has already loaded. State is
+//! per process, in statics: pyo3 refuses to load in an isolated
+//! subinterpreter, where the Python package takes the fallback instead.
+//!
+//! The module exports:
+//! - `IMPLEMENTATION = "native"`
+//! - `configure(debug, strict)`
+//! - `install_finder()`
+//! - `register_post_import_hook(hook, name, label=None)`
+//! - `notify_module_loaded(module)`
+//! - `pending() -> dict[str, int]`
+//! - `scan(groups, paths, seen) -> (entries, problems)`
+//! - `PostImportFinder`, `ChainedLoader`, `LegacyChainedLoader` (types, for
+//!   introspection; the finder is a singleton made by `install_finder`).
+
+mod finder;
+mod registry;
+
+use std::collections::HashSet;
+use std::path::PathBuf;
+
+use pyo3::prelude::*;
+use pyo3::types::{PyList, PySet, PyString, PyTuple};
+use wrapt_common::scan::{self as common_scan, ProblemKind};
+
+/// Entry points of `groups` in the distributions on `paths`, like the
+/// fallback's `scan`: `(entries, problems)` with entries
+/// `(group, name, value, dist_dir)` in path order, then sorted distribution
+/// order, then file order. `seen` (normalized distribution names already
+/// taken) is read and updated in place.
+#[pyfunction]
+fn scan<'py>(
+    py: Python<'py>,
+    groups: &Bound<'py, PyAny>,
+    paths: &Bound<'py, PyAny>,
+    seen: &Bound<'py, PySet>,
+) -> PyResult<(Bound<'py, PyList>, Bound<'py, PyList>)> {
+    // What os.listdir accepts: str, bytes, os.PathLike. Anything else is
+    // skipped, as the fallback skips the TypeError it gets.
+    let mut rust_paths: Vec<PathBuf> = Vec::new();
+    for path in paths.try_iter()? {
+        if let Ok(path) = path?.extract::<PathBuf>() {
+            rust_paths.push(path);
+        }
+    }
+    let mut rust_seen: HashSet<String> = HashSet::with_capacity(seen.len());
+    for name in seen.iter() {
+        if let Ok(name) = name.extract::<String>() {
+            rust_seen.insert(name);
+        }
+    }
+    let groups: Vec<String> = groups
+        .try_iter()?
+        .map(|group| group?.extract::<String>())
+        .collect::<PyResult<_>>()?;
+    let groups: Vec<&str> = groups.iter().map(String::as_str).collect();
+
+    let result = common_scan::scan(&rust_paths, &groups, &mut rust_seen);
+
+    for name in &result.added {
+        seen.add(name)?;
+    }
+    let entries = PyList::empty(py);
+    for entry in &result.entries {
+        entries.append(PyTuple::new(
+            py,
+            [
+                PyString::new(py, &entry.group).into_any(),
+                PyString::new(py, &entry.name).into_any(),
+                PyString::new(py, &entry.value).into_any(),
+                entry.dist_dir.as_os_str().into_pyobject(py)?.into_any(),
+            ],
+        )?)?;
+    }
+    let problems = PyList::empty(py);
+    for problem in &result.problems {
+        // Worded by Python's `%` so that paths and the `%r` of the line are
+        // exactly the fallback's.
+        let path = problem.path.as_os_str().into_pyobject(py)?;
+        let message = match &problem.kind {
+            ProblemKind::NotUtf8 => PyString::new(py, "%s: not UTF-8").rem((path,))?,
+            ProblemKind::MalformedLine(line) => PyString::new(py, "%s:%d: not 'name = value': %r")
+                .rem((path, line.line, &line.text))?,
+        };
+        problems.append(message)?;
+    }
+    Ok((entries, problems))
+}
+
+#[pymodule]
+fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("IMPLEMENTATION", "native")?;
+    m.add_function(wrap_pyfunction!(registry::configure, m)?)?;
+    m.add_function(wrap_pyfunction!(registry::register_post_import_hook, m)?)?;
+    m.add_function(wrap_pyfunction!(registry::notify_module_loaded, m)?)?;
+    m.add_function(wrap_pyfunction!(registry::pending, m)?)?;
+    m.add_function(wrap_pyfunction!(finder::install_finder, m)?)?;
+    m.add_function(wrap_pyfunction!(scan, m)?)?;
+    m.add_class::<finder::PostImportFinder>()?;
+    m.add_class::<finder::ChainedLoader>()?;
+    m.add_class::<finder::LegacyChainedLoader>()?;
+    Ok(())
+}

@@ -1,0 +1,249 @@
+//! The hook registry: pending hooks per target module, string-hook
+//! de-duplication, and firing (resolution, timing, error reports).
+//!
+//! Every operation on the registry is a short run of C-API calls on plain
+//! dicts and sets with no Python code in between, so under the GIL it is
+//! atomic: this is what the fallback's `_lock` gives it. (abi3 modules are
+//! never loaded by free-threaded builds; the Python package makes sure.)
+//! Hooks run with nothing of ours held: wrapt PR #217 and mlflow's vendored
+//! copy deadlocked when a hook imported something under their lock.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+use pyo3::exceptions::{PyException, PyValueError};
+use pyo3::intern;
+use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyDict, PyList, PySet, PyString, PyTuple};
+
+static DEBUG: AtomicBool = AtomicBool::new(false);
+static STRICT: AtomicBool = AtomicBool::new(false);
+
+/// Target module name -> list of `(hook, label)` in registration order. A
+/// name is removed when its hooks fire, so the finder's miss path is one
+/// dict lookup.
+static PENDING: PyOnceLock<Py<PyDict>> = PyOnceLock::new();
+/// `(target, "module:attr")` pairs ever registered: string hooks are
+/// registered at most once per process, so activation is idempotent.
+static STRING_HOOKS: PyOnceLock<Py<PySet>> = PyOnceLock::new();
+static SYS: PyOnceLock<Py<PyModule>> = PyOnceLock::new();
+static BUILTINS: PyOnceLock<Py<PyModule>> = PyOnceLock::new();
+
+pub(crate) fn pending_dict(py: Python<'_>) -> &Bound<'_, PyDict> {
+    PENDING
+        .get_or_init(py, || PyDict::new(py).unbind())
+        .bind(py)
+}
+
+/// The pending dict if anything was ever registered: the finder's miss path
+/// does not even create it.
+pub(crate) fn pending_dict_if_any(py: Python<'_>) -> Option<&Bound<'_, PyDict>> {
+    PENDING.get(py).map(|d| d.bind(py))
+}
+
+fn string_hooks(py: Python<'_>) -> &Bound<'_, PySet> {
+    STRING_HOOKS
+        .get_or_init(py, || PySet::empty(py).expect("new set").unbind())
+        .bind(py)
+}
+
+/// The `sys` module (always loaded; importing it is a dict lookup).
+pub(crate) fn sys(py: Python<'_>) -> PyResult<&Bound<'_, PyModule>> {
+    SYS.get_or_try_init(py, || PyModule::import(py, "sys").map(Bound::unbind))
+        .map(|m| m.bind(py))
+}
+
+fn builtins(py: Python<'_>) -> PyResult<&Bound<'_, PyModule>> {
+    BUILTINS
+        .get_or_try_init(py, || PyModule::import(py, "builtins").map(Bound::unbind))
+        .map(|m| m.bind(py))
+}
+
+/// `sys.modules.get(name, default)`.
+pub(crate) fn sys_modules_get<'py>(
+    py: Python<'py>,
+    name: &Bound<'py, PyAny>,
+    default: &Bound<'py, PyAny>,
+) -> PyResult<Bound<'py, PyAny>> {
+    sys(py)?
+        .getattr(intern!(py, "modules"))?
+        .call_method1(intern!(py, "get"), (name, default))
+}
+
+fn debug() -> bool {
+    DEBUG.load(Ordering::Relaxed)
+}
+
+/// `sys.stderr.write("wrapt-bootstrap: " + template % args + "\n")`, nothing
+/// when `sys.stderr` is None (pythonw). Formatting is Python's `%`, so labels
+/// and names print exactly as the fallback prints them.
+fn report<'py>(py: Python<'py>, template: &str, args: impl IntoPyObject<'py>) -> PyResult<()> {
+    let stream = sys(py)?.getattr(intern!(py, "stderr"))?;
+    if stream.is_none() {
+        return Ok(());
+    }
+    let message = PyString::new(py, template).rem(args)?;
+    let line = PyString::new(py, "wrapt-bootstrap: %s\n").rem((message,))?;
+    stream.call_method1(intern!(py, "write"), (line,))?;
+    Ok(())
+}
+
+/// Set the process-wide flags: trace firings (`debug`), let hook errors
+/// propagate (`strict`).
+#[pyfunction]
+pub(crate) fn configure(debug: &Bound<'_, PyAny>, strict: &Bound<'_, PyAny>) -> PyResult<()> {
+    DEBUG.store(debug.is_truthy()?, Ordering::Relaxed);
+    STRICT.store(strict.is_truthy()?, Ordering::Relaxed);
+    Ok(())
+}
+
+/// Call `hook(module)` once module `name` has been imported; at once when it
+/// already is. `hook` is a callable or a `"module:attr.path"` string,
+/// resolved when it fires; a string hook is registered once per target for
+/// the life of the process. `label` names the hook in messages (default
+/// `repr(hook)`).
+#[pyfunction]
+#[pyo3(signature = (hook, name, label=None))]
+pub(crate) fn register_post_import_hook<'py>(
+    py: Python<'py>,
+    hook: &Bound<'py, PyAny>,
+    name: &Bound<'py, PyAny>,
+    label: Option<&Bound<'py, PyAny>>,
+) -> PyResult<()> {
+    let label = match label {
+        Some(label) => label.clone(),
+        None => hook.repr()?.into_any(),
+    };
+    if hook.is_instance_of::<PyString>() {
+        let key = PyTuple::new(py, [name, hook])?;
+        let seen = string_hooks(py);
+        if seen.contains(&key)? {
+            return Ok(());
+        }
+        seen.add(key)?;
+    }
+    let module = sys_modules_get(py, name, &py.None().into_bound(py))?;
+    if module.is_none() {
+        let pending = pending_dict(py);
+        let entry = PyTuple::new(py, [hook, &label])?;
+        match pending.get_item(name)? {
+            Some(hooks) => hooks.cast::<PyList>()?.append(entry)?,
+            None => pending.set_item(name, PyList::new(py, [entry])?)?,
+        }
+        crate::finder::install_finder(py)?;
+        if debug() {
+            report(py, "registered hook %s for module '%s'", (&label, name))?;
+        }
+    } else {
+        if debug() {
+            report(
+                py,
+                "registered hook %s for module '%s' (already imported: firing now)",
+                (&label, name),
+            )?;
+        }
+        fire(py, hook, &label, &module, name)?;
+    }
+    Ok(())
+}
+
+/// Fire the hooks pending for `module.__name__`, once: they are taken out of
+/// the registry before the first one runs.
+#[pyfunction]
+pub(crate) fn notify_module_loaded<'py>(
+    py: Python<'py>,
+    module: &Bound<'py, PyAny>,
+) -> PyResult<()> {
+    let name = match module.getattr_opt(intern!(py, "__name__"))? {
+        Some(name) => name,
+        None => py.None().into_bound(py),
+    };
+    let Some(pending) = pending_dict_if_any(py) else {
+        return Ok(());
+    };
+    let hooks = pending.call_method1(intern!(py, "pop"), (&name, py.None()))?;
+    if !hooks.is_truthy()? {
+        return Ok(());
+    }
+    for item in hooks.try_iter()? {
+        let item = item?;
+        let (hook, label): (Bound<'py, PyAny>, Bound<'py, PyAny>) = item.extract()?;
+        fire(py, &hook, &label, module, &name)?;
+    }
+    Ok(())
+}
+
+/// Target module name -> number of pending hooks.
+#[pyfunction]
+pub(crate) fn pending(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
+    let counts = PyDict::new(py);
+    if let Some(pending) = pending_dict_if_any(py) {
+        for (name, hooks) in pending.iter() {
+            counts.set_item(name, hooks.len()?)?;
+        }
+    }
+    Ok(counts)
+}
+
+/// `"module:attr.path"` -> the object: `__import__(module)`, then
+/// `sys.modules[module]`, then `getattr` along the path. Callables are
+/// returned as they are.
+fn resolve<'py>(py: Python<'py>, hook: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    let Ok(text) = hook.cast::<PyString>() else {
+        return Ok(hook.clone());
+    };
+    let text = text.to_cow()?;
+    let Some((module_name, attributes)) = text.split_once(':') else {
+        let message = PyString::new(py, "hook %r is not of the form 'module:attr'").rem((hook,))?;
+        return Err(PyValueError::new_err(message.unbind()));
+    };
+    let module_name = PyString::new(py, module_name);
+    builtins(py)?
+        .getattr(intern!(py, "__import__"))?
+        .call1((&module_name,))?;
+    let mut target = sys(py)?
+        .getattr(intern!(py, "modules"))?
+        .get_item(&module_name)?;
+    for attribute in attributes.split('.') {
+        target = target.getattr(attribute)?;
+    }
+    Ok(target)
+}
+
+/// Resolve and call one hook. Errors (any `Exception`) propagate in strict
+/// mode; otherwise they are reported on stderr with the traceback, as
+/// `sys.__excepthook__` prints it, and the caller carries on.
+fn fire<'py>(
+    py: Python<'py>,
+    hook: &Bound<'py, PyAny>,
+    label: &Bound<'py, PyAny>,
+    module: &Bound<'py, PyAny>,
+    name: &Bound<'py, PyAny>,
+) -> PyResult<()> {
+    let started = debug().then(Instant::now);
+    let result = resolve(py, hook).and_then(|hook| hook.call1((module,)));
+    match result {
+        Ok(_) => {
+            if let Some(started) = started {
+                let ms = started.elapsed().as_secs_f64() * 1000.0;
+                report(
+                    py,
+                    "fired hook %s for module '%s' in %.3f ms",
+                    (label, name, ms),
+                )?;
+            }
+            Ok(())
+        }
+        // KeyboardInterrupt, SystemExit & co. are not a hook's failure.
+        Err(err) if STRICT.load(Ordering::Relaxed) || !err.is_instance_of::<PyException>(py) => {
+            Err(err)
+        }
+        Err(err) => {
+            report(py, "hook %s for module '%s' failed:", (label, name))?;
+            let excepthook = sys(py)?.getattr(intern!(py, "__excepthook__"))?;
+            excepthook.call1((err.get_type(py), err.value(py), err.traceback(py)))?;
+            Ok(())
+        }
+    }
+}
