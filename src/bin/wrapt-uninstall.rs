@@ -1,0 +1,16 @@
+//! `wrapt-uninstall`: see `wrapt-uninstall --help`.
+
+use std::process::ExitCode;
+
+use clap::Parser as _;
+
+fn main() -> ExitCode {
+    let args = wrapt_install::UninstallArgs::parse();
+    match wrapt_install::run_uninstall(&args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("wrapt-uninstall: error: {err}");
+            ExitCode::from(err.exit_code())
+        }
+    }
+}

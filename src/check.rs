@@ -1,0 +1,304 @@
+//! `wrapt-install --check`: every RECORD hash verified, then activation
+//! proven by running the environment's own interpreter with the example
+//! group enabled and asking `wrapt_bootstrap._status()`.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::output::Output;
+use crate::plan::{self, VERSION};
+use crate::target::{self, Layout};
+use crate::transaction;
+
+/// The group `--check` enables on top of the defaults (shipped in our own
+/// `entry_points.txt`, so there is always one entry point to find).
+pub const EXAMPLE_GROUP: &str = "wrapt_bootstrap.examples";
+
+const STATUS_SCRIPT: &str = "import json, wrapt_bootstrap as w; print(json.dumps(w._status()))";
+
+/// What `wrapt_bootstrap._status()` returns (`templates/wrapt_bootstrap/__init__.py`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Status {
+    pub version: String,
+    pub active: bool,
+    pub implementation: Option<String>,
+    pub selected: Vec<String>,
+    pub defaults: Vec<String>,
+    pub entry_points: BTreeMap<String, u64>,
+    pub file: PathBuf,
+}
+
+/// The outcome of a check (also the `--json` output).
+#[derive(Debug, Clone, Serialize)]
+pub struct CheckReport {
+    pub ok: bool,
+    pub version: &'static str,
+    pub purelib: PathBuf,
+    pub interpreter: PathBuf,
+    pub python: String,
+    pub files_verified: usize,
+    pub problems: Vec<String>,
+    pub warnings: Vec<String>,
+    pub status: Option<Status>,
+}
+
+/// Runs the check and reports it; `Err(CheckFailed)` when it found problems.
+pub fn run(layout: &Layout, out: &Output) -> Result<()> {
+    let report = check(layout, out)?;
+    if out.json {
+        out.json(&report)?;
+    } else {
+        print_report(&report, out);
+    }
+    if report.ok {
+        Ok(())
+    } else {
+        if !out.json {
+            for problem in &report.problems {
+                out.problem(problem);
+            }
+        }
+        Err(Error::CheckFailed {
+            count: report.problems.len(),
+            purelib: layout.purelib.clone(),
+        })
+    }
+}
+
+fn check(layout: &Layout, out: &Output) -> Result<CheckReport> {
+    let purelib = &layout.purelib;
+    let mut report = CheckReport {
+        ok: false,
+        version: VERSION,
+        purelib: purelib.clone(),
+        interpreter: layout.interpreter.clone(),
+        python: layout.info.description(),
+        files_verified: 0,
+        problems: Vec::new(),
+        warnings: Vec::new(),
+        status: None,
+    };
+    // Shared: a concurrent install or uninstall waits until we are done.
+    let _lock = transaction::lock(purelib, false, || out.waiting(purelib))?;
+
+    let records = match transaction::installed_records(purelib, false) {
+        Ok(records) => records,
+        Err(e @ (Error::BadRecord { .. } | Error::UnsafePath { .. })) => {
+            report.problems.push(e.to_string());
+            return Ok(report);
+        }
+        Err(e) => return Err(e),
+    };
+    if records.is_empty() {
+        report.problems.push(format!(
+            "wrapt-bootstrap is not installed in {}; run wrapt-install",
+            purelib.display()
+        ));
+        return Ok(report);
+    }
+    for record in &records {
+        if record.version() != VERSION {
+            report.problems.push(format!(
+                "{} is version {}, this wrapt-install installs {VERSION}; run wrapt-install to replace it",
+                purelib.join(&record.dist_info).display(),
+                record.version()
+            ));
+        }
+    }
+    let (verified, problems) = transaction::verify(purelib, &records)?;
+    report.files_verified = verified;
+    report.problems.extend(problems);
+
+    match run_status(&layout.interpreter) {
+        Ok(status) => {
+            judge_status(&status, purelib, &mut report);
+            report.status = Some(status);
+        }
+        Err(problem) => report.problems.push(problem),
+    }
+    report.ok = report.problems.is_empty();
+    Ok(report)
+}
+
+/// Runs the interpreter as a user would, with the example group added to
+/// the defaults; returns its status or the problem, described.
+fn run_status(interpreter: &Path) -> Result<Status, String> {
+    let mut cmd = Command::new(interpreter);
+    cmd.args(["-c", STATUS_SCRIPT]).current_dir("/");
+    target::clean_python_env(&mut cmd);
+    cmd.env("WRAPT_PATCHES", format!("+{EXAMPLE_GROUP}"));
+    let output = cmd
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| format!("could not run {}: {e}", interpreter.display()))?;
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    if !output.status.success() {
+        return Err(format!(
+            "{} -c 'import wrapt_bootstrap' failed ({}): {}",
+            interpreter.display(),
+            output.status,
+            target::last_line(&output.stderr)
+        ));
+    }
+    if !stderr.trim().is_empty() {
+        return Err(format!(
+            "{} printed on stderr at startup: {}",
+            interpreter.display(),
+            stderr.trim().replace('\n', " | ")
+        ));
+    }
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let line = stdout
+        .lines()
+        .rev()
+        .find(|l| l.starts_with('{'))
+        .unwrap_or("");
+    serde_json::from_str(line).map_err(|e| {
+        format!(
+            "{} printed no status ({e}): {:?}",
+            interpreter.display(),
+            stdout.trim()
+        )
+    })
+}
+
+fn judge_status(status: &Status, purelib: &Path, report: &mut CheckReport) {
+    if !status.active {
+        report.problems.push(format!(
+            "activation did not happen: with WRAPT_PATCHES=+{EXAMPLE_GROUP} the interpreter started without wrapt_bootstrap active; is {} in place?",
+            purelib.join(plan::PTH).display()
+        ));
+    }
+    if status.version != VERSION {
+        report.problems.push(format!(
+            "the interpreter imported wrapt_bootstrap {}, expected {VERSION}",
+            status.version
+        ));
+    }
+    let expected = purelib.join(plan::PACKAGE_DIR).join("__init__.py");
+    if !same_file(&status.file, &expected) {
+        report.problems.push(format!(
+            "the interpreter imported wrapt_bootstrap from {}, not from {}; something earlier on sys.path shadows it",
+            status.file.display(),
+            expected.display()
+        ));
+    }
+    for group in &status.defaults {
+        if status.entry_points.get(group).copied().unwrap_or(0) == 0 {
+            report.warnings.push(format!(
+                "default group {group} has no entry points in this environment; install the package that provides it"
+            ));
+        }
+    }
+}
+
+fn same_file(a: &Path, b: &Path) -> bool {
+    match (a.canonicalize(), b.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => a == b,
+    }
+}
+
+fn print_report(report: &CheckReport, out: &Output) {
+    out.info(format!(
+        "wrapt-bootstrap {VERSION} in {} ({} at {})",
+        report.purelib.display(),
+        report.python,
+        report.interpreter.display()
+    ));
+    out.info(format!("  files verified: {}", report.files_verified));
+    if let Some(status) = &report.status {
+        let implementation = status.implementation.as_deref().unwrap_or("none");
+        let state = if status.active {
+            "active"
+        } else {
+            "NOT active"
+        };
+        out.info(format!("  activation: {state} ({implementation})"));
+        if status.defaults.is_empty() {
+            out.info("  defaults: none (enable per process with WRAPT_PATCHES=GROUP)");
+        } else {
+            out.info(format!("  defaults: {}", status.defaults.join(", ")));
+        }
+        for group in status.defaults.iter().chain(
+            status
+                .selected
+                .iter()
+                .filter(|g| !status.defaults.contains(g)),
+        ) {
+            let count = status.entry_points.get(group).copied().unwrap_or(0);
+            let plural = if count == 1 { "" } else { "s" };
+            out.info(format!("    {group}: {count} entry point{plural}"));
+        }
+    }
+    for warning in &report.warnings {
+        out.warn(warning);
+    }
+    if report.ok {
+        out.info("ok");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn status(file: &Path) -> Status {
+        Status {
+            version: VERSION.into(),
+            active: true,
+            implementation: Some("native".into()),
+            selected: vec!["a".into(), EXAMPLE_GROUP.into()],
+            defaults: vec!["a".into()],
+            entry_points: BTreeMap::from([("a".into(), 0), (EXAMPLE_GROUP.into(), 1)]),
+            file: file.to_owned(),
+        }
+    }
+
+    fn report() -> CheckReport {
+        CheckReport {
+            ok: false,
+            version: VERSION,
+            purelib: "/p".into(),
+            interpreter: "/p/python".into(),
+            python: "Python 3.12.1".into(),
+            files_verified: 0,
+            problems: vec![],
+            warnings: vec![],
+            status: None,
+        }
+    }
+
+    #[test]
+    fn status_parses_from_python_json() {
+        let json = r#"{"version": "0.1.0", "active": true, "implementation": null, "selected": [], "defaults": [], "entry_points": {}, "file": "/x/__init__.py"}"#;
+        let parsed: Status = serde_json::from_str(json).unwrap();
+        assert!(parsed.active);
+        assert_eq!(parsed.implementation, None);
+    }
+
+    #[test]
+    fn judging() {
+        let purelib = Path::new("/p");
+        let mut r = report();
+        judge_status(
+            &status(&purelib.join("wrapt_bootstrap/__init__.py")),
+            purelib,
+            &mut r,
+        );
+        assert!(r.problems.is_empty(), "{:?}", r.problems);
+        assert_eq!(r.warnings.len(), 1);
+        assert!(r.warnings[0].contains("default group a has no entry points"));
+
+        let mut r = report();
+        let mut s = status(Path::new("/elsewhere/wrapt_bootstrap/__init__.py"));
+        s.active = false;
+        s.version = "0.0.1".into();
+        judge_status(&s, purelib, &mut r);
+        assert_eq!(r.problems.len(), 3, "{:?}", r.problems);
+    }
+}

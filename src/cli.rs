@@ -1,0 +1,146 @@
+//! Command-line arguments, and nothing else: clap types for both binaries.
+//! They become validated [`crate::options`] before any work starts.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser};
+
+/// The exit codes, for both binaries' `--help` (a macro so that `concat!`
+/// can build the constant `after_help` texts from it).
+macro_rules! exit_codes {
+    () => {
+        "Exit codes:
+  0  success (or nothing to do)
+  1  --check found a problem
+  2  usage error or bad input: target not found, not a virtual environment,
+     interpreter too old or unusable, invalid group name, unreadable RECORD
+  3  refused to touch a file that is not ours (foreign or modified; --force overrides)
+  4  I/O or permission error"
+    };
+}
+
+const INSTALL_AFTER_HELP: &str = concat!(
+    "Target: --venv DIR, else --python EXE, else $VIRTUAL_ENV, else ./.venv.\n\n",
+    exit_codes!(),
+    "\n\nAt startup, WRAPT_PATCHES selects groups per process: unset = the defaults set
+here; '', 0, off or none = nothing; a,b = exactly those; +a,-b = change the defaults."
+);
+
+const UNINSTALL_AFTER_HELP: &str = concat!(
+    "Target: --venv DIR, else --python EXE, else $VIRTUAL_ENV, else ./.venv.\n\n",
+    exit_codes!()
+);
+
+/// Which environment to act on.
+#[derive(Debug, Args)]
+pub struct TargetArgs {
+    /// The virtual environment's directory (its interpreter is DIR/bin/python)
+    #[arg(long, value_name = "DIR")]
+    pub venv: Option<PathBuf>,
+
+    /// The virtual environment's interpreter (with --create: the base interpreter
+    /// to create it with)
+    #[arg(long, value_name = "EXE")]
+    pub python: Option<PathBuf>,
+}
+
+/// How much to say.
+#[derive(Debug, Args)]
+pub struct OutputArgs {
+    /// Print nothing but errors
+    #[arg(short, long, conflicts_with = "verbose")]
+    pub quiet: bool,
+
+    /// Also print one line per file
+    #[arg(short, long)]
+    pub verbose: bool,
+}
+
+/// Install wrapt-bootstrap (post-import hooks registered at interpreter
+/// startup) into a Python virtual environment.
+// Each flag is an independent switch; clap maps them to bools by design.
+#[allow(clippy::struct_excessive_bools)]
+#[derive(Debug, Parser)]
+#[command(name = "wrapt-install", version, after_help = INSTALL_AFTER_HELP)]
+pub struct InstallArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+
+    /// Create the virtual environment (default ./.venv) first if it does not exist
+    #[arg(long)]
+    pub create: bool,
+
+    /// Enable a patch group by default (repeatable; adds to the installed defaults)
+    #[arg(long, value_name = "GROUP")]
+    pub enable: Vec<String>,
+
+    /// Remove a patch group from the defaults (repeatable)
+    #[arg(long, value_name = "GROUP")]
+    pub disable: Vec<String>,
+
+    /// Show what would be written or removed, and change nothing
+    #[arg(long, conflicts_with = "check")]
+    pub dry_run: bool,
+
+    /// Verify the installed files and that activation works, and change nothing
+    #[arg(long, conflicts_with_all = ["create", "enable", "disable", "force"])]
+    pub check: bool,
+
+    /// Print one JSON object instead of messages
+    #[arg(long)]
+    pub json: bool,
+
+    /// Overwrite or remove files that are not ours or were modified
+    #[arg(long)]
+    pub force: bool,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// Remove wrapt-bootstrap from a Python virtual environment: every file its
+/// RECORD lists, activation files first.
+#[derive(Debug, Parser)]
+#[command(name = "wrapt-uninstall", version, after_help = UNINSTALL_AFTER_HELP)]
+pub struct UninstallArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+
+    /// Show what would be removed, and change nothing
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Print one JSON object instead of messages
+    #[arg(long)]
+    pub json: bool,
+
+    /// Also remove listed files that were modified since installation
+    #[arg(long)]
+    pub force: bool,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn clap_definitions_are_consistent() {
+        InstallArgs::command().debug_assert();
+        UninstallArgs::command().debug_assert();
+    }
+
+    #[test]
+    fn help_documents_exit_codes() {
+        for help in [
+            InstallArgs::command().render_long_help().to_string(),
+            UninstallArgs::command().render_long_help().to_string(),
+        ] {
+            assert!(help.contains("Exit codes:"), "{help}");
+            assert!(help.contains("3  refused"), "{help}");
+        }
+    }
+}

@@ -1,0 +1,162 @@
+//! The one error type of the installer. Every variant names the path or the
+//! thing it is about and, where there is one, what to do next; the binaries
+//! print it once, on one line, and map it to an exit code.
+
+use std::path::PathBuf;
+
+/// Exit code: `--check` found a problem.
+pub const EXIT_CHECK_FAILED: u8 = 1;
+/// Exit code: usage error or bad input (target not found, not a venv,
+/// interpreter too old, invalid group name, unreadable RECORD).
+pub const EXIT_USAGE: u8 = 2;
+/// Exit code: refused to touch a file that is not ours (foreign or modified).
+pub const EXIT_REFUSED: u8 = 3;
+/// Exit code: I/O or permission error.
+pub const EXIT_IO: u8 = 4;
+
+/// Everything that can go wrong, with the context needed to act on it.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(
+        "no target environment: $VIRTUAL_ENV is unset and there is no ./.venv; use --venv DIR, or --create to make ./.venv"
+    )]
+    NoTarget,
+
+    #[error("{path} does not exist; {hint}")]
+    Missing { path: PathBuf, hint: &'static str },
+
+    #[error("{path} is not a directory; --venv expects the virtual environment's directory")]
+    NotADirectory { path: PathBuf },
+
+    #[error(
+        "{venv} has no Python interpreter (looked for bin/python and bin/python3); is it a virtual environment?"
+    )]
+    NoInterpreter { venv: PathBuf },
+
+    #[error("{path} is a dangling symlink (its interpreter was moved or removed); recreate the environment")]
+    DanglingInterpreter { path: PathBuf },
+
+    #[error("{name} was not found on PATH; pass --python /path/to/python")]
+    NotOnPath { name: String },
+
+    #[error("{path} could not be run: {source}")]
+    Spawn {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    #[error("{path} did not answer the environment probe: {reason}")]
+    Probe { path: PathBuf, reason: String },
+
+    #[error("{description} at {path} is too old: wrapt-install needs CPython 3.9 or newer")]
+    TooOld { description: String, path: PathBuf },
+
+    #[error(
+        "{description} at {path} is not a virtual environment; use --venv DIR, or --create to make ./.venv (user and system targets are not supported yet)"
+    )]
+    NotAVenv { description: String, path: PathBuf },
+
+    #[error("creating the virtual environment {venv} with {python} failed ({status}): {stderr}")]
+    CreateVenv {
+        venv: PathBuf,
+        python: PathBuf,
+        status: String,
+        stderr: String,
+    },
+
+    #[error(
+        "invalid group name {name:?}: group names are non-empty and use only A-Z a-z 0-9 _ . -"
+    )]
+    InvalidGroup { name: String },
+
+    #[error(
+        "{path}: unreadable RECORD: {problems}; remove the file by hand or reinstall with --force"
+    )]
+    BadRecord { path: PathBuf, problems: String },
+
+    #[error("{record} lists {entry:?}, which is outside the environment ({reason}); refusing to touch it")]
+    UnsafePath {
+        record: PathBuf,
+        entry: String,
+        reason: String,
+    },
+
+    #[error(
+        "{path} exists and is not part of an installed wrapt-bootstrap; move it away, or pass --force to overwrite it"
+    )]
+    Foreign { path: PathBuf },
+
+    #[error("{path} was modified after wrapt-bootstrap installed it; restore or remove it, or pass --force to {action} it anyway")]
+    Modified { path: PathBuf, action: &'static str },
+
+    #[error("{path} is a symlink, which wrapt-bootstrap never installs; remove it, or pass --force to replace the link itself")]
+    Symlink { path: PathBuf },
+
+    #[error("{path} is a symlinked directory; wrapt-install never follows a symlink out of the environment; remove the link")]
+    SymlinkedDirectory { path: PathBuf },
+
+    #[error(
+        "could not lock {path} for exclusive use: {source}; is another wrapt-install running?"
+    )]
+    Lock {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    #[error("could not {action} {path}: {source}")]
+    File {
+        action: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    #[error("{path} is a directory where wrapt-bootstrap needs a file; move it away")]
+    IsADirectory { path: PathBuf },
+
+    /// `fs_err` errors carry the path and the operation in their message.
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+
+    #[error("check failed: {count} problem(s) in {purelib} (listed above)")]
+    CheckFailed { count: usize, purelib: PathBuf },
+
+    #[error("could not write output: {0}")]
+    Json(#[from] serde_json::Error),
+}
+
+impl Error {
+    /// The process exit code for this error (documented in `--help`).
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Error::CheckFailed { .. } => EXIT_CHECK_FAILED,
+            Error::NoTarget
+            | Error::Missing { .. }
+            | Error::NotADirectory { .. }
+            | Error::NoInterpreter { .. }
+            | Error::DanglingInterpreter { .. }
+            | Error::NotOnPath { .. }
+            | Error::Spawn { .. }
+            | Error::Probe { .. }
+            | Error::TooOld { .. }
+            | Error::NotAVenv { .. }
+            | Error::InvalidGroup { .. }
+            | Error::BadRecord { .. } => EXIT_USAGE,
+            Error::UnsafePath { .. }
+            | Error::Foreign { .. }
+            | Error::Modified { .. }
+            | Error::Symlink { .. }
+            | Error::SymlinkedDirectory { .. }
+            | Error::IsADirectory { .. } => EXIT_REFUSED,
+            Error::CreateVenv { .. }
+            | Error::Lock { .. }
+            | Error::File { .. }
+            | Error::Io(_)
+            | Error::Json(_) => EXIT_IO,
+        }
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,268 @@
+//! `wrapt-install`: puts the `wrapt_bootstrap` package (post-import hooks
+//! registered at interpreter startup) into a Python virtual environment, and
+//! takes it out again.
+//!
+//! The binaries parse arguments ([`cli`]), and call [`run_install`] or
+//! [`run_uninstall`], which only sequence the steps, each in its own module:
+//! validated [`options`] → [`target`] resolution and probing (one
+//! [`Layout`]) → the [`plan`] of files → the [`transaction`] that writes or
+//! removes them (by their [`record`]) → or the [`check`] of an installation.
+
+mod check;
+pub mod cli;
+mod error;
+mod options;
+mod output;
+mod plan;
+mod record;
+mod target;
+mod transaction;
+
+use serde::Serialize;
+use std::path::PathBuf;
+
+pub use check::{CheckReport, Status};
+pub use cli::{InstallArgs, UninstallArgs};
+pub use error::{Error, Result, EXIT_CHECK_FAILED, EXIT_IO, EXIT_REFUSED, EXIT_USAGE};
+pub use options::{GroupChanges, InstallOptions, Mode, TargetSpec, UninstallOptions, Verbosity};
+pub use plan::{Plan, PlannedFile, Stage, PTH, START, VERSION};
+pub use record::{hash_bytes, read as read_record, RecordEntry};
+pub use target::{Interpreter, Layout};
+pub use transaction::{Action, Change, Counts, Problem};
+
+use output::Output;
+
+/// `wrapt-install` after argument parsing.
+pub fn run_install(args: &InstallArgs) -> Result<()> {
+    install(&InstallOptions::from_args(args)?)
+}
+
+/// `wrapt-uninstall` after argument parsing.
+pub fn run_uninstall(args: &UninstallArgs) -> Result<()> {
+    uninstall(&UninstallOptions::from_args(args)?)
+}
+
+/// What an install or uninstall did (or, with `--dry-run`, would do); the
+/// `--json` output.
+#[derive(Debug, Clone, Serialize)]
+struct Report<'a> {
+    command: &'static str,
+    dry_run: bool,
+    version: &'static str,
+    purelib: &'a PathBuf,
+    interpreter: &'a PathBuf,
+    python: String,
+    /// Versions found installed before this run.
+    installed_before: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    defaults: Option<&'a [String]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pth_line: Option<String>,
+    changes: &'a [Change],
+    counts: Counts,
+    nothing_to_do: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    refused: Option<String>,
+}
+
+/// Installs, checks or dry-runs, as `opts.mode` says.
+pub fn install(opts: &InstallOptions) -> Result<()> {
+    let out = Output {
+        program: "wrapt-install",
+        verbosity: opts.verbosity,
+        json: opts.json,
+    };
+    let layout = target::resolve(&opts.target)?;
+    if opts.mode == Mode::Check {
+        return check::run(&layout, &out);
+    }
+    let purelib = &layout.purelib;
+    let dry_run = opts.mode == Mode::DryRun;
+    let _lock = transaction::lock(purelib, !dry_run, || out.waiting(purelib))?;
+
+    let records = transaction::installed_records(purelib, opts.force)?;
+    let defaults = opts
+        .groups
+        .apply(&transaction::installed_defaults(purelib, &records));
+    let plan = Plan::render(&defaults);
+    let changes = transaction::plan_install(purelib, &plan, &records)?;
+    let refusal = transaction::refusal(purelib, &changes, opts.force);
+    let mut report = Report {
+        command: "install",
+        dry_run,
+        version: VERSION,
+        purelib,
+        interpreter: &layout.interpreter,
+        python: layout.info.description(),
+        installed_before: records.iter().map(|r| r.version().to_owned()).collect(),
+        defaults: Some(&plan.defaults),
+        pth_line: Some(plan.pth_line()),
+        changes: &changes,
+        counts: Counts::of(&changes),
+        nothing_to_do: Counts::of(&changes).is_noop(),
+        refused: refusal.as_ref().map(ToString::to_string),
+    };
+
+    if dry_run {
+        print_dry_run(&report, &out)?;
+        return refusal.map_or(Ok(()), Err);
+    }
+    if let Some(err) = refusal {
+        return Err(err);
+    }
+    if report.nothing_to_do {
+        if out.json {
+            out.json(&report)?;
+        }
+        out.info(format!(
+            "wrapt-bootstrap {VERSION} is already installed in {}, nothing to do",
+            purelib.display()
+        ));
+        return Ok(());
+    }
+    report.counts.directories_removed =
+        transaction::apply(purelib, Some(&plan), &changes, |change| {
+            out.detail(format!("  {:<9} {}", change.action.as_str(), change.path));
+        })?;
+    if out.json {
+        return out.json(&report);
+    }
+    let c = report.counts;
+    let older: Vec<&str> = report
+        .installed_before
+        .iter()
+        .map(String::as_str)
+        .filter(|v| *v != VERSION)
+        .collect();
+    let upgraded = if older.is_empty() {
+        String::new()
+    } else {
+        format!(" (replacing {})", older.join(", "))
+    };
+    out.info(format!(
+        "installed wrapt-bootstrap {VERSION} into {}{upgraded}: {} created, {} replaced, {} unchanged, {} removed",
+        purelib.display(),
+        c.created,
+        c.replaced,
+        c.unchanged,
+        c.removed
+    ));
+    out.info(describe_defaults(&plan.defaults));
+    Ok(())
+}
+
+/// Removes every file the installed RECORDs list.
+pub fn uninstall(opts: &UninstallOptions) -> Result<()> {
+    let out = Output {
+        program: "wrapt-uninstall",
+        verbosity: opts.verbosity,
+        json: opts.json,
+    };
+    let layout = target::resolve(&opts.target)?;
+    let purelib = &layout.purelib;
+    let _lock = transaction::lock(purelib, !opts.dry_run, || out.waiting(purelib))?;
+
+    let records = transaction::installed_records(purelib, false)?;
+    let changes = transaction::plan_uninstall(purelib, &records)?;
+    let refusal = transaction::refusal(purelib, &changes, opts.force);
+    let mut report = Report {
+        command: "uninstall",
+        dry_run: opts.dry_run,
+        version: VERSION,
+        purelib,
+        interpreter: &layout.interpreter,
+        python: layout.info.description(),
+        installed_before: records.iter().map(|r| r.version().to_owned()).collect(),
+        defaults: None,
+        pth_line: None,
+        changes: &changes,
+        counts: Counts::of(&changes),
+        nothing_to_do: records.is_empty(),
+        refused: refusal.as_ref().map(ToString::to_string),
+    };
+
+    if records.is_empty() {
+        if out.json {
+            out.json(&report)?;
+        }
+        out.info(format!(
+            "wrapt-bootstrap is not installed in {}",
+            purelib.display()
+        ));
+        return Ok(());
+    }
+    if opts.dry_run {
+        print_dry_run(&report, &out)?;
+        return refusal.map_or(Ok(()), Err);
+    }
+    if let Some(err) = refusal {
+        return Err(err);
+    }
+    report.counts.directories_removed = transaction::apply(purelib, None, &changes, |change| {
+        out.detail(format!("  {:<9} {}", change.action.as_str(), change.path));
+    })?;
+    if out.json {
+        return out.json(&report);
+    }
+    let c = report.counts;
+    out.info(format!(
+        "removed wrapt-bootstrap {} from {}: {} files removed, {} already missing, {} directories removed",
+        report.installed_before.join(", "),
+        purelib.display(),
+        c.removed,
+        c.missing,
+        c.directories_removed
+    ));
+    Ok(())
+}
+
+fn print_dry_run(report: &Report<'_>, out: &Output) -> Result<()> {
+    if out.json {
+        return out.json(report);
+    }
+    let verb = if report.command == "install" {
+        format!("install wrapt-bootstrap {VERSION} into")
+    } else {
+        format!(
+            "uninstall wrapt-bootstrap {} from",
+            report.installed_before.join(", ")
+        )
+    };
+    out.info(format!(
+        "dry run: would {verb} {} ({} at {})",
+        report.purelib.display(),
+        report.python,
+        report.interpreter.display()
+    ));
+    for change in report.changes {
+        let problem = change
+            .problem
+            .map(|p| format!("  ({}: needs --force)", p.as_str()))
+            .unwrap_or_default();
+        out.info(format!(
+            "  {:<9} {}{problem}",
+            change.action.as_str(),
+            change.path
+        ));
+    }
+    if let Some(line) = &report.pth_line {
+        out.info(format!("{PTH} line: {line}"));
+    }
+    if let Some(defaults) = report.defaults {
+        out.info(describe_defaults(defaults));
+    }
+    if report.nothing_to_do {
+        out.info("already installed, nothing to do");
+    }
+    out.info("nothing was written (--dry-run)");
+    Ok(())
+}
+
+fn describe_defaults(defaults: &[String]) -> String {
+    if defaults.is_empty() {
+        "default groups: none (enable per process with WRAPT_PATCHES=GROUP, or here with --enable GROUP)"
+            .to_owned()
+    } else {
+        format!("default groups: {}", defaults.join(", "))
+    }
+}

@@ -1,0 +1,194 @@
+//! Validated options: what the library runs on. Built from the clap structs
+//! in [`crate::cli`] before any work starts (ripgrep's lowargs -> hiargs).
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+
+use crate::cli::{InstallArgs, OutputArgs, TargetArgs, UninstallArgs};
+use crate::error::{Error, Result};
+
+/// How much to print on stdout (errors always go to stderr).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Verbosity {
+    Quiet,
+    Normal,
+    Verbose,
+}
+
+impl From<&OutputArgs> for Verbosity {
+    fn from(args: &OutputArgs) -> Self {
+        if args.quiet {
+            Verbosity::Quiet
+        } else if args.verbose {
+            Verbosity::Verbose
+        } else {
+            Verbosity::Normal
+        }
+    }
+}
+
+/// Where to act, before resolution (see [`crate::target`]).
+#[derive(Debug, Clone, Default)]
+pub struct TargetSpec {
+    pub venv: Option<PathBuf>,
+    pub python: Option<PathBuf>,
+    /// Create the venv (with `python` as the base interpreter) if missing.
+    pub create: bool,
+}
+
+impl TargetSpec {
+    fn from_args(args: &TargetArgs, create: bool) -> Self {
+        TargetSpec {
+            venv: args.venv.clone(),
+            python: args.python.clone(),
+            create,
+        }
+    }
+}
+
+/// What `wrapt-install` does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Install,
+    DryRun,
+    Check,
+}
+
+/// Changes to the environment's default groups.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GroupChanges {
+    pub enable: BTreeSet<String>,
+    pub disable: BTreeSet<String>,
+}
+
+impl GroupChanges {
+    /// The new defaults: the installed ones, plus `enable`, minus `disable`.
+    pub fn apply(&self, installed: &BTreeSet<String>) -> BTreeSet<String> {
+        installed
+            .union(&self.enable)
+            .filter(|g| !self.disable.contains(*g))
+            .cloned()
+            .collect()
+    }
+}
+
+/// Validated `wrapt-install` options.
+#[derive(Debug, Clone)]
+pub struct InstallOptions {
+    pub target: TargetSpec,
+    pub mode: Mode,
+    pub groups: GroupChanges,
+    pub force: bool,
+    pub json: bool,
+    pub verbosity: Verbosity,
+}
+
+impl InstallOptions {
+    pub fn from_args(args: &InstallArgs) -> Result<Self> {
+        let groups = GroupChanges {
+            enable: validate_groups(&args.enable)?,
+            disable: validate_groups(&args.disable)?,
+        };
+        let mode = if args.check {
+            Mode::Check
+        } else if args.dry_run {
+            Mode::DryRun
+        } else {
+            Mode::Install
+        };
+        Ok(InstallOptions {
+            // A dry run never creates anything, the venv included.
+            target: TargetSpec::from_args(&args.target, args.create && mode == Mode::Install),
+            mode,
+            groups,
+            force: args.force,
+            json: args.json,
+            verbosity: (&args.output).into(),
+        })
+    }
+}
+
+/// Validated `wrapt-uninstall` options.
+#[derive(Debug, Clone)]
+pub struct UninstallOptions {
+    pub target: TargetSpec,
+    pub dry_run: bool,
+    pub force: bool,
+    pub json: bool,
+    pub verbosity: Verbosity,
+}
+
+impl UninstallOptions {
+    pub fn from_args(args: &UninstallArgs) -> Result<Self> {
+        Ok(UninstallOptions {
+            target: TargetSpec::from_args(&args.target, false),
+            dry_run: args.dry_run,
+            force: args.force,
+            json: args.json,
+            verbosity: (&args.output).into(),
+        })
+    }
+}
+
+fn validate_groups(names: &[String]) -> Result<BTreeSet<String>> {
+    names
+        .iter()
+        .map(|name| {
+            if wrapt_common::names::is_valid_group_name(name) {
+                Ok(name.clone())
+            } else {
+                Err(Error::InvalidGroup { name: name.clone() })
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    fn set(names: &[&str]) -> BTreeSet<String> {
+        names.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    #[test]
+    fn group_changes() {
+        let changes = GroupChanges {
+            enable: set(&["b", "c"]),
+            disable: set(&["a", "c"]),
+        };
+        assert_eq!(changes.apply(&set(&["a", "d"])), set(&["b", "d"]));
+        assert_eq!(GroupChanges::default().apply(&set(&["a"])), set(&["a"]));
+    }
+
+    #[test]
+    fn invalid_group_is_a_usage_error() {
+        let args = InstallArgs::parse_from([
+            "wrapt-install",
+            "--enable",
+            "ok.group",
+            "--enable",
+            "bad;name",
+        ]);
+        let err = InstallOptions::from_args(&args).unwrap_err();
+        assert_eq!(err.exit_code(), crate::error::EXIT_USAGE);
+        assert!(err.to_string().contains("\"bad;name\""), "{err}");
+    }
+
+    #[test]
+    fn modes() {
+        let opts = |argv: &[&str]| {
+            let mut full = vec!["wrapt-install"];
+            full.extend_from_slice(argv);
+            InstallOptions::from_args(&InstallArgs::parse_from(full)).unwrap()
+        };
+        assert_eq!(opts(&[]).mode, Mode::Install);
+        assert_eq!(opts(&["--dry-run"]).mode, Mode::DryRun);
+        assert_eq!(opts(&["--check"]).mode, Mode::Check);
+        assert!(!opts(&["--dry-run", "--create"]).target.create);
+        assert!(opts(&["--create"]).target.create);
+        assert_eq!(opts(&["-q"]).verbosity, Verbosity::Quiet);
+        assert_eq!(opts(&["-v"]).verbosity, Verbosity::Verbose);
+    }
+}

@@ -1,0 +1,380 @@
+//! What an install writes: a list of relative paths (under purelib) and their
+//! bytes, rendered from the embedded `templates/` and the embedded
+//! bootstrap `.so`. `--dry-run`, the transaction and `--check` all read the
+//! same [`Plan`].
+
+use std::collections::BTreeSet;
+
+use crate::record::{self, RecordEntry};
+
+/// The version written into METADATA and the dist-info directory name.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+/// The import package.
+pub const PACKAGE_DIR: &str = "wrapt_bootstrap";
+/// Activation on `CPython` <= 3.14. `00_` sorts before `_virtualenv.pth`,
+/// `distutils-precedence.pth` and `__editable__*.pth` (plain `sorted()`
+/// order, digits before `_` and letters), so hooks exist before their import
+/// lines run.
+pub const PTH: &str = "00_wrapt_bootstrap.pth";
+/// Activation on `CPython` >= 3.15 (PEP 829); same stem as the `.pth`, which
+/// suppresses that file's import lines there. Harmless before 3.15.
+pub const START: &str = "00_wrapt_bootstrap.start";
+/// What `INSTALLER` says (PEP 376 / PEP 627).
+pub const INSTALLER: &str = "wrapt-install\n";
+
+const MODE_FILE: u32 = 0o644;
+/// pip installs shared objects executable; nothing we write is group or
+/// world writable.
+const MODE_SHARED_OBJECT: u32 = 0o755;
+
+/// The line of `__init__.py` that carries the environment's default groups.
+const DEFAULTS_PREFIX: &str = "_DEFAULT_GROUPS = ";
+const DEFAULTS_TEMPLATE_LINE: &str = "_DEFAULT_GROUPS = ()";
+
+macro_rules! template {
+    ($path:literal) => {
+        include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/templates/", $path))
+    };
+}
+
+const PTH_WHEN_SET: &[u8] = template!("activate_when_set.pth");
+const PTH_ALWAYS: &[u8] = template!("activate_always.pth");
+const START_TEMPLATE: &[u8] = template!("activate.start");
+const INIT_TEMPLATE: &str = include_str!(concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/templates/wrapt_bootstrap/__init__.py"
+));
+const FALLBACK: &[u8] = template!("wrapt_bootstrap/_fallback.py");
+const EXAMPLES: &[u8] = template!("wrapt_bootstrap/examples.py");
+const METADATA_TEMPLATE: &str =
+    include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/templates/METADATA"));
+const ENTRY_POINTS: &[u8] = template!("entry_points.txt");
+/// Built from `crates/bootstrap` by `build.rs`.
+const NATIVE_SO: &[u8] = include_bytes!(env!("WRAPT_BOOTSTRAP_SO"));
+
+/// Where a file sits in the install order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Stage {
+    /// The `wrapt_bootstrap` package.
+    Package,
+    /// dist-info files other than RECORD.
+    Metadata,
+    /// RECORD: written once the files it lists are in place.
+    Record,
+    /// `.start`, then `.pth`: last in, first out.
+    Activation,
+}
+
+/// One file to write.
+#[derive(Debug, Clone)]
+pub struct PlannedFile {
+    /// Relative to purelib, forward slashes.
+    pub path: String,
+    pub bytes: Vec<u8>,
+    pub mode: u32,
+    pub stage: Stage,
+}
+
+/// Everything an install writes, in write order (package, metadata, RECORD,
+/// `.start`, `.pth`).
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub files: Vec<PlannedFile>,
+    /// Sorted, deduplicated.
+    pub defaults: Vec<String>,
+}
+
+/// `wrapt_bootstrap-<version>.dist-info`.
+pub fn dist_info_dir() -> String {
+    format!("{PACKAGE_DIR}-{VERSION}.dist-info")
+}
+
+/// Whether a purelib entry is a `wrapt_bootstrap-*.dist-info` directory name
+/// (any version).
+pub fn is_our_dist_info(name: &str) -> bool {
+    name.strip_prefix(PACKAGE_DIR)
+        .and_then(|rest| rest.strip_prefix('-'))
+        .and_then(|rest| rest.strip_suffix(".dist-info"))
+        .is_some_and(|version| !version.is_empty() && !version.contains('/'))
+}
+
+impl Plan {
+    /// Renders every file for these default groups (which the caller has
+    /// validated).
+    pub fn render(defaults: &BTreeSet<String>) -> Plan {
+        let defaults: Vec<String> = defaults.iter().cloned().collect();
+        let dist_info = dist_info_dir();
+        let init = render_init(INIT_TEMPLATE, &defaults)
+            .expect("templates/wrapt_bootstrap/__init__.py has one `_DEFAULT_GROUPS = ()` line (unit-tested)");
+        let pth = if defaults.is_empty() {
+            PTH_WHEN_SET
+        } else {
+            PTH_ALWAYS
+        };
+
+        let file = |path: String, bytes: Vec<u8>, mode, stage| PlannedFile {
+            path,
+            bytes,
+            mode,
+            stage,
+        };
+        let mut files = vec![
+            file(
+                format!("{PACKAGE_DIR}/__init__.py"),
+                init.into_bytes(),
+                MODE_FILE,
+                Stage::Package,
+            ),
+            file(
+                format!("{PACKAGE_DIR}/_fallback.py"),
+                FALLBACK.to_vec(),
+                MODE_FILE,
+                Stage::Package,
+            ),
+            file(
+                format!("{PACKAGE_DIR}/examples.py"),
+                EXAMPLES.to_vec(),
+                MODE_FILE,
+                Stage::Package,
+            ),
+            file(
+                format!("{PACKAGE_DIR}/_native.abi3.so"),
+                NATIVE_SO.to_vec(),
+                MODE_SHARED_OBJECT,
+                Stage::Package,
+            ),
+            file(
+                format!("{dist_info}/METADATA"),
+                METADATA_TEMPLATE.replace("@VERSION@", VERSION).into_bytes(),
+                MODE_FILE,
+                Stage::Metadata,
+            ),
+            file(
+                format!("{dist_info}/INSTALLER"),
+                INSTALLER.as_bytes().to_vec(),
+                MODE_FILE,
+                Stage::Metadata,
+            ),
+            file(
+                format!("{dist_info}/entry_points.txt"),
+                ENTRY_POINTS.to_vec(),
+                MODE_FILE,
+                Stage::Metadata,
+            ),
+            file(
+                START.to_owned(),
+                START_TEMPLATE.to_vec(),
+                MODE_FILE,
+                Stage::Activation,
+            ),
+            file(PTH.to_owned(), pth.to_vec(), MODE_FILE, Stage::Activation),
+        ];
+        let entries: Vec<RecordEntry> = files
+            .iter()
+            .map(|f| RecordEntry::for_bytes(&f.path, &f.bytes))
+            .collect();
+        let record_path = format!("{dist_info}/RECORD");
+        let record = record::render(&entries, &record_path);
+        files.push(file(record_path, record, MODE_FILE, Stage::Record));
+        // Stable sort: keeps .start before .pth within Activation.
+        files.sort_by_key(|f| f.stage);
+        Plan { files, defaults }
+    }
+
+    /// The path of the RECORD this plan writes.
+    pub fn record_path(&self) -> &str {
+        &self
+            .files
+            .iter()
+            .find(|f| f.stage == Stage::Record)
+            .expect("a plan always has a RECORD")
+            .path
+    }
+
+    /// The `.pth` line this plan installs (for `--dry-run`).
+    pub fn pth_line(&self) -> String {
+        self.files
+            .iter()
+            .find(|f| f.path == PTH)
+            .map(|f| String::from_utf8_lossy(&f.bytes).trim_end().to_owned())
+            .unwrap_or_default()
+    }
+
+    pub fn get(&self, path: &str) -> Option<&PlannedFile> {
+        self.files.iter().find(|f| f.path == path)
+    }
+}
+
+/// The Python tuple literal for `groups` (already valid names, so plain
+/// single quotes are safe): `()`, `('a.b',)`, `('a', 'b')`.
+pub fn python_tuple(groups: &[String]) -> String {
+    match groups {
+        [] => "()".to_owned(),
+        [one] => format!("('{one}',)"),
+        many => {
+            let items: Vec<String> = many.iter().map(|g| format!("'{g}'")).collect();
+            format!("({})", items.join(", "))
+        }
+    }
+}
+
+/// `__init__.py` with its `_DEFAULT_GROUPS = ()` line replaced; `None` unless
+/// the template has exactly one such line.
+pub fn render_init(template: &str, defaults: &[String]) -> Option<String> {
+    if template
+        .lines()
+        .filter(|l| *l == DEFAULTS_TEMPLATE_LINE)
+        .count()
+        != 1
+    {
+        return None;
+    }
+    let mut out = String::with_capacity(template.len() + 64);
+    for line in template.split_inclusive('\n') {
+        let (body, end) = match line.strip_suffix('\n') {
+            Some(body) => (body, "\n"),
+            None => (line, ""),
+        };
+        if body == DEFAULTS_TEMPLATE_LINE {
+            out.push_str(DEFAULTS_PREFIX);
+            out.push_str(&python_tuple(defaults));
+            out.push_str(end);
+        } else {
+            out.push_str(line);
+        }
+    }
+    Some(out)
+}
+
+/// Reads the default groups back from an installed `__init__.py`; `None`
+/// when the line is missing, repeated or not a tuple of valid quoted names.
+pub fn parse_defaults(init_py: &str) -> Option<BTreeSet<String>> {
+    let mut lines = init_py
+        .lines()
+        .filter_map(|l| l.strip_prefix(DEFAULTS_PREFIX));
+    let value = lines.next()?.trim();
+    if lines.next().is_some() {
+        return None;
+    }
+    let inner = value.strip_prefix('(')?.strip_suffix(')')?;
+    let mut groups = BTreeSet::new();
+    let mut items: Vec<&str> = inner.split(',').map(str::trim).collect();
+    if items.last() == Some(&"") {
+        items.pop();
+    }
+    for item in items {
+        let name = item
+            .strip_prefix('\'')
+            .and_then(|s| s.strip_suffix('\''))
+            .or_else(|| item.strip_prefix('"').and_then(|s| s.strip_suffix('"')))?;
+        if !wrapt_common::names::is_valid_group_name(name) {
+            return None;
+        }
+        groups.insert(name.to_owned());
+    }
+    Some(groups)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn set(names: &[&str]) -> BTreeSet<String> {
+        names.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    #[test]
+    fn template_has_exactly_one_defaults_line() {
+        assert!(
+            render_init(INIT_TEMPLATE, &[]).is_some(),
+            "templates/wrapt_bootstrap/__init__.py must contain exactly one line `_DEFAULT_GROUPS = ()`"
+        );
+        assert_eq!(render_init(INIT_TEMPLATE, &[]).unwrap(), INIT_TEMPLATE);
+        assert!(render_init("x = 1\n", &[]).is_none());
+        assert!(render_init("_DEFAULT_GROUPS = ()\n_DEFAULT_GROUPS = ()\n", &[]).is_none());
+    }
+
+    #[test]
+    fn defaults_line_rendering() {
+        assert_eq!(python_tuple(&[]), "()");
+        assert_eq!(python_tuple(&["a.b".into()]), "('a.b',)");
+        assert_eq!(python_tuple(&["a".into(), "b".into()]), "('a', 'b')");
+        let rendered =
+            render_init("x\n_DEFAULT_GROUPS = ()\ny", &["a".into(), "b-c".into()]).unwrap();
+        assert_eq!(rendered, "x\n_DEFAULT_GROUPS = ('a', 'b-c')\ny");
+    }
+
+    #[test]
+    fn defaults_line_round_trip() {
+        for groups in [set(&[]), set(&["a.b"]), set(&["a", "b", "c_d-e.f"])] {
+            let list: Vec<String> = groups.iter().cloned().collect();
+            let text = render_init(INIT_TEMPLATE, &list).unwrap();
+            assert_eq!(parse_defaults(&text), Some(groups));
+        }
+    }
+
+    #[test]
+    fn defaults_line_parsing() {
+        assert_eq!(
+            parse_defaults("_DEFAULT_GROUPS = (\"x\", 'y',)\n"),
+            Some(set(&["x", "y"]))
+        );
+        assert_eq!(parse_defaults("_DEFAULT_GROUPS = ( )\n"), Some(set(&[])));
+        assert_eq!(parse_defaults("nothing here\n"), None);
+        assert_eq!(parse_defaults("_DEFAULT_GROUPS = ('a b',)\n"), None);
+        assert_eq!(parse_defaults("_DEFAULT_GROUPS = ('a'\n"), None);
+        assert_eq!(parse_defaults("_DEFAULT_GROUPS = (a,)\n"), None);
+        assert_eq!(
+            parse_defaults("_DEFAULT_GROUPS = ()\n_DEFAULT_GROUPS = ()\n"),
+            None
+        );
+    }
+
+    #[test]
+    fn plan_order_and_record() {
+        let plan = Plan::render(&set(&[]));
+        let paths: Vec<&str> = plan.files.iter().map(|f| f.path.as_str()).collect();
+        assert_eq!(
+            paths,
+            [
+                "wrapt_bootstrap/__init__.py",
+                "wrapt_bootstrap/_fallback.py",
+                "wrapt_bootstrap/examples.py",
+                "wrapt_bootstrap/_native.abi3.so",
+                "wrapt_bootstrap-0.1.0.dist-info/METADATA",
+                "wrapt_bootstrap-0.1.0.dist-info/INSTALLER",
+                "wrapt_bootstrap-0.1.0.dist-info/entry_points.txt",
+                "wrapt_bootstrap-0.1.0.dist-info/RECORD",
+                "00_wrapt_bootstrap.start",
+                "00_wrapt_bootstrap.pth",
+            ]
+        );
+        let record = record::read(&plan.get(plan.record_path()).unwrap().bytes).unwrap();
+        assert_eq!(record.len(), plan.files.len());
+        for entry in &record {
+            let file = plan.get(&entry.path).unwrap();
+            if file.stage == Stage::Record {
+                assert_eq!(entry.hash, None);
+            } else {
+                assert!(entry.matches(&file.bytes), "{}", entry.path);
+            }
+        }
+        assert_eq!(plan.get(PTH).unwrap().bytes, PTH_WHEN_SET);
+        assert_eq!(
+            Plan::render(&set(&["a"])).get(PTH).unwrap().bytes,
+            PTH_ALWAYS
+        );
+        let metadata = String::from_utf8(plan.files[4].bytes.clone()).unwrap();
+        assert!(metadata.contains("Version: 0.1.0\n"), "{metadata}");
+        assert!(!metadata.contains("@VERSION@"));
+    }
+
+    #[test]
+    fn dist_info_names() {
+        assert!(is_our_dist_info("wrapt_bootstrap-0.1.0.dist-info"));
+        assert!(is_our_dist_info("wrapt_bootstrap-0.0.9.dist-info"));
+        assert!(!is_our_dist_info("wrapt_bootstrap-.dist-info"));
+        assert!(!is_our_dist_info("wrapt_bootstrap_extra-0.1.0.dist-info"));
+        assert!(!is_our_dist_info("wrapt-1.16.0.dist-info"));
+    }
+}

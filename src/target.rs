@@ -1,0 +1,453 @@
+//! Target resolution and probing: which environment to act on, learned by
+//! asking its own interpreter once, never by guessing `lib/pythonX.Y`. The
+//! result is one [`Layout`] value; nothing else goes looking for paths.
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::options::TargetSpec;
+
+/// The oldest Python the bootstrap supports (abi3-py39).
+const MINIMUM: (u32, u32) = (3, 9);
+
+/// Printed as one JSON object by the target's interpreter. Valid on Python
+/// 2.7 and 3.x alike, so that a too-old interpreter gets a clear "too old"
+/// rather than a syntax error.
+const PROBE: &str = r#"
+import json, sys, sysconfig
+try:
+    implementation = sys.implementation.name
+except AttributeError:
+    import platform
+    implementation = platform.python_implementation().lower()
+sys.stdout.write(json.dumps({
+    "implementation": implementation,
+    "version": list(sys.version_info[:3]),
+    "abiflags": getattr(sys, "abiflags", ""),
+    "gil_disabled": bool(sysconfig.get_config_var("Py_GIL_DISABLED")),
+    "purelib": sysconfig.get_paths()["purelib"],
+    "prefix": sys.prefix,
+    "base_prefix": getattr(sys, "base_prefix", sys.prefix),
+    "real_prefix": getattr(sys, "real_prefix", None),
+    "executable": sys.executable,
+}) + "\n")
+"#;
+
+/// What the interpreter said about itself.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Interpreter {
+    pub implementation: String,
+    pub version: [u32; 3],
+    pub abiflags: String,
+    pub gil_disabled: bool,
+    pub purelib: PathBuf,
+    pub prefix: PathBuf,
+    pub base_prefix: PathBuf,
+    pub real_prefix: Option<PathBuf>,
+    pub executable: PathBuf,
+}
+
+impl Interpreter {
+    /// `Python 3.12.1`, `PyPy 3.10.14` (the language version).
+    pub fn description(&self) -> String {
+        let name = match self.implementation.as_str() {
+            "cpython" => "Python",
+            "pypy" => "PyPy",
+            "graalpy" => "GraalPy",
+            other => other,
+        };
+        let [major, minor, micro] = self.version;
+        format!("{name} {major}.{minor}.{micro}")
+    }
+
+    /// `sys.prefix != sys.base_prefix` (PEP 405), or an old-style
+    /// virtualenv's `sys.real_prefix`.
+    pub fn is_virtual_env(&self) -> bool {
+        self.prefix != self.base_prefix || self.real_prefix.is_some()
+    }
+}
+
+/// The environment to act on.
+#[derive(Debug, Clone)]
+pub struct Layout {
+    /// The interpreter as we run it (`DIR/bin/python`, or `--python`).
+    pub interpreter: PathBuf,
+    pub info: Interpreter,
+    /// Where everything is written.
+    pub purelib: PathBuf,
+}
+
+/// Which interpreter to probe, before any probing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Choice {
+    Venv(PathBuf),
+    Python(PathBuf),
+}
+
+/// `--venv` > `--python` > `$VIRTUAL_ENV` > `./.venv`. With `--create`,
+/// `--python` names the base interpreter, so it does not pick the target.
+fn choose(spec: &TargetSpec, virtual_env: Option<OsString>, cwd: &Path) -> Result<Choice> {
+    if let Some(venv) = &spec.venv {
+        return Ok(Choice::Venv(venv.clone()));
+    }
+    if let (Some(python), false) = (&spec.python, spec.create) {
+        return Ok(Choice::Python(python.clone()));
+    }
+    if let Some(venv) = virtual_env.filter(|v| !v.is_empty()) {
+        return Ok(Choice::Venv(PathBuf::from(venv)));
+    }
+    let dot_venv = cwd.join(".venv");
+    if spec.create || dot_venv.symlink_metadata().is_ok() {
+        return Ok(Choice::Venv(dot_venv));
+    }
+    Err(Error::NoTarget)
+}
+
+/// Resolves and probes the target.
+pub fn resolve(spec: &TargetSpec) -> Result<Layout> {
+    let cwd = std::env::current_dir()?;
+    let choice = choose(spec, std::env::var_os("VIRTUAL_ENV"), &cwd)?;
+    let interpreter = match choice {
+        Choice::Venv(dir) => {
+            let dir = std::path::absolute(&dir)?;
+            if spec.create && dir.symlink_metadata().is_err() {
+                create_venv(&dir, spec.python.as_deref())?;
+            }
+            venv_interpreter(&dir)?
+        }
+        Choice::Python(exe) => interpreter_path(&exe)?,
+    };
+    let info = probe(&interpreter)?;
+    check_supported(&interpreter, &info)?;
+    let purelib = info.purelib.clone();
+    match purelib.metadata() {
+        Ok(meta) if meta.is_dir() => {}
+        Ok(_) => return Err(Error::NotADirectory { path: purelib }),
+        Err(_) => {
+            return Err(Error::Missing {
+                path: purelib,
+                hint:
+                    "the interpreter reports it as its site-packages; is the environment complete?",
+            })
+        }
+    }
+    Ok(Layout {
+        interpreter,
+        info,
+        purelib,
+    })
+}
+
+/// `DIR/bin/python`, else `DIR/bin/python3`; each failure named precisely.
+fn venv_interpreter(dir: &Path) -> Result<PathBuf> {
+    match dir.metadata() {
+        Ok(meta) if meta.is_dir() => {}
+        Ok(_) => {
+            return Err(Error::NotADirectory {
+                path: dir.to_owned(),
+            })
+        }
+        Err(_) if dir.symlink_metadata().is_ok() => {
+            return Err(Error::Missing {
+                path: dir.to_owned(),
+                hint: "it is a dangling symlink",
+            })
+        }
+        Err(_) => {
+            return Err(Error::Missing {
+                path: dir.to_owned(),
+                hint: "pass an existing virtual environment with --venv DIR, or add --create",
+            })
+        }
+    }
+    let mut dangling = None;
+    for name in ["python", "python3"] {
+        let candidate = dir.join("bin").join(name);
+        match candidate.metadata() {
+            Ok(meta) if meta.is_file() => return Ok(candidate),
+            Err(_) if candidate.symlink_metadata().is_ok() => {
+                dangling.get_or_insert(candidate);
+            }
+            _ => {}
+        }
+    }
+    Err(match dangling {
+        Some(path) => Error::DanglingInterpreter { path },
+        None => Error::NoInterpreter {
+            venv: dir.to_owned(),
+        },
+    })
+}
+
+/// `--python EXE`: a path, or a bare name looked up on `PATH`.
+fn interpreter_path(exe: &Path) -> Result<PathBuf> {
+    // Like a shell: a name without a slash is looked up on PATH.
+    let bytes = exe.as_os_str().as_encoded_bytes();
+    if !bytes.is_empty() && !bytes.contains(&b'/') {
+        return find_on_path(exe).ok_or_else(|| Error::NotOnPath {
+            name: exe.display().to_string(),
+        });
+    }
+    let exe = std::path::absolute(exe)?;
+    match exe.metadata() {
+        Ok(meta) if meta.is_file() => Ok(exe),
+        Ok(_) => Err(Error::Probe {
+            path: exe,
+            reason: "it is a directory; --python expects the interpreter, --venv the environment".into(),
+        }),
+        Err(_) if exe.symlink_metadata().is_ok() => Err(Error::DanglingInterpreter { path: exe }),
+        Err(_) => Err(Error::Missing {
+            path: exe,
+            hint: "pass the environment's interpreter with --python EXE, or its directory with --venv DIR",
+        }),
+    }
+}
+
+fn find_on_path(name: &Path) -> Option<PathBuf> {
+    use std::os::unix::fs::PermissionsExt as _;
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .filter(|dir| !dir.as_os_str().is_empty())
+        .map(|dir| dir.join(name))
+        .find(|candidate| {
+            candidate
+                .metadata()
+                .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        })
+}
+
+/// `PY -m venv DIR`, PY being `--python` or `python3` on `PATH`.
+fn create_venv(dir: &Path, base: Option<&Path>) -> Result<()> {
+    let base = interpreter_path(base.unwrap_or(Path::new("python3")))?;
+    let mut cmd = Command::new(&base);
+    cmd.arg("-m").arg("venv").arg(dir);
+    clean_python_env(&mut cmd);
+    let output = cmd
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|source| Error::Spawn {
+            path: base.clone(),
+            source,
+        })?;
+    if !output.status.success() {
+        return Err(Error::CreateVenv {
+            venv: dir.to_owned(),
+            python: base,
+            status: output.status.to_string(),
+            stderr: last_line(&output.stderr),
+        });
+    }
+    Ok(())
+}
+
+/// Removes the variables that would let the caller's environment change
+/// what an interpreter we run does (`PYTHONPATH`, `PYTHONHOME`,
+/// `PYTHONSTARTUP`, ...) and keeps our own bootstrap from activating.
+pub(crate) fn clean_python_env(cmd: &mut Command) {
+    for (key, _) in std::env::vars_os() {
+        if key.to_str().is_some_and(|k| k.starts_with("PYTHON")) {
+            cmd.env_remove(&key);
+        }
+    }
+    cmd.env_remove("AUTOWRAPT_BOOTSTRAP");
+    cmd.env("WRAPT_PATCHES", "0");
+}
+
+/// Runs the probe: `EXE -E -s -c PROBE` from `/`. Not `-I`: Python 2.7
+/// rejects it, and it deserves a clean "too old" message.
+fn probe(interpreter: &Path) -> Result<Interpreter> {
+    let mut cmd = Command::new(interpreter);
+    cmd.args(["-E", "-s", "-c", PROBE]).current_dir("/");
+    clean_python_env(&mut cmd);
+    let output = cmd
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|source| Error::Spawn {
+            path: interpreter.to_owned(),
+            source,
+        })?;
+    let failure = |reason: String| Error::Probe {
+        path: interpreter.to_owned(),
+        reason,
+    };
+    if !output.status.success() {
+        return Err(failure(format!(
+            "it exited with {}: {}",
+            output.status,
+            last_line(&output.stderr)
+        )));
+    }
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let json = stdout
+        .lines()
+        .rev()
+        .find(|l| l.starts_with('{'))
+        .ok_or_else(|| {
+            failure(format!(
+                "it printed no JSON object; is it a Python interpreter? {}",
+                last_line(&output.stderr)
+            ))
+        })?;
+    serde_json::from_str(json).map_err(|e| failure(format!("unexpected answer {json:?}: {e}")))
+}
+
+fn check_supported(interpreter: &Path, info: &Interpreter) -> Result<()> {
+    let [major, minor, _] = info.version;
+    if (major, minor) < MINIMUM {
+        return Err(Error::TooOld {
+            description: info.description(),
+            path: interpreter.to_owned(),
+        });
+    }
+    if !info.is_virtual_env() {
+        return Err(Error::NotAVenv {
+            description: info.description(),
+            path: interpreter.to_owned(),
+        });
+    }
+    Ok(())
+}
+
+/// The last non-empty line of a child's stderr, for one-line errors.
+pub(crate) fn last_line(bytes: &[u8]) -> String {
+    let text = String::from_utf8_lossy(bytes);
+    text.lines()
+        .rev()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .unwrap_or("(no output)")
+        .to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(venv: Option<&str>, python: Option<&str>, create: bool) -> TargetSpec {
+        TargetSpec {
+            venv: venv.map(PathBuf::from),
+            python: python.map(PathBuf::from),
+            create,
+        }
+    }
+
+    #[test]
+    fn resolution_order() {
+        let tmp = tempfile::tempdir().unwrap();
+        let cwd = tmp.path();
+        let ve = || Some(OsString::from("/ve"));
+        assert_eq!(
+            choose(&spec(Some("/a"), Some("/p"), false), ve(), cwd).unwrap(),
+            Choice::Venv("/a".into())
+        );
+        assert_eq!(
+            choose(&spec(None, Some("/p"), false), ve(), cwd).unwrap(),
+            Choice::Python("/p".into())
+        );
+        assert_eq!(
+            choose(&spec(None, None, false), ve(), cwd).unwrap(),
+            Choice::Venv("/ve".into())
+        );
+        assert!(matches!(
+            choose(&spec(None, None, false), None, cwd),
+            Err(Error::NoTarget)
+        ));
+        // --create: --python is the base interpreter; ./.venv is the default.
+        assert_eq!(
+            choose(&spec(None, Some("/p"), true), None, cwd).unwrap(),
+            Choice::Venv(cwd.join(".venv"))
+        );
+        std::fs::create_dir(cwd.join(".venv")).unwrap();
+        assert_eq!(
+            choose(&spec(None, None, false), None, cwd).unwrap(),
+            Choice::Venv(cwd.join(".venv"))
+        );
+        assert_eq!(
+            choose(&spec(None, None, false), Some(OsString::new()), cwd).unwrap(),
+            Choice::Venv(cwd.join(".venv"))
+        );
+    }
+
+    #[test]
+    fn no_target_hint() {
+        let msg = Error::NoTarget.to_string();
+        assert!(
+            msg.contains("use --venv DIR, or --create to make ./.venv"),
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn venv_interpreter_errors() {
+        let tmp = tempfile::tempdir().unwrap();
+        let missing = tmp.path().join("nope");
+        assert!(matches!(
+            venv_interpreter(&missing),
+            Err(Error::Missing { .. })
+        ));
+        let file = tmp.path().join("file");
+        std::fs::write(&file, "").unwrap();
+        assert!(matches!(
+            venv_interpreter(&file),
+            Err(Error::NotADirectory { .. })
+        ));
+        let venv = tmp.path().join("venv");
+        std::fs::create_dir_all(venv.join("bin")).unwrap();
+        assert!(matches!(
+            venv_interpreter(&venv),
+            Err(Error::NoInterpreter { .. })
+        ));
+        std::os::unix::fs::symlink("/nonexistent/python3.99", venv.join("bin/python")).unwrap();
+        assert!(matches!(
+            venv_interpreter(&venv),
+            Err(Error::DanglingInterpreter { .. })
+        ));
+        std::fs::write(venv.join("bin/python3"), "").unwrap();
+        assert_eq!(venv_interpreter(&venv).unwrap(), venv.join("bin/python3"));
+    }
+
+    #[test]
+    fn support_checks() {
+        let info = Interpreter {
+            implementation: "cpython".into(),
+            version: [3, 8, 18],
+            abiflags: String::new(),
+            gil_disabled: false,
+            purelib: "/x/lib/python3.8/site-packages".into(),
+            prefix: "/x".into(),
+            base_prefix: "/usr".into(),
+            real_prefix: None,
+            executable: "/x/bin/python".into(),
+        };
+        let err = check_supported(Path::new("/x/bin/python"), &info).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "Python 3.8.18 at /x/bin/python is too old: wrapt-install needs CPython 3.9 or newer"
+        );
+        let system = Interpreter {
+            version: [3, 12, 1],
+            prefix: "/usr".into(),
+            ..info.clone()
+        };
+        let err = check_supported(Path::new("/usr/bin/python3"), &system).unwrap_err();
+        assert!(err
+            .to_string()
+            .starts_with("Python 3.12.1 at /usr/bin/python3 is not a virtual environment;"));
+        let old_virtualenv = Interpreter {
+            real_prefix: Some("/usr".into()),
+            ..system.clone()
+        };
+        assert!(check_supported(Path::new("/v/bin/python"), &old_virtualenv).is_ok());
+        let pypy = Interpreter {
+            implementation: "pypy".into(),
+            version: [3, 10, 14],
+            ..info
+        };
+        assert!(check_supported(Path::new("/p/bin/python"), &pypy).is_ok());
+        assert_eq!(pypy.description(), "PyPy 3.10.14");
+    }
+}
