@@ -20,8 +20,6 @@
 //! - `notify_module_loaded(module)`
 //! - `pending() -> dict[str, int]`
 //! - `scan(groups, paths, seen) -> (entries, problems)`
-//! - `PostImportFinder`, `ChainedLoader`, `LegacyChainedLoader` (types, for
-//!   introspection; the finder is a singleton made by `install_finder`).
 
 mod finder;
 mod registry;
@@ -97,6 +95,10 @@ fn scan<'py>(
     Ok((entries, problems))
 }
 
+/// Module init runs at interpreter startup, so it does the least it can:
+/// the classes are not exported, and pyo3 makes each type object on first
+/// use (the finder's at `install_finder`, the loaders' at the first hooked
+/// import) instead of here, about 80k instructions apiece.
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("IMPLEMENTATION", "native")?;
@@ -106,8 +108,5 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(registry::pending, m)?)?;
     m.add_function(wrap_pyfunction!(finder::install_finder, m)?)?;
     m.add_function(wrap_pyfunction!(scan, m)?)?;
-    m.add_class::<finder::PostImportFinder>()?;
-    m.add_class::<finder::ChainedLoader>()?;
-    m.add_class::<finder::LegacyChainedLoader>()?;
     Ok(())
 }
