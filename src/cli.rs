@@ -38,8 +38,7 @@ pub struct TargetArgs {
     #[arg(long, value_name = "DIR")]
     pub venv: Option<PathBuf>,
 
-    /// The virtual environment's interpreter (with --create: the base interpreter
-    /// to create it with)
+    /// The virtual environment's interpreter (a path, or a name on PATH)
     #[arg(long, value_name = "EXE")]
     pub python: Option<PathBuf>,
 }
@@ -66,7 +65,9 @@ pub struct InstallArgs {
     #[command(flatten)]
     pub target: TargetArgs,
 
-    /// Create the virtual environment (default ./.venv) first if it does not exist
+    /// Create the virtual environment (--venv DIR, else $VIRTUAL_ENV, else ./.venv)
+    /// if it does not exist, with --python EXE (else python3 on PATH) as the base
+    /// interpreter
     #[arg(long)]
     pub create: bool,
 

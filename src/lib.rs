@@ -162,7 +162,8 @@ pub fn uninstall(opts: &UninstallOptions) -> Result<()> {
     let purelib = &layout.purelib;
     let _lock = transaction::lock(purelib, !opts.dry_run, || out.waiting(purelib))?;
 
-    let records = transaction::installed_records(purelib, false)?;
+    let mut records = transaction::installed_records(purelib, false)?;
+    records.extend(transaction::leftover_record(purelib, &records)?);
     let changes = transaction::plan_uninstall(purelib, &records)?;
     let refusal = transaction::refusal(purelib, &changes, opts.force);
     let mut report = Report {

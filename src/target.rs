@@ -276,7 +276,7 @@ fn probe(interpreter: &Path) -> Result<Interpreter> {
     };
     if !output.status.success() {
         return Err(failure(format!(
-            "it exited with {}: {}",
+            "it failed ({}): {}",
             output.status,
             last_line(&output.stderr)
         )));

@@ -196,6 +196,44 @@ pub fn installed_records(purelib: &Path, tolerate_bad: bool) -> Result<Vec<Insta
     Ok(found)
 }
 
+/// What an install of this version interrupted before its RECORD landed left
+/// behind: the files byte-identical to what this version writes (rendered
+/// with the defaults read from the `__init__.py` on disk), as a RECORD would
+/// have listed them. `None` when this version has a RECORD, or nothing is
+/// left. Uninstall uses it so that it, too, completes an interrupted install;
+/// a file that differs from our rendering is not touched.
+pub fn leftover_record(
+    purelib: &Path,
+    records: &[InstalledRecord],
+) -> Result<Option<InstalledRecord>> {
+    let dist_info = plan::dist_info_dir();
+    if records.iter().any(|r| r.dist_info == dist_info) {
+        return Ok(None);
+    }
+    let init = purelib.join(plan::PACKAGE_DIR).join("__init__.py");
+    let defaults = std::fs::read_to_string(&init)
+        .ok()
+        .and_then(|text| plan::parse_defaults(&text))
+        .unwrap_or_default();
+    let rendered = Plan::render(&defaults);
+    let mut entries = Vec::new();
+    for file in rendered.files.iter().filter(|f| f.stage != Stage::Record) {
+        if let OnDisk::File { bytes, .. } = on_disk(&full_path(purelib, &file.path)?)? {
+            if bytes == file.bytes {
+                entries.push(RecordEntry::for_bytes(&file.path, &bytes));
+            }
+        }
+    }
+    if entries.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(InstalledRecord {
+        record_path: format!("{dist_info}/RECORD"),
+        dist_info,
+        entries,
+    }))
+}
+
 /// Parses and validates one RECORD; a path that could escape purelib is
 /// reported as such (exit 3), anything else as an unreadable RECORD.
 fn read_record(full: &Path, bytes: &[u8]) -> Result<Vec<RecordEntry>> {
@@ -848,6 +886,38 @@ mod tests {
         assert!(!purelib
             .join("wrapt_bootstrap/.wrapt-install-abc.tmp")
             .exists());
+    }
+
+    #[test]
+    fn uninstall_completes_an_install_interrupted_before_record() {
+        let tmp = tempfile::tempdir().unwrap();
+        let purelib = tmp.path();
+        write(purelib, "unrelated.py", b"");
+        install(purelib, &["acme"], false).unwrap();
+        std::fs::remove_file(purelib.join("wrapt_bootstrap-0.1.0.dist-info/RECORD")).unwrap();
+        std::fs::remove_file(purelib.join("00_wrapt_bootstrap.pth")).unwrap();
+        write(
+            purelib,
+            "wrapt_bootstrap/examples.py",
+            b"edited: not ours any more\n",
+        );
+        assert!(installed_records(purelib, false).unwrap().is_empty());
+
+        let mut records = Vec::new();
+        records.extend(leftover_record(purelib, &records).unwrap());
+        assert_eq!(records[0].entries.len(), 7, "{:?}", records[0].entries);
+        let changes = plan_uninstall(purelib, &records).unwrap();
+        assert!(refusal(purelib, &changes, false).is_none());
+        apply(purelib, None, &changes, |_| {}).unwrap();
+        assert_eq!(
+            listing(purelib),
+            [
+                "unrelated.py",
+                "wrapt_bootstrap/",
+                "wrapt_bootstrap/examples.py"
+            ]
+        );
+        assert!(leftover_record(purelib, &[]).unwrap().is_none());
     }
 
     #[test]
