@@ -91,6 +91,10 @@ pub struct ScanResult {
 }
 
 const ENTRY_POINTS_TXT: &str = "entry_points.txt";
+/// Far beyond any real `entry_points.txt` (the largest are a few hundred
+/// kilobytes); a bound so that a stray device or huge file cannot stall
+/// interpreter startup.
+const MAX_FILE_SIZE: u64 = 64 << 20;
 
 /// Scan `paths` (`sys.path` entries, in order) for entry points of `groups`.
 ///
@@ -159,8 +163,10 @@ fn list_dists(dir: &Path, out: &mut Vec<(String, String)>) {
 /// Read one distribution's `entry_points.txt` (at `file`) into `result`.
 fn read_dist(file: &Path, groups: &[&str], buf: &mut Vec<u8>, result: &mut ScanResult) {
     buf.clear();
+    // Through `Take`: `File::read_to_end` asks `fstat` for a size hint,
+    // one more system call per file, and the reused buffer needs none.
     if File::open(file)
-        .and_then(|mut f| f.read_to_end(buf))
+        .and_then(|f| f.take(MAX_FILE_SIZE).read_to_end(buf))
         .is_err()
     {
         // Missing (no entry points), or the `*.egg-info` is a file, or
