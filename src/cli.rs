@@ -65,10 +65,13 @@ pub struct InstallArgs {
     #[command(flatten)]
     pub target: TargetArgs,
 
-    /// Create the virtual environment (--venv DIR, else $VIRTUAL_ENV, else ./.venv)
-    /// if it does not exist, with --python EXE (else python3 on PATH) as the base
-    /// interpreter
-    #[arg(long)]
+    // `help =` rather than a doc comment: clippy's doc_markdown wants
+    // backticks around $VIRTUAL_ENV, which --help would print literally.
+    #[arg(
+        long,
+        help = "Create the virtual environment (--venv DIR, else $VIRTUAL_ENV, else ./.venv) \
+                if it does not exist, with --python EXE (else python3 on PATH) as the base interpreter"
+    )]
     pub create: bool,
 
     /// Enable a patch group by default (repeatable; adds to the installed defaults)
