@@ -1,0 +1,142 @@
+//! `WRAPT_PATCHES` / `AUTOWRAPT_BOOTSTRAP` selection, as a pure function and
+//! end to end against the environment's defaults.
+
+use crate::support::{
+    describe, each_interpreter, pythons, stderr, stdout, Implementation, PatchDist, Venv,
+};
+
+/// The grammar as a pure function (`_select`), evaluated by each real
+/// interpreter: (WRAPT_PATCHES, AUTOWRAPT_BOOTSTRAP, defaults) → result.
+#[test]
+fn select_table() {
+    let cases: &[(Option<&str>, Option<&str>, &[&str], &[&str], &[&str], &[&str])] = &[
+        // (WRAPT_PATCHES, AUTOWRAPT_BOOTSTRAP, defaults, groups, autowrapt groups, invalid)
+        (None, None, &[], &[], &[], &[]),
+        (None, None, &["d1", "d2"], &["d1", "d2"], &[], &[]),
+        (Some(""), None, &["d1"], &[], &[], &[]),
+        (Some("   "), None, &["d1"], &[], &[], &[]),
+        (Some(" , ,"), None, &["d1"], &[], &[], &[]),
+        (Some("0"), Some("a"), &["d1"], &[], &[], &[]),
+        (Some("off"), None, &["d1"], &[], &[], &[]),
+        (Some(" OFF "), None, &["d1"], &[], &[], &[]),
+        (Some("None"), None, &["d1"], &[], &[], &[]),
+        (Some("a"), None, &["d1"], &["a"], &[], &[]),
+        (Some(" a , b ,, a"), None, &["d1"], &["a", "b"], &[], &[]),
+        (Some("+a"), None, &["d1", "d2"], &["d1", "d2", "a"], &[], &[]),
+        (Some("-d1"), None, &["d1", "d2"], &["d2"], &[], &[]),
+        (Some("+a,-d2"), None, &["d1", "d2"], &["d1", "a"], &[], &[]),
+        (Some("a,+b,-a"), None, &["d1"], &["b"], &[], &[]),
+        (Some("+ a"), None, &[], &["a"], &[], &[]),
+        (Some("a b,c;d,ok.name-1"), None, &[], &["ok.name-1"], &[], &["a b", "c;d"]),
+        (Some("+bad!"), None, &["d1"], &["d1"], &[], &["+bad!"]),
+        (Some("grüppe"), None, &["d1"], &[], &[], &["grüppe"]),
+        (None, Some("x, y ,x"), &["d1"], &["d1"], &["x", "y"], &[]),
+        (Some("a"), Some("b,bad name"), &[], &["a"], &["b"], &["bad name"]),
+    ];
+    let mut code = String::from("import json, wrapt_bootstrap as w\nprint(json.dumps([\n");
+    let py = |value: Option<&str>| value.map_or("None".to_string(), |v| format!("{v:?}"));
+    for (wrapt, autowrapt, defaults, ..) in cases {
+        code.push_str(&format!("    w._select({}, {}, {defaults:?}),\n", py(*wrapt), py(*autowrapt)));
+    }
+    code.push_str("]))\n");
+    let expected: Vec<_> = cases
+        .iter()
+        .map(|(.., groups, autowrapt, invalid)| (groups.to_vec(), autowrapt.to_vec(), invalid.to_vec()))
+        .collect();
+    for python in pythons() {
+        let venv = crate::support::shared_venv(python);
+        let output = venv.run_code(Implementation::Native, &[], &code);
+        let actual: Vec<(Vec<String>, Vec<String>, Vec<String>)> =
+            serde_json::from_str(&stdout(&output)).expect("json");
+        for (index, (case, got)) in cases.iter().zip(&actual).enumerate() {
+            let want = &expected[index];
+            assert!(
+                got.0 == want.0 && got.1 == want.1 && got.2 == want.2,
+                "python 3.{}: case {case:?}: got {got:?}, want {want:?}",
+                python.minor
+            );
+        }
+    }
+}
+
+/// End to end: defaults set with `--enable`, overridden per process.
+#[test]
+fn environment_defaults_and_per_process_selection() {
+    for python in pythons() {
+        let venv = Venv::new(python);
+        for group in ["g1", "g2", "g3"] {
+            let module = format!("{group}_patch");
+            let value = format!("{module}:hook");
+            let file = format!("{module}.py");
+            let source = format!("import sys\ndef hook(m):\n    sys.stderr.write('{group}\\n')\n");
+            PatchDist {
+                name: &format!("{group}-patches"),
+                group,
+                entries: &[("colorsys", value.as_str())],
+                modules: &[(file.as_str(), source.as_str())],
+            }
+            .write_into(&venv.site_packages);
+        }
+        venv.install(&["--enable", "g1", "--enable", "g2"]);
+        let fired = |implementation, env: &[(&str, &str)]| {
+            let output = venv.run_code(implementation, env, "import colorsys");
+            let mut groups: Vec<String> = stderr(&output).lines().map(str::to_string).collect();
+            groups.sort();
+            groups.join(",")
+        };
+        for implementation in Implementation::BOTH {
+            let cases: &[(&[(&str, &str)], &str)] = &[
+                (&[], "g1,g2"),
+                (&[("WRAPT_PATCHES", "")], ""),
+                (&[("WRAPT_PATCHES", "off")], ""),
+                (&[("WRAPT_PATCHES", "g3")], "g3"),
+                (&[("WRAPT_PATCHES", "+g3")], "g1,g2,g3"),
+                (&[("WRAPT_PATCHES", "-g1")], "g2"),
+                (&[("WRAPT_PATCHES", "+g3,-g2")], "g1,g3"),
+                (&[("AUTOWRAPT_BOOTSTRAP", "g3")], "g1,g2,g3"),
+                (&[("WRAPT_PATCHES", "0"), ("AUTOWRAPT_BOOTSTRAP", "g3")], ""),
+            ];
+            for (env, want) in cases {
+                assert_eq!(&fired(implementation, env), want, "python 3.{} {implementation:?} {env:?}", python.minor);
+            }
+        }
+        // With autowrapt itself installed, AUTOWRAPT_BOOTSTRAP is autowrapt's:
+        // we leave its groups alone so that no hook fires twice.
+        PatchDist { name: "autowrapt", group: "unrelated", entries: &[], modules: &[] }.write_into(&venv.site_packages);
+        for implementation in Implementation::BOTH {
+            assert_eq!(fired(implementation, &[("AUTOWRAPT_BOOTSTRAP", "g3")]), "g1,g2");
+            assert_eq!(fired(implementation, &[("AUTOWRAPT_BOOTSTRAP", "g1"), ("WRAPT_PATCHES", "g1,g3")]), "g3");
+        }
+    }
+}
+
+/// With defaults installed the package is imported at every start, but the
+/// kill switch is decided by the activation line itself: nothing is loaded.
+#[test]
+fn kill_switch_loads_nothing_even_with_defaults() {
+    let python = &pythons()[pythons().len() - 1];
+    let venv = Venv::new(python);
+    venv.install(&["--enable", "wrapt_bootstrap.examples"]);
+    let output = venv.run_code(
+        Implementation::Native,
+        &[("WRAPT_PATCHES", "0")],
+        "import sys, tempfile; print(sorted(m for m in sys.modules if m.startswith('wrapt_bootstrap')))",
+    );
+    assert_eq!(stdout(&output), "[]\n", "{}", describe(&output));
+    assert_eq!(stderr(&output), "");
+}
+
+#[test]
+fn defaults_apply_without_any_variable() {
+    each_interpreter(|venv, implementation| {
+        // The shared venv has no defaults: nothing fires without a variable.
+        let output = venv.run_code(implementation, &[], "import tempfile");
+        assert_eq!(stderr(&output), "");
+    });
+    let venv = Venv::new(&pythons()[0]);
+    venv.install(&["--enable", "wrapt_bootstrap.examples"]);
+    for implementation in Implementation::BOTH {
+        let output = venv.run_code(implementation, &[], "import tempfile");
+        assert_eq!(stderr(&output), "patching tempfile\n", "{}", describe(&output));
+    }
+}

@@ -1,0 +1,382 @@
+//! The bootstrap at interpreter startup: selection, hook semantics, failures.
+//! Every test runs on each CPython found and on both implementations.
+
+use crate::support::{
+    assert_served_by, describe, each_interpreter, stderr, stdout, PatchDir, PatchDist,
+};
+
+/// A patch that records each firing in `builtins.FIRED` and tags the module.
+const RECORDING_PATCH: &str = r#"
+import builtins
+def hook(module):
+    builtins.__dict__.setdefault("FIRED", []).append(("acme_patch", module.__name__))
+    module.PATCHED_BY = "acme_patch"
+"#;
+
+fn recording_dist(target: &'static str) -> PatchDir {
+    PatchDir::new(&[PatchDist {
+        name: "acme-patches",
+        group: "acme.patches",
+        entries: &[(target, "acme_patch:hook")],
+        modules: &[("acme_patch.py", RECORDING_PATCH)],
+    }])
+}
+
+#[test]
+fn example_group_patches_tempfile_mkdtemp() {
+    each_interpreter(|venv, implementation| {
+        let env = [("WRAPT_PATCHES", "wrapt_bootstrap.examples")];
+        assert_served_by(venv, implementation, &env);
+        let output = venv.run_code(
+            implementation,
+            &env,
+            "import os, tempfile\nos.rmdir(tempfile.mkdtemp())\nos.rmdir(tempfile.mkdtemp())",
+        );
+        assert_eq!(
+            stderr(&output),
+            "patching tempfile\ncalling mkdtemp\ncalling mkdtemp\n",
+            "{}",
+            describe(&output)
+        );
+        assert_eq!(stdout(&output), "", "the bootstrap never writes to stdout");
+    });
+}
+
+#[test]
+fn reference_taken_at_import_time_gets_the_patched_function() {
+    // The ordering problem itself: an unmodified module that does
+    // `from tempfile import mkdtemp` before any patch code could run.
+    let patches = PatchDir::new(&[]);
+    patches.write(
+        "app.py",
+        "from tempfile import mkdtemp\nimport os\nos.rmdir(mkdtemp())\nprint(getattr(mkdtemp, '__wrapped__', None) is not None)\n",
+    );
+    each_interpreter(|venv, implementation| {
+        let script = patches.path().join("app.py");
+        let script = script.to_str().unwrap();
+        let patched = venv.python(implementation, &[("WRAPT_PATCHES", "wrapt_bootstrap.examples")], &[script]);
+        assert!(patched.status.success(), "{}", describe(&patched));
+        assert_eq!(stdout(&patched), "True\n");
+        assert!(stderr(&patched).ends_with("calling mkdtemp\n"), "{}", describe(&patched));
+
+        let unpatched = venv.python(implementation, &[], &[script]);
+        assert_eq!(stdout(&unpatched), "False\n", "{}", describe(&unpatched));
+        assert_eq!(stderr(&unpatched), "");
+    });
+}
+
+#[test]
+fn dormant_when_nothing_is_enabled() {
+    let patches = recording_dist("colorsys");
+    let code = "import sys, colorsys\nprint('wrapt_bootstrap' in sys.modules, 'acme_patch' in sys.modules, \
+                any('wrapt_bootstrap' in repr(f) for f in sys.meta_path))";
+    each_interpreter(|venv, implementation| {
+        for value in [None, Some(""), Some("0"), Some("off"), Some("NONE"), Some(" , ")] {
+            let mut env = vec![("PYTHONPATH", patches.path_str())];
+            if let Some(value) = value {
+                env.push(("WRAPT_PATCHES", value));
+            }
+            let output = venv.run_code(implementation, &env, code);
+            assert_eq!(stdout(&output), "False False False\n", "WRAPT_PATCHES={value:?}: {}", describe(&output));
+            assert_eq!(stderr(&output), "", "WRAPT_PATCHES={value:?}");
+        }
+    });
+}
+
+#[test]
+fn dash_capital_s_skips_everything() {
+    each_interpreter(|venv, implementation| {
+        let output = venv.python(
+            implementation,
+            &[("WRAPT_PATCHES", "wrapt_bootstrap.examples")],
+            &["-S", "-c", "import sys, tempfile; print('wrapt_bootstrap' in sys.modules)"],
+        );
+        assert!(output.status.success(), "{}", describe(&output));
+        assert_eq!(stdout(&output), "False\n");
+        assert_eq!(stderr(&output), "");
+    });
+}
+
+#[test]
+fn patch_module_is_imported_only_with_its_target_and_fires_once() {
+    let patches = recording_dist("colorsys");
+    let code = r#"
+import sys, builtins, importlib, threading
+assert "acme_patch" not in sys.modules, "patch module imported before its target"
+assert "colorsys" not in sys.modules
+def worker():
+    import colorsys
+threads = [threading.Thread(target=worker) for _ in range(8)]
+for thread in threads: thread.start()
+for thread in threads: thread.join()
+import colorsys
+assert "acme_patch" in sys.modules
+importlib.reload(colorsys)
+print(builtins.FIRED, colorsys.PATCHED_BY)
+"#;
+    each_interpreter(|venv, implementation| {
+        let env = [("WRAPT_PATCHES", "acme.patches"), ("PYTHONPATH", patches.path_str())];
+        let output = venv.run_code(implementation, &env, code);
+        assert_eq!(stdout(&output), "[('acme_patch', 'colorsys')] acme_patch\n", "{}", describe(&output));
+        assert_eq!(stderr(&output), "");
+    });
+}
+
+#[test]
+fn target_imported_before_registration_fires_immediately() {
+    // `os` is imported long before site processes .pth files.
+    let patches = recording_dist("os");
+    each_interpreter(|venv, implementation| {
+        let env = [("WRAPT_PATCHES", "acme.patches"), ("PYTHONPATH", patches.path_str())];
+        let output = venv.run_code(implementation, &env, "import os, builtins; print(os.PATCHED_BY, builtins.FIRED)");
+        assert_eq!(stdout(&output), "acme_patch [('acme_patch', 'os')]\n", "{}", describe(&output));
+    });
+}
+
+#[test]
+fn api_is_wrapt_compatible() {
+    let code = r#"
+import sys, json
+import wrapt_bootstrap as w
+seen = []
+w.register_post_import_hook(lambda m: seen.append(("callable", m.__name__)), "colorsys")
+@w.when_imported("colorsys")
+def decorated(module):
+    seen.append(("decorator", module.__name__))
+w.register_post_import_hook(lambda m: seen.append(("immediate", m.__name__)), "json")
+assert seen == [("immediate", "json")], seen
+import colorsys
+assert colorsys.__loader__.__class__.__name__ == "SourceFileLoader", colorsys.__loader__
+assert colorsys.__spec__.loader is colorsys.__loader__
+class Fake: __name__ = "fake.module"
+w.register_post_import_hook(lambda m: seen.append(("notified", m.__name__)), "fake.module")
+w.notify_module_loaded(Fake())
+w.notify_module_loaded(Fake())
+print(seen)
+"#;
+    each_interpreter(|venv, implementation| {
+        let output = venv.run_code(implementation, &[], code);
+        assert_eq!(
+            stdout(&output),
+            "[('immediate', 'json'), ('callable', 'colorsys'), ('decorator', 'colorsys'), ('notified', 'fake.module')]\n",
+            "{}",
+            describe(&output)
+        );
+    });
+}
+
+#[test]
+fn discover_post_import_hooks_registers_lazily() {
+    let patches = recording_dist("colorsys");
+    let code = r#"
+import sys, builtins, wrapt_bootstrap
+wrapt_bootstrap.discover_post_import_hooks("acme.patches")
+wrapt_bootstrap.discover_post_import_hooks("acme.patches")
+assert "acme_patch" not in sys.modules
+import colorsys
+print(builtins.FIRED)
+"#;
+    each_interpreter(|venv, implementation| {
+        let output = venv.run_code(implementation, &[("PYTHONPATH", patches.path_str())], code);
+        assert_eq!(stdout(&output), "[('acme_patch', 'colorsys')]\n", "{}", describe(&output));
+    });
+}
+
+#[test]
+fn registration_order_is_firing_order_and_first_distribution_wins() {
+    let first = PatchDir::new(&[
+        PatchDist {
+            name: "a-patches",
+            group: "acme.patches",
+            entries: &[("colorsys", "order_patch:one"), ("colorsys", "order_patch:two")],
+            modules: &[("order_patch.py", "import builtins\ndef one(m): builtins.__dict__.setdefault('ORDER', []).append('a1')\ndef two(m): builtins.ORDER.append('a2')\n")],
+        },
+        PatchDist {
+            name: "b-patches",
+            group: "acme.patches",
+            entries: &[("colorsys", "order_b:hook")],
+            modules: &[("order_b.py", "import builtins\ndef hook(m): builtins.ORDER.append('b')\n")],
+        },
+    ]);
+    // A second copy of b-patches later on sys.path: shadowed, as in importlib.metadata.
+    let shadowed = PatchDir::new(&[PatchDist {
+        name: "B_Patches",
+        group: "acme.patches",
+        entries: &[("colorsys", "order_b:hook_shadowed")],
+        modules: &[],
+    }]);
+    let path = format!("{}:{}", first.path_str(), shadowed.path_str());
+    each_interpreter(|venv, implementation| {
+        let env = [("WRAPT_PATCHES", "acme.patches"), ("PYTHONPATH", path.as_str())];
+        let output = venv.run_code(implementation, &env, "import colorsys, builtins; print(builtins.ORDER)");
+        assert_eq!(stdout(&output), "['a1', 'a2', 'b']\n", "{}", describe(&output));
+        assert_eq!(stderr(&output), "");
+    });
+}
+
+#[test]
+fn failing_hooks_are_reported_and_the_application_carries_on() {
+    let patches = PatchDir::new(&[PatchDist {
+        name: "broken-patches",
+        group: "broken",
+        entries: &[
+            ("colorsys", "broken_patch:boom"),
+            ("colorsys", "no_such_patch_module:hook"),
+            ("colorsys", "broken_patch:missing_attribute"),
+            ("colorsys", "broken_patch:works"),
+        ],
+        modules: &[("broken_patch.py", "def boom(m):\n    raise RuntimeError('boom from the hook')\ndef works(m):\n    m.STILL_PATCHED = True\n")],
+    }]);
+    each_interpreter(|venv, implementation| {
+        let env = [("WRAPT_PATCHES", "broken"), ("PYTHONPATH", patches.path_str())];
+        let output = venv.run_code(implementation, &env, "import colorsys\nprint('app carried on', colorsys.STILL_PATCHED)");
+        assert_eq!(stdout(&output), "app carried on True\n", "{}", describe(&output));
+        let errors = stderr(&output);
+        for expected in [
+            "wrapt-bootstrap: hook 'broken_patch:boom' (group 'broken', entry 'colorsys') for module 'colorsys' failed:\nTraceback",
+            "RuntimeError: boom from the hook",
+            "wrapt-bootstrap: hook 'no_such_patch_module:hook' (group 'broken', entry 'colorsys') for module 'colorsys' failed:",
+            "No module named 'no_such_patch_module'",
+            "wrapt-bootstrap: hook 'broken_patch:missing_attribute' (group 'broken', entry 'colorsys') for module 'colorsys' failed:",
+            "AttributeError",
+        ] {
+            assert!(errors.contains(expected), "missing {expected:?} in:\n{errors}");
+        }
+        assert_eq!(errors.matches("wrapt-bootstrap:").count(), 3, "each failure reported once:\n{errors}");
+    });
+}
+
+#[test]
+fn strict_mode_lets_hook_errors_propagate() {
+    let patches = PatchDir::new(&[PatchDist {
+        name: "broken-patches",
+        group: "broken",
+        entries: &[("colorsys", "broken_patch:boom")],
+        modules: &[("broken_patch.py", "def boom(m):\n    raise RuntimeError('boom from the hook')\n")],
+    }]);
+    each_interpreter(|venv, implementation| {
+        let env = [
+            ("WRAPT_PATCHES", "broken"),
+            ("WRAPT_PATCHES_STRICT", "1"),
+            ("PYTHONPATH", patches.path_str()),
+        ];
+        let output = venv.python(implementation, &env, &["-c", "import colorsys"]);
+        assert_eq!(output.status.code(), Some(1), "{}", describe(&output));
+        assert!(stderr(&output).contains("RuntimeError: boom from the hook"), "{}", describe(&output));
+    });
+}
+
+#[test]
+fn debug_traces_groups_entry_points_registrations_and_firings() {
+    let patches = recording_dist("colorsys");
+    each_interpreter(|venv, implementation| {
+        let env = [
+            ("WRAPT_PATCHES", "acme.patches"),
+            ("WRAPT_PATCHES_DEBUG", "1"),
+            ("PYTHONPATH", patches.path_str()),
+        ];
+        let output = venv.run_code(implementation, &env, "import colorsys");
+        let trace = stderr(&output);
+        for expected in [
+            format!("wrapt-bootstrap: implementation {}; groups acme.patches", implementation.name()),
+            format!("entry point colorsys = acme_patch:hook in group 'acme.patches' from {}", patches.path_str()),
+            "registered hook 'acme_patch:hook' (group 'acme.patches', entry 'colorsys') for module 'colorsys'".to_string(),
+            "fired hook 'acme_patch:hook' (group 'acme.patches', entry 'colorsys') for module 'colorsys' in ".to_string(),
+        ] {
+            assert!(trace.contains(&expected), "missing {expected:?} in:\n{trace}");
+        }
+        assert_eq!(stdout(&output), "");
+    });
+}
+
+#[test]
+fn invalid_group_names_are_ignored_with_one_warning() {
+    let patches = recording_dist("colorsys");
+    each_interpreter(|venv, implementation| {
+        let env = [("WRAPT_PATCHES", "bad name;import os,acme.patches"), ("PYTHONPATH", patches.path_str())];
+        let output = venv.run_code(implementation, &env, "import colorsys; print(colorsys.PATCHED_BY)");
+        assert_eq!(stdout(&output), "acme_patch\n");
+        assert_eq!(
+            stderr(&output),
+            "wrapt-bootstrap: ignoring invalid group name 'bad name;import os' (allowed: letters, digits, '_', '.', '-')\n"
+        );
+    });
+}
+
+#[test]
+fn malformed_entry_points_are_skipped_with_a_report() {
+    let patches = PatchDir::new(&[PatchDist {
+        name: "odd-patches",
+        group: "acme.patches",
+        entries: &[("not a module", "acme_patch:hook"), ("colorsys", "no_colon_here"), ("colorsys", "acme_patch:hook")],
+        modules: &[("acme_patch.py", RECORDING_PATCH)],
+    }]);
+    each_interpreter(|venv, implementation| {
+        let env = [("WRAPT_PATCHES", "acme.patches"), ("PYTHONPATH", patches.path_str())];
+        let output = venv.run_code(implementation, &env, "import colorsys; print(colorsys.PATCHED_BY)");
+        assert_eq!(stdout(&output), "acme_patch\n", "{}", describe(&output));
+        let errors = stderr(&output);
+        assert!(errors.contains("skipping entry point 'not a module = acme_patch:hook' in group 'acme.patches'"), "{errors}");
+        assert!(errors.contains("skipping entry point 'colorsys = no_colon_here' in group 'acme.patches'"), "{errors}");
+    });
+}
+
+#[test]
+fn other_import_machinery_keeps_working() {
+    let patches = recording_dist("hooked_target");
+    patches.write("hooked_target.py", "if __name__ == '__main__':\n    print('ran as main')\n");
+    patches.write("namespace_pkg/inner.py", "VALUE = 42\n");
+    // A namespace package (loader None) as a hook target.
+    PatchDist {
+        name: "ns-patches",
+        group: "ns.patches",
+        entries: &[("namespace_pkg", "namespace_patch:hook")],
+        modules: &[],
+    }
+    .write_into(patches.path());
+    // A target inside a zip archive (zipimport: a legacy load_module loader on 3.9).
+    PatchDist {
+        name: "zip-patches",
+        group: "zip.patches",
+        entries: &[("zipped_target", "namespace_patch:zip_hook")],
+        modules: &[],
+    }
+    .write_into(patches.path());
+    patches.write(
+        "namespace_patch.py",
+        "def hook(m):\n    m.NS_PATCHED = list(m.__path__)\ndef zip_hook(m):\n    m.ZIP_PATCHED = type(m.__loader__).__name__\n",
+    );
+    let archive = patches.path().join("targets.zip");
+    crate::support::run_ok(
+        std::process::Command::new(&crate::support::pythons()[0].exe).arg("-c").arg(format!(
+            "import zipfile\nwith zipfile.ZipFile({:?}, 'w') as z: z.writestr('zipped_target.py', 'X = 1\\n')",
+            archive.to_str().unwrap()
+        )),
+    );
+    let path = format!("{}:{}", patches.path_str(), archive.to_str().unwrap());
+    each_interpreter(|venv, implementation| {
+        let env = [("WRAPT_PATCHES", "acme.patches,ns.patches,zip.patches"), ("PYTHONPATH", path.as_str())];
+        let output = venv.run_code(implementation, &env, "import zipped_target as z; print(z.X, z.ZIP_PATCHED, type(z.__spec__.loader).__name__)");
+        assert_eq!(stdout(&output), "1 zipimporter zipimporter\n", "{}", describe(&output));
+
+        // python -m on a hooked module still runs it as __main__.
+        let output = venv.python(implementation, &env, &["-m", "hooked_target"]);
+        assert!(output.status.success(), "{}", describe(&output));
+        assert_eq!(stdout(&output), "ran as main\n");
+
+        let output = venv.run_code(
+            implementation,
+            &env,
+            "import namespace_pkg.inner as inner, namespace_pkg\nprint(inner.VALUE, len(namespace_pkg.NS_PATCHED), namespace_pkg.__file__, type(namespace_pkg.__spec__.loader).__name__)",
+        );
+        let loader = stdout(&output);
+        assert!(loader.starts_with("42 1 None ") && loader.contains("NamespaceLoader"), "{}", describe(&output));
+    });
+}
+
+#[test]
+fn fallback_switch_and_native_are_what_serve() {
+    each_interpreter(|venv, implementation| {
+        assert_served_by(venv, implementation, &[("WRAPT_PATCHES", "wrapt_bootstrap.examples")]);
+    });
+}

@@ -1,0 +1,8 @@
+//! Integration tests: real virtual environments made by every CPython
+//! 3.9–3.13 found, the real `wrapt-install` / `wrapt-uninstall` binaries, and
+//! real interpreters started as subprocesses. No mocks of Python.
+
+mod grammar;
+mod hooks;
+mod install;
+mod support;

@@ -1,0 +1,366 @@
+//! Shared helpers: the CPythons to test on, real virtual environments with
+//! the real `wrapt-install`, patch distributions, and interpreter runs.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+use tempfile::TempDir;
+
+/// The minor versions the project supports natively and tests on.
+pub const SUPPORTED_MINORS: [u32; 5] = [9, 10, 11, 12, 13];
+
+/// Which implementation of the bootstrap a run exercises.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Implementation {
+    Native,
+    Fallback,
+}
+
+impl Implementation {
+    pub const BOTH: [Implementation; 2] = [Implementation::Native, Implementation::Fallback];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Implementation::Native => "native",
+            Implementation::Fallback => "fallback",
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Python {
+    pub minor: u32,
+    pub exe: PathBuf,
+}
+
+/// Every CPython 3.9–3.13 found: `WRAPT_TEST_PYTHONS` (colon-separated
+/// executables) if set, else pyenv's versions and `python3.X` on PATH.
+/// Under CI a missing version is a failure, not a skip.
+pub fn pythons() -> &'static [Python] {
+    static PYTHONS: OnceLock<Vec<Python>> = OnceLock::new();
+    PYTHONS.get_or_init(|| {
+        let candidates: Vec<PathBuf> = match std::env::var_os("WRAPT_TEST_PYTHONS") {
+            Some(list) => std::env::split_paths(&list).collect(),
+            None => default_candidates(),
+        };
+        let mut found: BTreeMap<u32, Python> = BTreeMap::new();
+        for exe in candidates {
+            if let Some(minor) = python_minor(&exe) {
+                if SUPPORTED_MINORS.contains(&minor) {
+                    found.entry(minor).or_insert(Python { minor, exe });
+                }
+            }
+        }
+        let missing: Vec<String> = SUPPORTED_MINORS
+            .iter()
+            .filter(|minor| !found.contains_key(minor))
+            .map(|minor| format!("3.{minor}"))
+            .collect();
+        if !missing.is_empty() {
+            let message = format!("CPython {} not found (set WRAPT_TEST_PYTHONS)", missing.join(", "));
+            assert!(std::env::var_os("CI").is_none(), "{message}");
+            eprintln!("warning: {message}; testing the others");
+        }
+        assert!(!found.is_empty(), "no CPython 3.9-3.13 found");
+        found.into_values().collect()
+    })
+}
+
+fn default_candidates() -> Vec<PathBuf> {
+    let mut candidates = Vec::new();
+    if let Ok(entries) = fs::read_dir("/root/.pyenv/versions") {
+        let mut dirs: Vec<PathBuf> = entries.flatten().map(|entry| entry.path()).collect();
+        dirs.sort();
+        for dir in dirs {
+            for minor in SUPPORTED_MINORS {
+                candidates.push(dir.join(format!("bin/python3.{minor}")));
+            }
+        }
+    }
+    if let Some(path) = std::env::var_os("PATH") {
+        for dir in std::env::split_paths(&path) {
+            for minor in SUPPORTED_MINORS {
+                candidates.push(dir.join(format!("python3.{minor}")));
+            }
+        }
+    }
+    candidates
+}
+
+fn python_minor(exe: &Path) -> Option<u32> {
+    if !exe.is_file() {
+        return None;
+    }
+    let output = Command::new(exe)
+        .args(["-I", "-c", "import sys; print(sys.implementation.name, sys.version_info[0], sys.version_info[1])"])
+        .output()
+        .ok()?;
+    let text = String::from_utf8(output.stdout).ok()?;
+    let mut words = text.split_whitespace();
+    (words.next()? == "cpython" && words.next()? == "3").then_some(())?;
+    words.next()?.parse().ok()
+}
+
+pub fn wrapt_install() -> Command {
+    base_command(env!("CARGO_BIN_EXE_wrapt-install"))
+}
+
+pub fn wrapt_uninstall() -> Command {
+    base_command(env!("CARGO_BIN_EXE_wrapt-uninstall"))
+}
+
+/// A command with the variables that would change the tools' behaviour
+/// removed, so the developer's shell cannot leak into a test.
+fn base_command(program: impl AsRef<std::ffi::OsStr>) -> Command {
+    let mut command = Command::new(program);
+    for (key, _) in std::env::vars_os() {
+        let key_text = key.to_string_lossy();
+        if key_text.starts_with("WRAPT_")
+            || key_text.starts_with("PYTHON")
+            || key_text == "AUTOWRAPT_BOOTSTRAP"
+            || key_text == "VIRTUAL_ENV"
+            || key_text == "NO_COLOR"
+        {
+            command.env_remove(&key);
+        }
+    }
+    command
+}
+
+pub fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+pub fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+pub fn describe(output: &Output) -> String {
+    format!(
+        "exit {:?}\n--- stdout\n{}--- stderr\n{}",
+        output.status.code(),
+        stdout(output),
+        stderr(output)
+    )
+}
+
+/// Runs `command`, asserting it succeeds.
+pub fn run_ok(command: &mut Command) -> Output {
+    let output = command.output().expect("spawn");
+    assert!(output.status.success(), "{command:?} failed: {}", describe(&output));
+    output
+}
+
+/// A virtual environment in its own temporary directory.
+pub struct Venv {
+    pub python: Python,
+    _dir: TempDir,
+    pub root: PathBuf,
+    pub site_packages: PathBuf,
+}
+
+impl Venv {
+    /// A fresh venv without pip (fast); `with_pip` for the tests that need it.
+    pub fn new(python: &Python) -> Venv {
+        Venv::create(python, false)
+    }
+
+    pub fn with_pip(python: &Python) -> Venv {
+        Venv::create(python, true)
+    }
+
+    fn create(python: &Python, with_pip: bool) -> Venv {
+        let dir = tempfile::Builder::new().prefix("wrapt-test-").tempdir().expect("tempdir");
+        let root = dir.path().join("venv");
+        let mut command = base_command(&python.exe);
+        command.args(["-m", "venv"]);
+        if !with_pip {
+            command.arg("--without-pip");
+        }
+        run_ok(command.arg(&root));
+        let site_packages = root.join(format!("lib/python3.{}/site-packages", python.minor));
+        assert!(site_packages.is_dir(), "no {}", site_packages.display());
+        Venv { python: python.clone(), _dir: dir, root, site_packages }
+    }
+
+    /// A fresh venv with wrapt-install already run on it.
+    pub fn installed(python: &Python) -> Venv {
+        let venv = Venv::new(python);
+        venv.install(&[]);
+        venv
+    }
+
+    pub fn interpreter(&self) -> PathBuf {
+        self.root.join("bin/python")
+    }
+
+    pub fn install(&self, args: &[&str]) -> Output {
+        run_ok(wrapt_install().arg("--venv").arg(&self.root).args(args))
+    }
+
+    /// `python ARGS` in this venv with only the variables given.
+    pub fn python(&self, implementation: Implementation, env: &[(&str, &str)], args: &[&str]) -> Output {
+        let mut command = base_command(self.interpreter());
+        command.current_dir(self.root.parent().expect("venv has a parent"));
+        if implementation == Implementation::Fallback {
+            command.env("WRAPT_PATCHES_PURE", "1");
+        }
+        command.envs(env.iter().copied()).args(args);
+        command.output().expect("spawn python")
+    }
+
+    /// Runs `python -c CODE` and asserts it exits 0.
+    pub fn run_code(&self, implementation: Implementation, env: &[(&str, &str)], code: &str) -> Output {
+        let output = self.python(implementation, env, &["-c", code]);
+        assert!(
+            output.status.success(),
+            "python 3.{} ({}) failed on {code:?}: {}",
+            self.python.minor,
+            implementation.name(),
+            describe(&output)
+        );
+        output
+    }
+
+    /// Every file under site-packages (except `__pycache__`) with its bytes:
+    /// the state an uninstall must restore exactly.
+    pub fn snapshot(&self) -> BTreeMap<PathBuf, Vec<u8>> {
+        snapshot(&self.site_packages)
+    }
+}
+
+pub fn snapshot(root: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    let mut files = BTreeMap::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in fs::read_dir(&dir).expect("read_dir").flatten() {
+            let path = entry.path();
+            let kind = entry.file_type().expect("file_type");
+            if kind.is_dir() {
+                if entry.file_name() != "__pycache__" {
+                    files.insert(path.strip_prefix(root).unwrap().join(""), Vec::new());
+                    stack.push(path);
+                }
+            } else {
+                let bytes = if kind.is_symlink() {
+                    fs::read_link(&path).unwrap().into_os_string().into_encoded_bytes()
+                } else {
+                    fs::read(&path).expect("read")
+                };
+                files.insert(path.strip_prefix(root).unwrap().to_path_buf(), bytes);
+            }
+        }
+    }
+    files
+}
+
+/// A patch distribution as pip would leave it: `<name>-<version>.dist-info`
+/// with METADATA, entry_points.txt and RECORD, plus its modules.
+pub struct PatchDist<'a> {
+    pub name: &'a str,
+    pub group: &'a str,
+    /// (target module, "patch.module:function")
+    pub entries: &'a [(&'a str, &'a str)],
+    /// (file name relative to the directory, source)
+    pub modules: &'a [(&'a str, &'a str)],
+}
+
+impl PatchDist<'_> {
+    pub fn write_into(&self, dir: &Path) {
+        let dist_info = dir.join(format!("{}-1.0.dist-info", self.name.replace('-', "_")));
+        fs::create_dir_all(&dist_info).unwrap();
+        fs::write(
+            dist_info.join("METADATA"),
+            format!("Metadata-Version: 2.1\nName: {}\nVersion: 1.0\n", self.name),
+        )
+        .unwrap();
+        let mut entry_points = format!("[{}]\n", self.group);
+        for (target, value) in self.entries {
+            writeln!(entry_points, "{target} = {value}").unwrap();
+        }
+        fs::write(dist_info.join("entry_points.txt"), entry_points).unwrap();
+        let mut record = String::new();
+        for (file, source) in self.modules {
+            let path = dir.join(file);
+            fs::create_dir_all(path.parent().unwrap()).unwrap();
+            fs::write(&path, source).unwrap();
+            writeln!(record, "{file},,").unwrap();
+        }
+        fs::write(dist_info.join("RECORD"), record).unwrap();
+    }
+}
+
+/// A directory of patch distributions for one test, put on sys.path through
+/// PYTHONPATH so that tests can share one installed venv per interpreter.
+pub struct PatchDir {
+    dir: TempDir,
+}
+
+impl PatchDir {
+    pub fn new(dists: &[PatchDist<'_>]) -> PatchDir {
+        let dir = tempfile::Builder::new().prefix("wrapt-patches-").tempdir().unwrap();
+        for dist in dists {
+            dist.write_into(dir.path());
+        }
+        PatchDir { dir }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn write(&self, file: &str, source: &str) {
+        let path = self.dir.path().join(file);
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        fs::write(path, source).unwrap();
+    }
+
+    pub fn path_str(&self) -> &str {
+        self.dir.path().to_str().expect("utf-8 temp path")
+    }
+}
+
+/// One installed venv per interpreter, shared by the tests that only run
+/// code in it (they bring their patches on PYTHONPATH).
+pub fn shared_venv(python: &Python) -> &'static Venv {
+    static VENVS: OnceLock<Vec<OnceLock<Venv>>> = OnceLock::new();
+    let slots = VENVS.get_or_init(|| SUPPORTED_MINORS.iter().map(|_| OnceLock::new()).collect());
+    let index = SUPPORTED_MINORS.iter().position(|minor| *minor == python.minor).unwrap();
+    slots[index].get_or_init(|| Venv::installed(python))
+}
+
+/// Runs `check` for every interpreter and both implementations, and reports
+/// every combination that failed, not just the first.
+pub fn each_interpreter(check: impl Fn(&Venv, Implementation)) {
+    let mut failures = Vec::new();
+    for python in pythons() {
+        let venv = shared_venv(python);
+        for implementation in Implementation::BOTH {
+            let attempt = std::panic::AssertUnwindSafe(|| check(venv, implementation));
+            if let Err(panic) = std::panic::catch_unwind(attempt) {
+                let message = panic
+                    .downcast_ref::<String>()
+                    .cloned()
+                    .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_string()))
+                    .unwrap_or_default();
+                failures.push(format!("python 3.{} {}: {message}", python.minor, implementation.name()));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+/// Asserts the implementation that actually served matches the one asked for,
+/// so a silently broken native module cannot pass as the fallback.
+pub fn assert_served_by(venv: &Venv, implementation: Implementation, env: &[(&str, &str)]) {
+    let output = venv.run_code(
+        implementation,
+        env,
+        "import wrapt_bootstrap as w; print(w._status()['implementation'])",
+    );
+    assert_eq!(stdout(&output).trim(), implementation.name(), "{}", describe(&output));
+}
