@@ -145,6 +145,9 @@ fn build_bootstrap(manifest_dir: &Path, out_dir: &Path) -> PathBuf {
         .wait()
         .unwrap_or_else(|e| fail(&format!("waiting for cargo: {e}")));
     let stderr_text = stderr_reader.join().unwrap_or_default();
+    // Kept for whoever wonders what the nested build did (Cargo hides a
+    // successful build script's output).
+    let _ = std::fs::write(out_dir.join("bootstrap-build.log"), &stderr_text);
 
     if !status.success() {
         // Cargo shows a build script's stderr only when it fails, which is

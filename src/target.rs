@@ -84,7 +84,10 @@ pub struct Layout {
 /// Which interpreter to probe, before any probing.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Choice {
+    /// `--venv`, or `./.venv`.
     Venv(PathBuf),
+    /// `$VIRTUAL_ENV`: named in errors, since the user did not type it.
+    VirtualEnv(PathBuf),
     Python(PathBuf),
 }
 
@@ -98,7 +101,7 @@ fn choose(spec: &TargetSpec, virtual_env: Option<OsString>, cwd: &Path) -> Resul
         return Ok(Choice::Python(python.clone()));
     }
     if let Some(venv) = virtual_env.filter(|v| !v.is_empty()) {
-        return Ok(Choice::Venv(PathBuf::from(venv)));
+        return Ok(Choice::VirtualEnv(PathBuf::from(venv)));
     }
     let dot_venv = cwd.join(".venv");
     if spec.create || dot_venv.symlink_metadata().is_ok() {
@@ -112,12 +115,22 @@ pub fn resolve(spec: &TargetSpec) -> Result<Layout> {
     let cwd = std::env::current_dir()?;
     let choice = choose(spec, std::env::var_os("VIRTUAL_ENV"), &cwd)?;
     let interpreter = match choice {
-        Choice::Venv(dir) => {
+        Choice::Venv(dir) | Choice::VirtualEnv(dir) if spec.create => {
             let dir = std::path::absolute(&dir)?;
-            if spec.create && dir.symlink_metadata().is_err() {
+            if dir.symlink_metadata().is_err() {
                 create_venv(&dir, spec.python.as_deref())?;
             }
             venv_interpreter(&dir)?
+        }
+        Choice::Venv(dir) => venv_interpreter(&std::path::absolute(&dir)?)?,
+        Choice::VirtualEnv(dir) => {
+            venv_interpreter(&std::path::absolute(&dir)?).map_err(|e| match e {
+                Error::Missing { path, .. } => Error::Missing {
+                    path,
+                    hint: "$VIRTUAL_ENV names it; activate an existing environment, pass --venv DIR, or add --create",
+                },
+                other => other,
+            })?
         }
         Choice::Python(exe) => interpreter_path(&exe)?,
     };
@@ -350,7 +363,7 @@ mod tests {
         );
         assert_eq!(
             choose(&spec(None, None, false), ve(), cwd).unwrap(),
-            Choice::Venv("/ve".into())
+            Choice::VirtualEnv("/ve".into())
         );
         assert!(matches!(
             choose(&spec(None, None, false), None, cwd),
