@@ -95,18 +95,30 @@ fn scan<'py>(
     Ok((entries, problems))
 }
 
-/// Module init runs at interpreter startup, so it does the least it can:
-/// the classes are not exported, and pyo3 makes each type object on first
-/// use (the finder's at `install_finder`, the loaders' at the first hooked
-/// import) instead of here, about 80k instructions apiece.
+/// Module init runs at interpreter startup, so it does the least it can.
+/// The classes are not exported: pyo3 makes each type object on first use
+/// (the finder's at `install_finder`, the loaders' at the first hooked
+/// import), about 80k instructions apiece. And the attributes are set with
+/// `setattr`, not `add`: `add` keeps `__all__`, and creating that starts
+/// from an `AttributeError` whose inspection makes pyo3 build its
+/// `PanicException` type, another 80k. (The fallback has no `__all__`
+/// either.)
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    m.add("IMPLEMENTATION", "native")?;
-    m.add_function(wrap_pyfunction!(registry::configure, m)?)?;
-    m.add_function(wrap_pyfunction!(registry::register_post_import_hook, m)?)?;
-    m.add_function(wrap_pyfunction!(registry::notify_module_loaded, m)?)?;
-    m.add_function(wrap_pyfunction!(registry::pending, m)?)?;
-    m.add_function(wrap_pyfunction!(finder::install_finder, m)?)?;
-    m.add_function(wrap_pyfunction!(scan, m)?)?;
+    m.setattr("IMPLEMENTATION", "native")?;
+    let functions = [
+        wrap_pyfunction!(registry::configure, m)?,
+        wrap_pyfunction!(registry::register_post_import_hook, m)?,
+        wrap_pyfunction!(registry::notify_module_loaded, m)?,
+        wrap_pyfunction!(registry::pending, m)?,
+        wrap_pyfunction!(finder::install_finder, m)?,
+        wrap_pyfunction!(scan, m)?,
+    ];
+    for function in functions {
+        m.setattr(
+            function.getattr("__name__")?.cast_into::<PyString>()?,
+            function,
+        )?;
+    }
     Ok(())
 }
