@@ -5,56 +5,89 @@ use crate::support::{
     describe, each_interpreter, pythons, stderr, stdout, Implementation, PatchDist, Venv,
 };
 
+/// One row: `WRAPT_PATCHES`, `AUTOWRAPT_BOOTSTRAP`, the defaults, then what
+/// `_select` must return: groups, `AUTOWRAPT_BOOTSTRAP` groups, invalid names.
+type SelectCase<'a> = (
+    Option<&'a str>,
+    Option<&'a str>,
+    &'a [&'a str],
+    [&'a [&'a str]; 3],
+);
+
 /// The grammar as a pure function (`_select`), evaluated by each real
-/// interpreter: (WRAPT_PATCHES, AUTOWRAPT_BOOTSTRAP, defaults) → result.
+/// interpreter.
 #[test]
 fn select_table() {
-    let cases: &[(Option<&str>, Option<&str>, &[&str], &[&str], &[&str], &[&str])] = &[
-        // (WRAPT_PATCHES, AUTOWRAPT_BOOTSTRAP, defaults, groups, autowrapt groups, invalid)
-        (None, None, &[], &[], &[], &[]),
-        (None, None, &["d1", "d2"], &["d1", "d2"], &[], &[]),
-        (Some(""), None, &["d1"], &[], &[], &[]),
-        (Some("   "), None, &["d1"], &[], &[], &[]),
-        (Some(" , ,"), None, &["d1"], &[], &[], &[]),
-        (Some("0"), Some("a"), &["d1"], &[], &[], &[]),
-        (Some("off"), None, &["d1"], &[], &[], &[]),
-        (Some(" OFF "), None, &["d1"], &[], &[], &[]),
-        (Some("None"), None, &["d1"], &[], &[], &[]),
-        (Some("a"), None, &["d1"], &["a"], &[], &[]),
-        (Some(" a , b ,, a"), None, &["d1"], &["a", "b"], &[], &[]),
-        (Some("+a"), None, &["d1", "d2"], &["d1", "d2", "a"], &[], &[]),
-        (Some("-d1"), None, &["d1", "d2"], &["d2"], &[], &[]),
-        (Some("+a,-d2"), None, &["d1", "d2"], &["d1", "a"], &[], &[]),
-        (Some("a,+b,-a"), None, &["d1"], &["b"], &[], &[]),
-        (Some("+ a"), None, &[], &["a"], &[], &[]),
-        (Some("a b,c;d,ok.name-1"), None, &[], &["ok.name-1"], &[], &["a b", "c;d"]),
-        (Some("+bad!"), None, &["d1"], &["d1"], &[], &["+bad!"]),
-        (Some("grüppe"), None, &["d1"], &[], &[], &["grüppe"]),
-        (None, Some("x, y ,x"), &["d1"], &["d1"], &["x", "y"], &[]),
-        (Some("a"), Some("b,bad name"), &[], &["a"], &["b"], &["bad name"]),
+    let cases: &[SelectCase] = &[
+        (None, None, &[], [&[], &[], &[]]),
+        (None, None, &["d1", "d2"], [&["d1", "d2"], &[], &[]]),
+        (Some(""), None, &["d1"], [&[], &[], &[]]),
+        (Some("   "), None, &["d1"], [&[], &[], &[]]),
+        (Some(" , ,"), None, &["d1"], [&[], &[], &[]]),
+        (Some("0"), Some("a"), &["d1"], [&[], &[], &[]]),
+        (Some("off"), None, &["d1"], [&[], &[], &[]]),
+        (Some(" OFF "), None, &["d1"], [&[], &[], &[]]),
+        (Some("None"), None, &["d1"], [&[], &[], &[]]),
+        (Some("a"), None, &["d1"], [&["a"], &[], &[]]),
+        (Some(" a , b ,, a"), None, &["d1"], [&["a", "b"], &[], &[]]),
+        (
+            Some("+a"),
+            None,
+            &["d1", "d2"],
+            [&["d1", "d2", "a"], &[], &[]],
+        ),
+        (Some("-d1"), None, &["d1", "d2"], [&["d2"], &[], &[]]),
+        (
+            Some("+a,-d2"),
+            None,
+            &["d1", "d2"],
+            [&["d1", "a"], &[], &[]],
+        ),
+        (Some("a,+b,-a"), None, &["d1"], [&["b"], &[], &[]]),
+        (Some("+ a"), None, &[], [&["a"], &[], &[]]),
+        (
+            Some("a b,c;d,ok.name-1"),
+            None,
+            &[],
+            [&["ok.name-1"], &[], &["a b", "c;d"]],
+        ),
+        (Some("+bad!"), None, &["d1"], [&["d1"], &[], &["+bad!"]]),
+        (Some("grüppe"), None, &["d1"], [&[], &[], &["grüppe"]]),
+        (None, Some("x, y ,x"), &["d1"], [&["d1"], &["x", "y"], &[]]),
+        (
+            Some("a"),
+            Some("b,bad name"),
+            &[],
+            [&["a"], &["b"], &["bad name"]],
+        ),
     ];
-    let mut code = String::from("import json, wrapt_bootstrap as w\nprint(json.dumps([\n");
     let py = |value: Option<&str>| value.map_or("None".to_string(), |v| format!("{v:?}"));
-    for (wrapt, autowrapt, defaults, ..) in cases {
-        code.push_str(&format!("    w._select({}, {}, {defaults:?}),\n", py(*wrapt), py(*autowrapt)));
-    }
-    code.push_str("]))\n");
-    let expected: Vec<_> = cases
+    let calls: Vec<String> = cases
         .iter()
-        .map(|(.., groups, autowrapt, invalid)| (groups.to_vec(), autowrapt.to_vec(), invalid.to_vec()))
+        .map(|(wrapt, autowrapt, defaults, _)| {
+            format!(
+                "w._select({}, {}, {defaults:?})",
+                py(*wrapt),
+                py(*autowrapt)
+            )
+        })
         .collect();
+    let code = format!(
+        "import json, wrapt_bootstrap as w\nprint(json.dumps([{}]))\n",
+        calls.join(", ")
+    );
     for python in pythons() {
         let venv = crate::support::shared_venv(python);
         let output = venv.run_code(Implementation::Native, &[], &code);
-        let actual: Vec<(Vec<String>, Vec<String>, Vec<String>)> =
-            serde_json::from_str(&stdout(&output)).expect("json");
-        for (index, (case, got)) in cases.iter().zip(&actual).enumerate() {
-            let want = &expected[index];
-            assert!(
-                got.0 == want.0 && got.1 == want.1 && got.2 == want.2,
-                "python 3.{}: case {case:?}: got {got:?}, want {want:?}",
-                python.minor
-            );
+        let actual: Vec<[Vec<String>; 3]> = serde_json::from_str(&stdout(&output)).expect("json");
+        for (case, got) in cases.iter().zip(&actual) {
+            let want = case.3.map(|names| {
+                names
+                    .iter()
+                    .map(|name| (*name).to_string())
+                    .collect::<Vec<_>>()
+            });
+            assert_eq!(got, &want, "python 3.{}: case {case:?}", python.minor);
         }
     }
 }
@@ -97,15 +130,35 @@ fn environment_defaults_and_per_process_selection() {
                 (&[("WRAPT_PATCHES", "0"), ("AUTOWRAPT_BOOTSTRAP", "g3")], ""),
             ];
             for (env, want) in cases {
-                assert_eq!(&fired(implementation, env), want, "python 3.{} {implementation:?} {env:?}", python.minor);
+                assert_eq!(
+                    &fired(implementation, env),
+                    want,
+                    "python 3.{} {implementation:?} {env:?}",
+                    python.minor
+                );
             }
         }
         // With autowrapt itself installed, AUTOWRAPT_BOOTSTRAP is autowrapt's:
         // we leave its groups alone so that no hook fires twice.
-        PatchDist { name: "autowrapt", group: "unrelated", entries: &[], modules: &[] }.write_into(&venv.site_packages);
+        PatchDist {
+            name: "autowrapt",
+            group: "unrelated",
+            entries: &[],
+            modules: &[],
+        }
+        .write_into(&venv.site_packages);
         for implementation in Implementation::BOTH {
-            assert_eq!(fired(implementation, &[("AUTOWRAPT_BOOTSTRAP", "g3")]), "g1,g2");
-            assert_eq!(fired(implementation, &[("AUTOWRAPT_BOOTSTRAP", "g1"), ("WRAPT_PATCHES", "g1,g3")]), "g3");
+            assert_eq!(
+                fired(implementation, &[("AUTOWRAPT_BOOTSTRAP", "g3")]),
+                "g1,g2"
+            );
+            assert_eq!(
+                fired(
+                    implementation,
+                    &[("AUTOWRAPT_BOOTSTRAP", "g1"), ("WRAPT_PATCHES", "g1,g3")]
+                ),
+                "g3"
+            );
         }
     }
 }
@@ -137,6 +190,11 @@ fn defaults_apply_without_any_variable() {
     venv.install(&["--enable", "wrapt_bootstrap.examples"]);
     for implementation in Implementation::BOTH {
         let output = venv.run_code(implementation, &[], "import tempfile");
-        assert_eq!(stderr(&output), "patching tempfile\n", "{}", describe(&output));
+        assert_eq!(
+            stderr(&output),
+            "patching tempfile\n",
+            "{}",
+            describe(&output)
+        );
     }
 }

@@ -54,10 +54,18 @@ fn reference_taken_at_import_time_gets_the_patched_function() {
     each_interpreter(|venv, implementation| {
         let script = patches.path().join("app.py");
         let script = script.to_str().unwrap();
-        let patched = venv.python(implementation, &[("WRAPT_PATCHES", "wrapt_bootstrap.examples")], &[script]);
+        let patched = venv.python(
+            implementation,
+            &[("WRAPT_PATCHES", "wrapt_bootstrap.examples")],
+            &[script],
+        );
         assert!(patched.status.success(), "{}", describe(&patched));
         assert_eq!(stdout(&patched), "True\n");
-        assert!(stderr(&patched).ends_with("calling mkdtemp\n"), "{}", describe(&patched));
+        assert!(
+            stderr(&patched).ends_with("calling mkdtemp\n"),
+            "{}",
+            describe(&patched)
+        );
 
         let unpatched = venv.python(implementation, &[], &[script]);
         assert_eq!(stdout(&unpatched), "False\n", "{}", describe(&unpatched));
@@ -71,13 +79,25 @@ fn dormant_when_nothing_is_enabled() {
     let code = "import sys, colorsys\nprint('wrapt_bootstrap' in sys.modules, 'acme_patch' in sys.modules, \
                 any('wrapt_bootstrap' in repr(f) for f in sys.meta_path))";
     each_interpreter(|venv, implementation| {
-        for value in [None, Some(""), Some("0"), Some("off"), Some("NONE"), Some(" , ")] {
+        for value in [
+            None,
+            Some(""),
+            Some("0"),
+            Some("off"),
+            Some("NONE"),
+            Some(" , "),
+        ] {
             let mut env = vec![("PYTHONPATH", patches.path_str())];
             if let Some(value) = value {
                 env.push(("WRAPT_PATCHES", value));
             }
             let output = venv.run_code(implementation, &env, code);
-            assert_eq!(stdout(&output), "False False False\n", "WRAPT_PATCHES={value:?}: {}", describe(&output));
+            assert_eq!(
+                stdout(&output),
+                "False False False\n",
+                "WRAPT_PATCHES={value:?}: {}",
+                describe(&output)
+            );
             assert_eq!(stderr(&output), "", "WRAPT_PATCHES={value:?}");
         }
     });
@@ -89,7 +109,11 @@ fn dash_capital_s_skips_everything() {
         let output = venv.python(
             implementation,
             &[("WRAPT_PATCHES", "wrapt_bootstrap.examples")],
-            &["-S", "-c", "import sys, tempfile; print('wrapt_bootstrap' in sys.modules)"],
+            &[
+                "-S",
+                "-c",
+                "import sys, tempfile; print('wrapt_bootstrap' in sys.modules)",
+            ],
         );
         assert!(output.status.success(), "{}", describe(&output));
         assert_eq!(stdout(&output), "False\n");
@@ -115,9 +139,17 @@ importlib.reload(colorsys)
 print(builtins.FIRED, colorsys.PATCHED_BY)
 "#;
     each_interpreter(|venv, implementation| {
-        let env = [("WRAPT_PATCHES", "acme.patches"), ("PYTHONPATH", patches.path_str())];
+        let env = [
+            ("WRAPT_PATCHES", "acme.patches"),
+            ("PYTHONPATH", patches.path_str()),
+        ];
         let output = venv.run_code(implementation, &env, code);
-        assert_eq!(stdout(&output), "[('acme_patch', 'colorsys')] acme_patch\n", "{}", describe(&output));
+        assert_eq!(
+            stdout(&output),
+            "[('acme_patch', 'colorsys')] acme_patch\n",
+            "{}",
+            describe(&output)
+        );
         assert_eq!(stderr(&output), "");
     });
 }
@@ -127,9 +159,21 @@ fn target_imported_before_registration_fires_immediately() {
     // `os` is imported long before site processes .pth files.
     let patches = recording_dist("os");
     each_interpreter(|venv, implementation| {
-        let env = [("WRAPT_PATCHES", "acme.patches"), ("PYTHONPATH", patches.path_str())];
-        let output = venv.run_code(implementation, &env, "import os, builtins; print(os.PATCHED_BY, builtins.FIRED)");
-        assert_eq!(stdout(&output), "acme_patch [('acme_patch', 'os')]\n", "{}", describe(&output));
+        let env = [
+            ("WRAPT_PATCHES", "acme.patches"),
+            ("PYTHONPATH", patches.path_str()),
+        ];
+        let output = venv.run_code(
+            implementation,
+            &env,
+            "import os, builtins; print(os.PATCHED_BY, builtins.FIRED)",
+        );
+        assert_eq!(
+            stdout(&output),
+            "acme_patch [('acme_patch', 'os')]\n",
+            "{}",
+            describe(&output)
+        );
     });
 }
 
@@ -178,7 +222,12 @@ print(builtins.FIRED)
 "#;
     each_interpreter(|venv, implementation| {
         let output = venv.run_code(implementation, &[("PYTHONPATH", patches.path_str())], code);
-        assert_eq!(stdout(&output), "[('acme_patch', 'colorsys')]\n", "{}", describe(&output));
+        assert_eq!(
+            stdout(&output),
+            "[('acme_patch', 'colorsys')]\n",
+            "{}",
+            describe(&output)
+        );
     });
 }
 
@@ -207,9 +256,21 @@ fn registration_order_is_firing_order_and_first_distribution_wins() {
     }]);
     let path = format!("{}:{}", first.path_str(), shadowed.path_str());
     each_interpreter(|venv, implementation| {
-        let env = [("WRAPT_PATCHES", "acme.patches"), ("PYTHONPATH", path.as_str())];
-        let output = venv.run_code(implementation, &env, "import colorsys, builtins; print(builtins.ORDER)");
-        assert_eq!(stdout(&output), "['a1', 'a2', 'b']\n", "{}", describe(&output));
+        let env = [
+            ("WRAPT_PATCHES", "acme.patches"),
+            ("PYTHONPATH", path.as_str()),
+        ];
+        let output = venv.run_code(
+            implementation,
+            &env,
+            "import colorsys, builtins; print(builtins.ORDER)",
+        );
+        assert_eq!(
+            stdout(&output),
+            "['a1', 'a2', 'b']\n",
+            "{}",
+            describe(&output)
+        );
         assert_eq!(stderr(&output), "");
     });
 }
@@ -228,9 +289,21 @@ fn failing_hooks_are_reported_and_the_application_carries_on() {
         modules: &[("broken_patch.py", "def boom(m):\n    raise RuntimeError('boom from the hook')\ndef works(m):\n    m.STILL_PATCHED = True\n")],
     }]);
     each_interpreter(|venv, implementation| {
-        let env = [("WRAPT_PATCHES", "broken"), ("PYTHONPATH", patches.path_str())];
-        let output = venv.run_code(implementation, &env, "import colorsys\nprint('app carried on', colorsys.STILL_PATCHED)");
-        assert_eq!(stdout(&output), "app carried on True\n", "{}", describe(&output));
+        let env = [
+            ("WRAPT_PATCHES", "broken"),
+            ("PYTHONPATH", patches.path_str()),
+        ];
+        let output = venv.run_code(
+            implementation,
+            &env,
+            "import colorsys\nprint('app carried on', colorsys.STILL_PATCHED)",
+        );
+        assert_eq!(
+            stdout(&output),
+            "app carried on True\n",
+            "{}",
+            describe(&output)
+        );
         let errors = stderr(&output);
         for expected in [
             "wrapt-bootstrap: hook 'broken_patch:boom' (group 'broken', entry 'colorsys') for module 'colorsys' failed:\nTraceback",
@@ -242,7 +315,11 @@ fn failing_hooks_are_reported_and_the_application_carries_on() {
         ] {
             assert!(errors.contains(expected), "missing {expected:?} in:\n{errors}");
         }
-        assert_eq!(errors.matches("wrapt-bootstrap:").count(), 3, "each failure reported once:\n{errors}");
+        assert_eq!(
+            errors.matches("wrapt-bootstrap:").count(),
+            3,
+            "each failure reported once:\n{errors}"
+        );
     });
 }
 
@@ -252,7 +329,10 @@ fn strict_mode_lets_hook_errors_propagate() {
         name: "broken-patches",
         group: "broken",
         entries: &[("colorsys", "broken_patch:boom")],
-        modules: &[("broken_patch.py", "def boom(m):\n    raise RuntimeError('boom from the hook')\n")],
+        modules: &[(
+            "broken_patch.py",
+            "def boom(m):\n    raise RuntimeError('boom from the hook')\n",
+        )],
     }]);
     each_interpreter(|venv, implementation| {
         let env = [
@@ -262,7 +342,11 @@ fn strict_mode_lets_hook_errors_propagate() {
         ];
         let output = venv.python(implementation, &env, &["-c", "import colorsys"]);
         assert_eq!(output.status.code(), Some(1), "{}", describe(&output));
-        assert!(stderr(&output).contains("RuntimeError: boom from the hook"), "{}", describe(&output));
+        assert!(
+            stderr(&output).contains("RuntimeError: boom from the hook"),
+            "{}",
+            describe(&output)
+        );
     });
 }
 
@@ -293,8 +377,15 @@ fn debug_traces_groups_entry_points_registrations_and_firings() {
 fn invalid_group_names_are_ignored_with_one_warning() {
     let patches = recording_dist("colorsys");
     each_interpreter(|venv, implementation| {
-        let env = [("WRAPT_PATCHES", "bad name;import os,acme.patches"), ("PYTHONPATH", patches.path_str())];
-        let output = venv.run_code(implementation, &env, "import colorsys; print(colorsys.PATCHED_BY)");
+        let env = [
+            ("WRAPT_PATCHES", "bad name;import os,acme.patches"),
+            ("PYTHONPATH", patches.path_str()),
+        ];
+        let output = venv.run_code(
+            implementation,
+            &env,
+            "import colorsys; print(colorsys.PATCHED_BY)",
+        );
         assert_eq!(stdout(&output), "acme_patch\n");
         assert_eq!(
             stderr(&output),
@@ -308,23 +399,47 @@ fn malformed_entry_points_are_skipped_with_a_report() {
     let patches = PatchDir::new(&[PatchDist {
         name: "odd-patches",
         group: "acme.patches",
-        entries: &[("not a module", "acme_patch:hook"), ("colorsys", "no_colon_here"), ("colorsys", "acme_patch:hook")],
+        entries: &[
+            ("not a module", "acme_patch:hook"),
+            ("colorsys", "no_colon_here"),
+            ("colorsys", "acme_patch:hook"),
+        ],
         modules: &[("acme_patch.py", RECORDING_PATCH)],
     }]);
     each_interpreter(|venv, implementation| {
-        let env = [("WRAPT_PATCHES", "acme.patches"), ("PYTHONPATH", patches.path_str())];
-        let output = venv.run_code(implementation, &env, "import colorsys; print(colorsys.PATCHED_BY)");
+        let env = [
+            ("WRAPT_PATCHES", "acme.patches"),
+            ("PYTHONPATH", patches.path_str()),
+        ];
+        let output = venv.run_code(
+            implementation,
+            &env,
+            "import colorsys; print(colorsys.PATCHED_BY)",
+        );
         assert_eq!(stdout(&output), "acme_patch\n", "{}", describe(&output));
         let errors = stderr(&output);
-        assert!(errors.contains("skipping entry point 'not a module = acme_patch:hook' in group 'acme.patches'"), "{errors}");
-        assert!(errors.contains("skipping entry point 'colorsys = no_colon_here' in group 'acme.patches'"), "{errors}");
+        assert!(
+            errors.contains(
+                "skipping entry point 'not a module = acme_patch:hook' in group 'acme.patches'"
+            ),
+            "{errors}"
+        );
+        assert!(
+            errors.contains(
+                "skipping entry point 'colorsys = no_colon_here' in group 'acme.patches'"
+            ),
+            "{errors}"
+        );
     });
 }
 
 #[test]
 fn other_import_machinery_keeps_working() {
     let patches = recording_dist("hooked_target");
-    patches.write("hooked_target.py", "if __name__ == '__main__':\n    print('ran as main')\n");
+    patches.write(
+        "hooked_target.py",
+        "if __name__ == '__main__':\n    print('ran as main')\n",
+    );
     patches.write("namespace_pkg/inner.py", "VALUE = 42\n");
     // A namespace package (loader None) as a hook target.
     PatchDist {
@@ -355,9 +470,17 @@ fn other_import_machinery_keeps_working() {
     );
     let path = format!("{}:{}", patches.path_str(), archive.to_str().unwrap());
     each_interpreter(|venv, implementation| {
-        let env = [("WRAPT_PATCHES", "acme.patches,ns.patches,zip.patches"), ("PYTHONPATH", path.as_str())];
+        let env = [
+            ("WRAPT_PATCHES", "acme.patches,ns.patches,zip.patches"),
+            ("PYTHONPATH", path.as_str()),
+        ];
         let output = venv.run_code(implementation, &env, "import zipped_target as z; print(z.X, z.ZIP_PATCHED, type(z.__spec__.loader).__name__)");
-        assert_eq!(stdout(&output), "1 zipimporter zipimporter\n", "{}", describe(&output));
+        assert_eq!(
+            stdout(&output),
+            "1 zipimporter zipimporter\n",
+            "{}",
+            describe(&output)
+        );
 
         // python -m on a hooked module still runs it as __main__.
         let output = venv.python(implementation, &env, &["-m", "hooked_target"]);
@@ -370,13 +493,21 @@ fn other_import_machinery_keeps_working() {
             "import namespace_pkg.inner as inner, namespace_pkg\nprint(inner.VALUE, len(namespace_pkg.NS_PATCHED), namespace_pkg.__file__, type(namespace_pkg.__spec__.loader).__name__)",
         );
         let loader = stdout(&output);
-        assert!(loader.starts_with("42 1 None ") && loader.contains("NamespaceLoader"), "{}", describe(&output));
+        assert!(
+            loader.starts_with("42 1 None ") && loader.contains("NamespaceLoader"),
+            "{}",
+            describe(&output)
+        );
     });
 }
 
 #[test]
 fn fallback_switch_and_native_are_what_serve() {
     each_interpreter(|venv, implementation| {
-        assert_served_by(venv, implementation, &[("WRAPT_PATCHES", "wrapt_bootstrap.examples")]);
+        assert_served_by(
+            venv,
+            implementation,
+            &[("WRAPT_PATCHES", "wrapt_bootstrap.examples")],
+        );
     });
 }

@@ -22,7 +22,11 @@ fn our_files() -> Vec<String> {
     ]
     .iter()
     .map(|file| (*file).to_string())
-    .chain(["METADATA", "INSTALLER", "entry_points.txt", "RECORD"].iter().map(|file| format!("{dist_info}/{file}")))
+    .chain(
+        ["METADATA", "INSTALLER", "entry_points.txt", "RECORD"]
+            .iter()
+            .map(|file| format!("{dist_info}/{file}")),
+    )
     .collect();
     files.sort();
     files
@@ -78,7 +82,10 @@ fn record_listing(venv: &Venv) -> Vec<String> {
     let output = venv.run_code(
         Implementation::Native,
         &[],
-        &format!("import sys; sys.argv[1:] = [{:?}]\n{VERIFY_RECORD}", venv.site_packages.to_str().unwrap()),
+        &format!(
+            "import sys; sys.argv[1:] = [{:?}]\n{VERIFY_RECORD}",
+            venv.site_packages.to_str().unwrap()
+        ),
     );
     serde_json::from_str(&stdout(&output)).expect("json")
 }
@@ -105,15 +112,32 @@ fn writes_exactly_the_designed_files_with_an_exact_record() {
         assert_eq!(record_listing(&venv), our_files());
         let site = &venv.site_packages;
         let dist_info = site.join(format!("wrapt_bootstrap-{VERSION}.dist-info"));
-        assert_eq!(fs::read_to_string(dist_info.join("INSTALLER")).unwrap(), "wrapt-install\n");
+        assert_eq!(
+            fs::read_to_string(dist_info.join("INSTALLER")).unwrap(),
+            "wrapt-install\n"
+        );
         let metadata = fs::read_to_string(dist_info.join("METADATA")).unwrap();
-        assert!(metadata.contains("Name: wrapt-bootstrap\n") && metadata.contains(&format!("Version: {VERSION}\n")));
-        assert_eq!(fs::read_to_string(site.join("00_wrapt_bootstrap.start")).unwrap(), "wrapt_bootstrap:_activate\n");
+        assert!(
+            metadata.contains("Name: wrapt-bootstrap\n")
+                && metadata.contains(&format!("Version: {VERSION}\n"))
+        );
+        assert_eq!(
+            fs::read_to_string(site.join("00_wrapt_bootstrap.start")).unwrap(),
+            "wrapt_bootstrap:_activate\n"
+        );
         for file in our_files() {
-            assert_eq!(mode(&site.join(&file)) & 0o022, 0, "{file} is group/world writable");
+            assert_eq!(
+                mode(&site.join(&file)) & 0o022,
+                0,
+                "{file} is group/world writable"
+            );
         }
         // The package's version is the tool's.
-        let output = venv.run_code(Implementation::Native, &[], "import wrapt_bootstrap; print(wrapt_bootstrap.__version__)");
+        let output = venv.run_code(
+            Implementation::Native,
+            &[],
+            "import wrapt_bootstrap; print(wrapt_bootstrap.__version__)",
+        );
         assert_eq!(stdout(&output).trim(), VERSION);
     }
 }
@@ -121,7 +145,13 @@ fn writes_exactly_the_designed_files_with_an_exact_record() {
 #[test]
 fn pth_sorts_before_the_usual_pth_files() {
     let venv = Venv::installed(&pythons()[0]);
-    for other in ["_virtualenv.pth", "distutils-precedence.pth", "__editable___acme_1_0_finder.pth", "a.pth", "Z.pth"] {
+    for other in [
+        "_virtualenv.pth",
+        "distutils-precedence.pth",
+        "__editable___acme_1_0_finder.pth",
+        "a.pth",
+        "Z.pth",
+    ] {
         fs::write(venv.site_packages.join(other), "").unwrap();
     }
     let output = venv.run_code(
@@ -140,28 +170,53 @@ fn pip_sees_it_and_pip_uninstall_removes_it_cleanly() {
         venv.install(&[]);
         let pip = |args: &[&str]| {
             let mut command = std::process::Command::new(venv.interpreter());
-            command.args(["-m", "pip", "--disable-pip-version-check", "--no-input"]).args(args);
+            command
+                .args(["-m", "pip", "--disable-pip-version-check", "--no-input"])
+                .args(args);
             run_ok(&mut command)
         };
         let list = stdout(&pip(&["list", "--format=freeze"]));
-        assert!(list.contains(&format!("wrapt-bootstrap=={VERSION}")), "pip list: {list}");
+        assert!(
+            list.contains(&format!("wrapt-bootstrap=={VERSION}")),
+            "pip list: {list}"
+        );
         let show = stdout(&pip(&["show", "-f", "wrapt-bootstrap"]));
-        assert!(show.contains("00_wrapt_bootstrap.pth") && show.contains("wrapt_bootstrap/_native.abi3.so"), "{show}");
+        assert!(
+            show.contains("00_wrapt_bootstrap.pth")
+                && show.contains("wrapt_bootstrap/_native.abi3.so"),
+            "{show}"
+        );
         // A patch package installed by pip from a wheel is found and fires.
         let wheel_dir = tempfile::tempdir().unwrap();
         let output = venv.run_code(
             Implementation::Native,
             &[],
-            &format!("import sys; sys.argv[1:] = [{:?}]\n{BUILD_PATCH_WHEEL}", wheel_dir.path().to_str().unwrap()),
+            &format!(
+                "import sys; sys.argv[1:] = [{:?}]\n{BUILD_PATCH_WHEEL}",
+                wheel_dir.path().to_str().unwrap()
+            ),
         );
         pip(&["install", "--no-index", "--no-deps", stdout(&output).trim()]);
-        let output = venv.run_code(Implementation::Native, &[("WRAPT_PATCHES", "acme.wheel")], "import colorsys; print(colorsys.FROM_WHEEL)");
+        let output = venv.run_code(
+            Implementation::Native,
+            &[("WRAPT_PATCHES", "acme.wheel")],
+            "import colorsys; print(colorsys.FROM_WHEEL)",
+        );
         assert_eq!(stdout(&output), "yes\n", "{}", describe(&output));
         pip(&["uninstall", "-y", "acme-wheel-patches"]);
 
         pip(&["uninstall", "-y", "wrapt-bootstrap"]);
-        assert_eq!(venv.snapshot(), before, "python 3.{}: pip uninstall left something", python.minor);
-        let output = venv.python(Implementation::Native, &[("WRAPT_PATCHES", "wrapt_bootstrap.examples")], &["-c", "import tempfile"]);
+        assert_eq!(
+            venv.snapshot(),
+            before,
+            "python 3.{}: pip uninstall left something",
+            python.minor
+        );
+        let output = venv.python(
+            Implementation::Native,
+            &[("WRAPT_PATCHES", "wrapt_bootstrap.examples")],
+            &["-c", "import tempfile"],
+        );
         assert_eq!(stderr(&output), "");
     }
 }
@@ -177,9 +232,16 @@ fn uninstall_restores_site_packages_exactly() {
         assert_eq!(stderr(&output), "patching tempfile\n");
         run_ok(wrapt_uninstall().arg("--venv").arg(&venv.root));
         assert_eq!(venv.snapshot(), before, "python 3.{}", python.minor);
-        assert!(!venv.site_packages.join("wrapt_bootstrap").exists(), "package dir (with __pycache__) left");
+        assert!(
+            !venv.site_packages.join("wrapt_bootstrap").exists(),
+            "package dir (with __pycache__) left"
+        );
         let output = venv.python(Implementation::Native, &[], &["-c", "import tempfile"]);
-        assert!(output.status.success() && stderr(&output).is_empty(), "{}", describe(&output));
+        assert!(
+            output.status.success() && stderr(&output).is_empty(),
+            "{}",
+            describe(&output)
+        );
         // Uninstalling again is a no-op, not an error.
         run_ok(wrapt_uninstall().arg("--venv").arg(&venv.root));
     }
@@ -194,13 +256,28 @@ fn reinstall_is_idempotent_and_keeps_defaults() {
     let modified = fs::metadata(&pth).unwrap().modified().unwrap();
     venv.install(&[]);
     assert_eq!(venv.snapshot(), first);
-    assert_eq!(fs::metadata(&pth).unwrap().modified().unwrap(), modified, "unchanged files are not rewritten");
+    assert_eq!(
+        fs::metadata(&pth).unwrap().modified().unwrap(),
+        modified,
+        "unchanged files are not rewritten"
+    );
     let output = venv.run_code(Implementation::Native, &[], "import tempfile");
-    assert_eq!(stderr(&output), "patching tempfile\n", "defaults kept across reinstall");
+    assert_eq!(
+        stderr(&output),
+        "patching tempfile\n",
+        "defaults kept across reinstall"
+    );
 
     venv.install(&["--disable", "wrapt_bootstrap.examples"]);
-    let output = venv.run_code(Implementation::Native, &[], "import sys, tempfile; print('wrapt_bootstrap' in sys.modules)");
-    assert_eq!((stdout(&output).as_str(), stderr(&output).as_str()), ("False\n", ""));
+    let output = venv.run_code(
+        Implementation::Native,
+        &[],
+        "import sys, tempfile; print('wrapt_bootstrap' in sys.modules)",
+    );
+    assert_eq!(
+        (stdout(&output).as_str(), stderr(&output).as_str()),
+        ("False\n", "")
+    );
     assert_eq!(record_listing(&venv), our_files());
 }
 
@@ -209,11 +286,20 @@ fn dry_run_writes_nothing() {
     let venv = Venv::new(&pythons()[0]);
     let before = venv.snapshot();
     let output = venv.install(&["--dry-run"]);
-    assert!(stdout(&output).contains("00_wrapt_bootstrap.pth"), "{}", describe(&output));
+    assert!(
+        stdout(&output).contains("00_wrapt_bootstrap.pth"),
+        "{}",
+        describe(&output)
+    );
     assert_eq!(venv.snapshot(), before);
     venv.install(&[]);
     let installed = venv.snapshot();
-    run_ok(wrapt_uninstall().arg("--venv").arg(&venv.root).arg("--dry-run"));
+    run_ok(
+        wrapt_uninstall()
+            .arg("--venv")
+            .arg(&venv.root)
+            .arg("--dry-run"),
+    );
     assert_eq!(venv.snapshot(), installed);
 }
 
@@ -225,21 +311,40 @@ fn check_verifies_files_and_activation() {
         assert!(stdout(&output).contains("native"), "{}", describe(&output));
 
         let json = venv.install(&["--check", "--json"]);
-        let report: serde_json::Value = serde_json::from_str(&stdout(&json)).expect("--check --json");
+        let report: serde_json::Value =
+            serde_json::from_str(&stdout(&json)).expect("--check --json");
         assert!(report.is_object(), "{report}");
 
         let example = venv.site_packages.join("wrapt_bootstrap/examples.py");
         let original = fs::read(&example).unwrap();
         fs::write(&example, "# changed\n").unwrap();
-        let output = wrapt_install().arg("--venv").arg(&venv.root).arg("--check").output().unwrap();
+        let output = wrapt_install()
+            .arg("--venv")
+            .arg(&venv.root)
+            .arg("--check")
+            .output()
+            .unwrap();
         assert_eq!(output.status.code(), Some(1), "{}", describe(&output));
-        assert!(describe(&output).contains("wrapt_bootstrap/examples.py"), "{}", describe(&output));
+        assert!(
+            describe(&output).contains("wrapt_bootstrap/examples.py"),
+            "{}",
+            describe(&output)
+        );
         fs::write(&example, original).unwrap();
 
         fs::remove_file(venv.site_packages.join("00_wrapt_bootstrap.pth")).unwrap();
-        let output = wrapt_install().arg("--venv").arg(&venv.root).arg("--check").output().unwrap();
+        let output = wrapt_install()
+            .arg("--venv")
+            .arg(&venv.root)
+            .arg("--check")
+            .output()
+            .unwrap();
         assert_eq!(output.status.code(), Some(1), "{}", describe(&output));
-        assert!(describe(&output).contains("00_wrapt_bootstrap.pth"), "{}", describe(&output));
+        assert!(
+            describe(&output).contains("00_wrapt_bootstrap.pth"),
+            "{}",
+            describe(&output)
+        );
         venv.install(&[]);
         venv.install(&["--check"]);
     }
@@ -250,7 +355,10 @@ fn leftover_activation_file_without_its_package_is_silent() {
     for python in pythons() {
         let venv = Venv::installed(python);
         fs::remove_dir_all(venv.site_packages.join("wrapt_bootstrap")).unwrap();
-        for env in [&[][..], &[("WRAPT_PATCHES", "wrapt_bootstrap.examples")][..]] {
+        for env in [
+            &[][..],
+            &[("WRAPT_PATCHES", "wrapt_bootstrap.examples")][..],
+        ] {
             let output = venv.python(Implementation::Native, env, &["-c", "import tempfile"]);
             assert!(output.status.success(), "{}", describe(&output));
             assert_eq!(stderr(&output), "", "python 3.{}", python.minor);
@@ -265,10 +373,23 @@ fn refuses_to_overwrite_a_file_that_is_not_ours() {
     fs::create_dir_all(foreign.parent().unwrap()).unwrap();
     fs::write(&foreign, "# somebody else's file\n").unwrap();
     let before = venv.snapshot();
-    let output = wrapt_install().arg("--venv").arg(&venv.root).output().unwrap();
+    let output = wrapt_install()
+        .arg("--venv")
+        .arg(&venv.root)
+        .output()
+        .unwrap();
     assert_eq!(output.status.code(), Some(3), "{}", describe(&output));
-    assert!(stderr(&output).contains("examples.py"), "{}", describe(&output));
-    assert_eq!(stderr(&output).lines().count(), 1, "one-line error: {}", describe(&output));
+    assert!(
+        stderr(&output).contains("examples.py"),
+        "{}",
+        describe(&output)
+    );
+    assert_eq!(
+        stderr(&output).lines().count(),
+        1,
+        "one-line error: {}",
+        describe(&output)
+    );
     assert_eq!(venv.snapshot(), before, "nothing half-written");
     venv.install(&["--force"]);
     assert_eq!(record_listing(&venv), our_files());
@@ -283,27 +404,57 @@ fn bad_targets_get_a_one_line_error() {
     fs::write(&a_file, "").unwrap();
     let python = &pythons()[0];
     let mut cases: Vec<(Vec<std::ffi::OsString>, &str)> = vec![
-        (vec!["--venv".into(), scratch.path().join("missing").into()], "missing"),
+        (
+            vec!["--venv".into(), scratch.path().join("missing").into()],
+            "missing",
+        ),
         (vec!["--venv".into(), a_file.clone().into()], "file"),
         (vec!["--venv".into(), not_a_venv.clone().into()], "plain"),
-        (vec!["--python".into(), python.exe.clone().into()], "not a virtual environment"),
-        (vec!["--enable".into(), "bad name".into(), "--venv".into(), not_a_venv.into()], "bad name"),
+        (
+            vec!["--python".into(), python.exe.clone().into()],
+            "not a virtual environment",
+        ),
+        (
+            vec![
+                "--enable".into(),
+                "bad name".into(),
+                "--venv".into(),
+                not_a_venv.into(),
+            ],
+            "bad name",
+        ),
     ];
     let old = Path::new("/root/.pyenv/versions/3.8.18/bin/python3.8");
     let old_venv = scratch.path().join("old");
     if old.exists() {
-        run_ok(std::process::Command::new(old).args(["-m", "venv", "--without-pip"]).arg(&old_venv));
+        run_ok(
+            std::process::Command::new(old)
+                .args(["-m", "venv", "--without-pip"])
+                .arg(&old_venv),
+        );
         cases.push((vec!["--venv".into(), old_venv.into()], "too old"));
     }
     for (args, needle) in cases {
-        let output = wrapt_install().args(&args).current_dir(scratch.path()).output().unwrap();
-        assert_eq!(output.status.code(), Some(2), "{args:?}: {}", describe(&output));
+        let output = wrapt_install()
+            .args(&args)
+            .current_dir(scratch.path())
+            .output()
+            .unwrap();
+        assert_eq!(
+            output.status.code(),
+            Some(2),
+            "{args:?}: {}",
+            describe(&output)
+        );
         let message = stderr(&output);
         assert_eq!(message.lines().count(), 1, "{args:?}: {message}");
         assert!(message.contains(needle), "{args:?}: {message}");
     }
     // No target at all: a hint, not a guess.
-    let output = wrapt_install().current_dir(scratch.path()).output().unwrap();
+    let output = wrapt_install()
+        .current_dir(scratch.path())
+        .output()
+        .unwrap();
     assert_eq!(output.status.code(), Some(2), "{}", describe(&output));
     assert!(stderr(&output).contains("--venv"), "{}", describe(&output));
 }
@@ -312,13 +463,24 @@ fn bad_targets_get_a_one_line_error() {
 fn create_makes_the_venv_and_target_resolution_follows_the_design() {
     let python = &pythons()[pythons().len() - 1];
     let scratch = tempfile::tempdir().unwrap();
-    run_ok(wrapt_install().args(["--create", "--python"]).arg(&python.exe).current_dir(scratch.path()));
-    let site = scratch.path().join(format!(".venv/lib/python3.{}/site-packages", python.minor));
+    run_ok(
+        wrapt_install()
+            .args(["--create", "--python"])
+            .arg(&python.exe)
+            .current_dir(scratch.path()),
+    );
+    let site = scratch
+        .path()
+        .join(format!(".venv/lib/python3.{}/site-packages", python.minor));
     assert!(site.join("00_wrapt_bootstrap.pth").is_file());
     // ./.venv is found without flags, and $VIRTUAL_ENV wins over it.
     run_ok(wrapt_install().arg("--check").current_dir(scratch.path()));
     let other = Venv::new(python);
-    run_ok(wrapt_install().env("VIRTUAL_ENV", &other.root).current_dir(scratch.path()));
+    run_ok(
+        wrapt_install()
+            .env("VIRTUAL_ENV", &other.root)
+            .current_dir(scratch.path()),
+    );
     assert!(other.site_packages.join("00_wrapt_bootstrap.pth").is_file());
     // --python naming a venv's interpreter targets that venv.
     let third = Venv::new(python);
@@ -333,7 +495,17 @@ fn help_and_version() {
         assert!(stdout(&output).contains(VERSION));
     }
     let output = run_ok(wrapt_install().arg("--help"));
-    for flag in ["--venv", "--python", "--enable", "--disable", "--dry-run", "--check", "--json", "--force", "--create"] {
+    for flag in [
+        "--venv",
+        "--python",
+        "--enable",
+        "--disable",
+        "--dry-run",
+        "--check",
+        "--json",
+        "--force",
+        "--create",
+    ] {
         assert!(stdout(&output).contains(flag), "--help lacks {flag}");
     }
 }

@@ -61,7 +61,10 @@ pub fn pythons() -> &'static [Python] {
             .map(|minor| format!("3.{minor}"))
             .collect();
         if !missing.is_empty() {
-            let message = format!("CPython {} not found (set WRAPT_TEST_PYTHONS)", missing.join(", "));
+            let message = format!(
+                "CPython {} not found (set WRAPT_TEST_PYTHONS)",
+                missing.join(", ")
+            );
             assert!(std::env::var_os("CI").is_none(), "{message}");
             eprintln!("warning: {message}; testing the others");
         }
@@ -96,7 +99,11 @@ fn python_minor(exe: &Path) -> Option<u32> {
         return None;
     }
     let output = Command::new(exe)
-        .args(["-I", "-c", "import sys; print(sys.implementation.name, sys.version_info[0], sys.version_info[1])"])
+        .args([
+            "-I",
+            "-c",
+            "import sys; print(sys.implementation.name, sys.version_info[0], sys.version_info[1])",
+        ])
         .output()
         .ok()?;
     let text = String::from_utf8(output.stdout).ok()?;
@@ -151,7 +158,11 @@ pub fn describe(output: &Output) -> String {
 /// Runs `command`, asserting it succeeds.
 pub fn run_ok(command: &mut Command) -> Output {
     let output = command.output().expect("spawn");
-    assert!(output.status.success(), "{command:?} failed: {}", describe(&output));
+    assert!(
+        output.status.success(),
+        "{command:?} failed: {}",
+        describe(&output)
+    );
     output
 }
 
@@ -174,7 +185,10 @@ impl Venv {
     }
 
     fn create(python: &Python, with_pip: bool) -> Venv {
-        let dir = tempfile::Builder::new().prefix("wrapt-test-").tempdir().expect("tempdir");
+        let dir = tempfile::Builder::new()
+            .prefix("wrapt-test-")
+            .tempdir()
+            .expect("tempdir");
         let root = dir.path().join("venv");
         let mut command = base_command(&python.exe);
         command.args(["-m", "venv"]);
@@ -184,7 +198,12 @@ impl Venv {
         run_ok(command.arg(&root));
         let site_packages = root.join(format!("lib/python3.{}/site-packages", python.minor));
         assert!(site_packages.is_dir(), "no {}", site_packages.display());
-        Venv { python: python.clone(), _dir: dir, root, site_packages }
+        Venv {
+            python: python.clone(),
+            _dir: dir,
+            root,
+            site_packages,
+        }
     }
 
     /// A fresh venv with wrapt-install already run on it.
@@ -203,7 +222,12 @@ impl Venv {
     }
 
     /// `python ARGS` in this venv with only the variables given.
-    pub fn python(&self, implementation: Implementation, env: &[(&str, &str)], args: &[&str]) -> Output {
+    pub fn python(
+        &self,
+        implementation: Implementation,
+        env: &[(&str, &str)],
+        args: &[&str],
+    ) -> Output {
         let mut command = base_command(self.interpreter());
         command.current_dir(self.root.parent().expect("venv has a parent"));
         if implementation == Implementation::Fallback {
@@ -214,7 +238,12 @@ impl Venv {
     }
 
     /// Runs `python -c CODE` and asserts it exits 0.
-    pub fn run_code(&self, implementation: Implementation, env: &[(&str, &str)], code: &str) -> Output {
+    pub fn run_code(
+        &self,
+        implementation: Implementation,
+        env: &[(&str, &str)],
+        code: &str,
+    ) -> Output {
         let output = self.python(implementation, env, &["-c", code]);
         assert!(
             output.status.success(),
@@ -247,7 +276,10 @@ pub fn snapshot(root: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
                 }
             } else {
                 let bytes = if kind.is_symlink() {
-                    fs::read_link(&path).unwrap().into_os_string().into_encoded_bytes()
+                    fs::read_link(&path)
+                        .unwrap()
+                        .into_os_string()
+                        .into_encoded_bytes()
                 } else {
                     fs::read(&path).expect("read")
                 };
@@ -302,7 +334,10 @@ pub struct PatchDir {
 
 impl PatchDir {
     pub fn new(dists: &[PatchDist<'_>]) -> PatchDir {
-        let dir = tempfile::Builder::new().prefix("wrapt-patches-").tempdir().unwrap();
+        let dir = tempfile::Builder::new()
+            .prefix("wrapt-patches-")
+            .tempdir()
+            .unwrap();
         for dist in dists {
             dist.write_into(dir.path());
         }
@@ -329,7 +364,10 @@ impl PatchDir {
 pub fn shared_venv(python: &Python) -> &'static Venv {
     static VENVS: OnceLock<Vec<OnceLock<Venv>>> = OnceLock::new();
     let slots = VENVS.get_or_init(|| SUPPORTED_MINORS.iter().map(|_| OnceLock::new()).collect());
-    let index = SUPPORTED_MINORS.iter().position(|minor| *minor == python.minor).unwrap();
+    let index = SUPPORTED_MINORS
+        .iter()
+        .position(|minor| *minor == python.minor)
+        .unwrap();
     slots[index].get_or_init(|| Venv::installed(python))
 }
 
@@ -347,7 +385,11 @@ pub fn each_interpreter(check: impl Fn(&Venv, Implementation)) {
                     .cloned()
                     .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_string()))
                     .unwrap_or_default();
-                failures.push(format!("python 3.{} {}: {message}", python.minor, implementation.name()));
+                failures.push(format!(
+                    "python 3.{} {}: {message}",
+                    python.minor,
+                    implementation.name()
+                ));
             }
         }
     }
@@ -362,5 +404,10 @@ pub fn assert_served_by(venv: &Venv, implementation: Implementation, env: &[(&st
         env,
         "import wrapt_bootstrap as w; print(w._status()['implementation'])",
     );
-    assert_eq!(stdout(&output).trim(), implementation.name(), "{}", describe(&output));
+    assert_eq!(
+        stdout(&output).trim(),
+        implementation.name(),
+        "{}",
+        describe(&output)
+    );
 }
