@@ -210,7 +210,9 @@ fn print_report(report: &CheckReport, out: &Output) {
         report.python,
         report.interpreter.display()
     ));
-    out.info(format!("  files verified: {}", report.files_verified));
+    if report.files_verified > 0 {
+        out.info(format!("  files verified: {}", report.files_verified));
+    }
     if let Some(status) = &report.status {
         let implementation = status.implementation.as_deref().unwrap_or("none");
         let state = if status.active {

@@ -435,6 +435,8 @@ pub fn refusal(purelib: &Path, changes: &[Change], force: bool) -> Option<Error>
             "overwrite"
         };
         match change.problem? {
+            // Removing skips it with --force; writing cannot go on.
+            Problem::Directory if force && change.action == Action::Remove => None,
             Problem::Directory => Some(Error::IsADirectory { path }),
             _ if force => None,
             Problem::Foreign => Some(Error::Foreign { path }),
@@ -516,7 +518,8 @@ pub fn apply(
     let mut removed = Vec::new();
     for change in changes.iter().filter(|c| c.action == Action::Remove) {
         if change.problem == Some(Problem::Directory) {
-            // Never reached: `refusal` stops it even with --force.
+            // Listed as a file, now a directory: not ours to delete, even
+            // with --force.
             continue;
         }
         let full = full_path(purelib, &change.path)?;
