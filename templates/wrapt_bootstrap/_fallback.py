@@ -254,14 +254,15 @@ def _parse_entry_points(text, wanted, dist_dir, source, entries, problems):
         if line[0] == "[" and line[-1] == "]":
             group = line[1:-1].strip()
             continue
+        if group not in wanted:
+            continue  # other tools' sections: importlib tolerates their lines too
         name, equals, value = line.partition("=")
         if not equals:
             problems.append("%s:%d: not 'name = value': %r" % (source, number, line))
             continue
-        if group in wanted:
-            # Extras ("[extra]") and spaces around ":" mean nothing here.
-            value = "".join(value.partition("[")[0].split())
-            entries.append((group, name.strip(), value, dist_dir))
+        # Extras ("[extra]") and spaces around ":" mean nothing here.
+        value = "".join(value.partition("[")[0].split())
+        entries.append((group, name.strip(), value, dist_dir))
 
 
 def scan(groups, paths, seen):
@@ -275,9 +276,11 @@ def scan(groups, paths, seen):
     entries = []
     problems = []
     for path in paths:
+        if not isinstance(path, str):
+            continue  # importlib's PathFinder skips bytes and other objects too
         try:
             children = sorted(os.listdir(path or "."))
-        except (OSError, TypeError, ValueError):
+        except (OSError, ValueError):
             continue
         for child in children:
             dist_name = _normalized_dist_name(child)
@@ -294,7 +297,9 @@ def scan(groups, paths, seen):
             try:
                 text = data.decode("utf-8-sig")
             except UnicodeDecodeError:
-                problems.append("%s: not UTF-8" % (source,))
+                # Only a file that could hold one of our groups is ours to report.
+                if any(group.encode() in data for group in wanted):
+                    problems.append("%s: not UTF-8" % (source,))
                 continue
             if any(group in text for group in wanted):
                 _parse_entry_points(text, wanted, dist_dir, source, entries, problems)

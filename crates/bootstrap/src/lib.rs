@@ -43,12 +43,13 @@ fn scan<'py>(
     paths: &Bound<'py, PyAny>,
     seen: &Bound<'py, PySet>,
 ) -> PyResult<(Bound<'py, PyList>, Bound<'py, PyList>)> {
-    // What os.listdir accepts: str, bytes, os.PathLike. Anything else is
-    // skipped, as the fallback skips the TypeError it gets.
+    // Only str entries, as importlib's PathFinder and the fallback do:
+    // bytes and other objects on sys.path are skipped.
     let mut rust_paths: Vec<PathBuf> = Vec::new();
     for path in paths.try_iter()? {
-        if let Ok(path) = path?.extract::<PathBuf>() {
-            rust_paths.push(path);
+        let path = path?;
+        if path.is_instance_of::<PyString>() {
+            rust_paths.push(path.extract::<PathBuf>()?);
         }
     }
     let mut rust_seen: HashSet<String> = HashSet::with_capacity(seen.len());

@@ -145,6 +145,12 @@ pub fn scan<P: AsRef<Path>, S: BuildHasher>(
 /// The metadata children of `dir` as `(file name, normalized name)`;
 /// nothing when `dir` cannot be listed.
 fn list_dists(dir: &Path, out: &mut Vec<(String, String)>) {
+    // An empty sys.path entry means the current directory, to importlib too.
+    let dir = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
     let Ok(read_dir) = fs::read_dir(dir) else {
         return;
     };
@@ -158,6 +164,13 @@ fn list_dists(dir: &Path, out: &mut Vec<(String, String)>) {
             out.push((name.to_owned(), normalized));
         }
     }
+}
+
+fn contains_bytes(haystack: &[u8], needle: &[u8]) -> bool {
+    needle.is_empty()
+        || haystack
+            .windows(needle.len())
+            .any(|window| window == needle)
 }
 
 /// Read one distribution's `entry_points.txt` (at `file`) into `result`.
@@ -175,10 +188,13 @@ fn read_dist(file: &Path, groups: &[&str], buf: &mut Vec<u8>, result: &mut ScanR
     }
     let bytes = buf.strip_prefix(b"\xef\xbb\xbf").unwrap_or(buf);
     let Ok(text) = std::str::from_utf8(bytes) else {
-        result.problems.push(Problem {
-            path: file.to_path_buf(),
-            kind: ProblemKind::NotUtf8,
-        });
+        // Only a file that could hold one of our groups is ours to report.
+        if groups.iter().any(|g| contains_bytes(bytes, g.as_bytes())) {
+            result.problems.push(Problem {
+                path: file.to_path_buf(),
+                kind: ProblemKind::NotUtf8,
+            });
+        }
         return;
     };
     // A section `[g]` for group `g` needs the text `g` somewhere: a file that
@@ -377,6 +393,15 @@ mod tests {
         assert!(result.problems[0]
             .path
             .ends_with("a-1.0.dist-info/entry_points.txt"));
+    }
+
+    #[test]
+    fn non_utf8_is_reported_only_where_a_requested_group_could_be() {
+        let a = TempDir::new();
+        a.dist("unrelated-1.0.dist-info", Some(b"[other]\nx = m:\xff\n"));
+        let mut seen = HashSet::new();
+        let result = scan(&[&a.0], &["g"], &mut seen);
+        assert!(result.problems.is_empty(), "{:?}", result.problems);
     }
 
     #[test]
