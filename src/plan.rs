@@ -30,6 +30,9 @@ const MODE_SHARED_OBJECT: u32 = 0o755;
 /// The line of `__init__.py` that carries the environment's default groups.
 const DEFAULTS_PREFIX: &str = "_DEFAULT_GROUPS = ";
 const DEFAULTS_TEMPLATE_LINE: &str = "_DEFAULT_GROUPS = ()";
+/// The bootstrap loads `_native.abi3.so` only when its size is this one:
+/// dlopen of a truncated file crashes the interpreter instead of raising.
+const NATIVE_SIZE_TEMPLATE_LINE: &str = "\n_NATIVE_SIZE = 0\n";
 
 macro_rules! template {
     ($path:literal) => {
@@ -105,7 +108,12 @@ impl Plan {
         let defaults: Vec<String> = defaults.iter().cloned().collect();
         let dist_info = dist_info_dir();
         let init = render_init(INIT_TEMPLATE, &defaults)
-            .expect("templates/wrapt_bootstrap/__init__.py has one `_DEFAULT_GROUPS = ()` line (unit-tested)");
+            .expect("templates/wrapt_bootstrap/__init__.py has one `_DEFAULT_GROUPS = ()` line (unit-tested)")
+            .replacen(
+                NATIVE_SIZE_TEMPLATE_LINE,
+                &format!("\n_NATIVE_SIZE = {}\n", NATIVE_SO.len()),
+                1,
+            );
         let pth = if defaults.is_empty() {
             PTH_WHEN_SET
         } else {
@@ -292,6 +300,19 @@ mod tests {
         assert_eq!(render_init(INIT_TEMPLATE, &[]).unwrap(), INIT_TEMPLATE);
         assert!(render_init("x = 1\n", &[]).is_none());
         assert!(render_init("_DEFAULT_GROUPS = ()\n_DEFAULT_GROUPS = ()\n", &[]).is_none());
+    }
+
+    #[test]
+    fn native_size_is_rendered_into_init() {
+        assert_eq!(INIT_TEMPLATE.matches(NATIVE_SIZE_TEMPLATE_LINE).count(), 1);
+        let plan = Plan::render(&BTreeSet::new());
+        let init = plan
+            .files
+            .iter()
+            .find(|file| file.path == "wrapt_bootstrap/__init__.py")
+            .expect("__init__.py planned");
+        let text = String::from_utf8(init.bytes.clone()).unwrap();
+        assert!(text.contains(&format!("\n_NATIVE_SIZE = {}\n", NATIVE_SO.len())));
     }
 
     #[test]

@@ -25,6 +25,11 @@ __version__ = "0.1.0"
 # WRAPT_PATCHES is unset.
 _DEFAULT_GROUPS = ()
 
+# Rendered by wrapt-install: the size of the _native.abi3.so it wrote.
+# Loading a truncated shared object kills the process instead of raising, so
+# a native module of any other size is not loaded (the fallback serves).
+_NATIVE_SIZE = 0
+
 _KILL_SWITCH = ("0", "off", "none")
 _NAME_CHARACTERS = (
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-"
@@ -108,7 +113,9 @@ def _load_impl():
         )
         if native_possible:
             try:
-                from . import _native as impl
+                native = os.path.join(os.path.dirname(__file__), "_native.abi3.so")
+                if os.stat(native).st_size == _NATIVE_SIZE:
+                    from . import _native as impl
             except Exception:
                 # e.g. pyo3 refusing an isolated subinterpreter.
                 impl = None
@@ -179,26 +186,31 @@ def _discover_new_paths():
     """Register the enabled groups' entry points found on sys.path entries
     not scanned yet; the first distribution of a name wins, as in
     importlib.metadata."""
-    paths = [path for path in sys.path if path not in _scanned_paths]
+    # Only str entries count, as for importlib's PathFinder; anything else
+    # (bytes, even unhashable objects) is skipped rather than tripped over.
+    paths = [path for path in sys.path if isinstance(path, str) and path not in _scanned_paths]
     if not paths:
         return
     _scanned_paths.update(paths)
-    impl = _impl
-    entries, problems = impl.scan(
-        list(_selected) + list(_autowrapt_groups), paths, _seen_dists
-    )
-    if _debug:
-        for problem in problems:
-            _report("skipped: " + problem)
     # autowrapt, when installed, owns AUTOWRAPT_BOOTSTRAP: leave its groups
-    # to it so that no hook fires twice.
-    autowrapt_owned = set(_autowrapt_groups) if "autowrapt" in _seen_dists else ()
+    # to it so that no hook fires twice. Its distribution sits in
+    # site-packages, which the first scan covers.
+    groups = list(_selected) + [g for g in _autowrapt_groups if g not in _selected]
+    _scan_and_register(groups, paths, _seen_dists)
+
+
+def _scan_and_register(groups, paths, seen):
+    """Scan ``paths`` for ``groups``, register what is found and count it in
+    ``_entry_counts``; ``seen`` holds the distribution names already taken."""
+    impl = _impl
+    entries, problems = impl.scan(groups, paths, seen)
+    # Problems are only ever reported inside the requested groups' sections,
+    # so they are about the user's own patches: always worth a line.
+    for problem in problems:
+        _report("skipped: " + problem)
+    autowrapt_owned = _autowrapt_groups if "autowrapt" in seen else ()
     for group, name, value, dist_dir in entries:
-        if group in autowrapt_owned:
-            continue
-        if group not in _selected and group not in _autowrapt_groups:
-            continue
-        if _register_entry(impl, group, name, value, dist_dir):
+        if group not in autowrapt_owned and _register_entry(impl, group, name, value, dist_dir):
             _entry_counts[group] = _entry_counts.get(group, 0) + 1
 
 
@@ -297,10 +309,8 @@ def when_imported(name):
 
 def discover_post_import_hooks(group):
     """Register every entry point of ``group`` found on ``sys.path`` now."""
-    impl = _load_impl()
-    entries, _ = impl.scan([group], list(sys.path), set())
-    for group_name, name, value, dist_dir in entries:
-        _register_entry(impl, group_name, name, value, dist_dir)
+    _load_impl()
+    _scan_and_register([group], list(sys.path), set())
 
 
 def notify_module_loaded(module):
