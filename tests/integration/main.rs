@@ -5,4 +5,5 @@
 mod grammar;
 mod hooks;
 mod install;
+mod startup;
 mod support;

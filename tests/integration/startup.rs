@@ -1,0 +1,331 @@
+//! Interpreter startup in unusual situations: subinterpreters, child
+//! processes, other import machinery, interpreter flags, broken installs.
+//! Interpreter startup is sacred: no state of our files may make `python`
+//! print an error it would not print without us.
+
+use std::fs;
+
+use crate::support::{
+    describe, each_interpreter, pythons, run_ok, stderr, stdout, Implementation, PatchDir,
+    PatchDist, Venv,
+};
+
+const RECORDING_PATCH: &str = r#"
+import os
+def hook(module):
+    module.PATCHED_BY = "acme_patch"
+    log = os.environ.get("ACME_LOG")
+    if log:
+        with open(log, "a") as stream:
+            stream.write("%d %s\n" % (os.getpid(), module.__name__))
+"#;
+
+fn recording_dist(target: &'static str) -> PatchDir {
+    PatchDir::new(&[PatchDist {
+        name: "acme-patches",
+        group: "acme.patches",
+        entries: &[(target, "acme_patch:hook")],
+        modules: &[("acme_patch.py", RECORDING_PATCH)],
+    }])
+}
+
+#[test]
+fn subinterpreters_get_the_fallback_silently() {
+    // pyo3 refuses isolated subinterpreters; each one runs site again and
+    // must be served by the pure-Python implementation without a word.
+    let code = r#"
+import sys
+try:
+    import _interpreters as interpreters
+except ImportError:
+    import _xxsubinterpreters as interpreters
+sub = interpreters.create()
+interpreters.run_string(sub, "import sys, tempfile, wrapt_bootstrap as w; sys.stdout.write(w._status()['implementation'] + '\\n'); sys.stdout.flush()")
+import wrapt_bootstrap as w
+print(w._status()['implementation'])
+"#;
+    for python in pythons().iter().filter(|python| python.minor >= 12) {
+        let venv = crate::support::shared_venv(python);
+        let output = venv.run_code(
+            Implementation::Native,
+            &[("WRAPT_PATCHES", "wrapt_bootstrap.examples")],
+            code,
+        );
+        assert_eq!(
+            stdout(&output),
+            "fallback\nnative\n",
+            "python 3.{}: {}",
+            python.minor,
+            describe(&output)
+        );
+        assert_eq!(
+            stderr(&output),
+            "patching tempfile\n",
+            "python 3.{}",
+            python.minor
+        );
+    }
+}
+
+#[test]
+fn subprocess_and_multiprocessing_spawn_children_are_patched() {
+    let patches = recording_dist("colorsys");
+    patches.write(
+        "app.py",
+        r#"
+import multiprocessing, subprocess, sys
+
+def child():
+    import colorsys
+    return colorsys.PATCHED_BY
+
+if __name__ == "__main__":
+    with multiprocessing.get_context("spawn").Pool(1) as pool:
+        print("spawn", pool.apply(child))
+    result = subprocess.run([sys.executable, "-c", "import colorsys; print(colorsys.PATCHED_BY)"],
+                            stdout=subprocess.PIPE, check=True, universal_newlines=True)
+    print("subprocess", result.stdout.strip())
+"#,
+    );
+    each_interpreter(|venv, implementation| {
+        let log = patches.path().join(format!(
+            "log-{}-{}",
+            venv.python.minor,
+            implementation.name()
+        ));
+        let app = patches.path().join("app.py");
+        let output = venv.python(
+            implementation,
+            &[
+                ("WRAPT_PATCHES", "acme.patches"),
+                ("PYTHONPATH", patches.path_str()),
+                ("ACME_LOG", log.to_str().unwrap()),
+            ],
+            &[app.to_str().unwrap()],
+        );
+        assert!(output.status.success(), "{}", describe(&output));
+        assert_eq!(stdout(&output), "spawn acme_patch\nsubprocess acme_patch\n");
+        assert_eq!(stderr(&output), "");
+        // Exactly once in each of the two children, never in the parent.
+        let lines = fs::read_to_string(&log).unwrap();
+        let mut pids: Vec<&str> = lines
+            .lines()
+            .map(|line| line.split(' ').next().unwrap())
+            .collect();
+        assert_eq!(pids.len(), 2, "{lines}");
+        pids.dedup();
+        assert_eq!(pids.len(), 2, "{lines}");
+    });
+}
+
+#[test]
+fn lazy_loader_targets_fire_when_really_loaded() {
+    let patches = recording_dist("colorsys");
+    let code = r#"
+import importlib.util, sys
+spec = importlib.util.find_spec("colorsys")
+loader = importlib.util.LazyLoader(spec.loader)
+spec.loader = loader
+module = importlib.util.module_from_spec(spec)
+sys.modules["colorsys"] = module
+loader.exec_module(module)
+assert "acme_patch" not in sys.modules
+print(module.PATCHED_BY, module.rgb_to_hsv(1, 0, 0)[2])
+"#;
+    each_interpreter(|venv, implementation| {
+        let env = [
+            ("WRAPT_PATCHES", "acme.patches"),
+            ("PYTHONPATH", patches.path_str()),
+        ];
+        let output = venv.run_code(implementation, &env, code);
+        assert_eq!(stdout(&output), "acme_patch 1\n", "{}", describe(&output));
+    });
+}
+
+#[test]
+fn finders_inserted_ahead_of_ours_keep_working() {
+    // An import hook put first on sys.meta_path after startup, as pytest's
+    // assertion rewriter and many APM agents do: its modules load through
+    // it, and our hooks still fire for targets it does not claim.
+    let patches = recording_dist("colorsys");
+    let code = r#"
+import sys, importlib.abc, importlib.util
+class Rewriter(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    def find_spec(self, name, path, target=None):
+        if name == "rewritten_module":
+            return importlib.util.spec_from_loader(name, self)
+    def exec_module(self, module):
+        module.REWRITTEN = True
+sys.meta_path.insert(0, Rewriter())
+import rewritten_module, colorsys
+print(rewritten_module.REWRITTEN, colorsys.PATCHED_BY)
+"#;
+    each_interpreter(|venv, implementation| {
+        let env = [
+            ("WRAPT_PATCHES", "acme.patches"),
+            ("PYTHONPATH", patches.path_str()),
+        ];
+        let output = venv.run_code(implementation, &env, code);
+        assert_eq!(
+            stdout(&output),
+            "True acme_patch\n",
+            "{}",
+            describe(&output)
+        );
+    });
+}
+
+#[test]
+fn pytest_assertion_rewriting_keeps_working() {
+    let python = &pythons()[pythons().len() - 1];
+    let venv = Venv::with_pip(python);
+    venv.install(&[]);
+    run_ok(
+        std::process::Command::new(venv.interpreter())
+            .args([
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                "--only-binary",
+                ":all:",
+                "pytest",
+            ])
+            .env("WRAPT_PATCHES", "0"),
+    );
+    let patches = recording_dist("colorsys");
+    patches.write(
+        "test_app.py",
+        "import colorsys\n\ndef test_patched():\n    assert colorsys.PATCHED_BY == 'acme_patch'\n\n\
+         def test_rewritten():\n    left = [1, 2]\n    assert left == [1, 3]\n",
+    );
+    let test_file = patches.path().join("test_app.py");
+    let output = venv.python(
+        Implementation::Native,
+        &[
+            ("WRAPT_PATCHES", "acme.patches"),
+            ("PYTHONPATH", patches.path_str()),
+        ],
+        &[
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            test_file.to_str().unwrap(),
+        ],
+    );
+    let report = stdout(&output);
+    // One pass (our hook fired), one failure explained by pytest's
+    // rewritten assertion (its import hook still works).
+    assert!(
+        report.contains("1 failed, 1 passed"),
+        "{}",
+        describe(&output)
+    );
+    assert!(
+        report.contains("At index 1 diff: 2 != 3"),
+        "{}",
+        describe(&output)
+    );
+}
+
+#[test]
+fn interpreter_flags_behave_as_documented() {
+    each_interpreter(|venv, implementation| {
+        let env = [("WRAPT_PATCHES", "wrapt_bootstrap.examples")];
+        // -I and -E only concern PYTHON* variables: WRAPT_PATCHES still counts.
+        for flag in ["-I", "-E"] {
+            let output = venv.python(implementation, &env, &[flag, "-c", "import tempfile"]);
+            assert!(output.status.success(), "{flag}: {}", describe(&output));
+            assert_eq!(stderr(&output), "patching tempfile\n", "{flag}");
+        }
+        // -s (no user site) changes nothing for a venv's own site-packages.
+        let output = venv.python(implementation, &env, &["-s", "-c", "import tempfile"]);
+        assert_eq!(stderr(&output), "patching tempfile\n");
+    });
+}
+
+#[test]
+fn broken_installs_never_break_startup() {
+    for python in pythons() {
+        let venv = Venv::installed(python);
+        let package = venv.site_packages.join("wrapt_bootstrap");
+        let env = [("WRAPT_PATCHES", "wrapt_bootstrap.examples")];
+        let start = |what: &str| {
+            for env in [&[][..], &env[..]] {
+                let output = venv.python(Implementation::Native, env, &["-c", "pass"]);
+                assert!(output.status.success(), "{what}: {}", describe(&output));
+                assert_eq!(stderr(&output), "", "python 3.{} {what}", python.minor);
+            }
+        };
+        // A truncated native module: the fallback serves, silently.
+        let native = package.join("_native.abi3.so");
+        let so = fs::read(&native).unwrap();
+        fs::write(&native, &so[..so.len() / 2]).unwrap();
+        start("truncated .so");
+        let output = venv.run_code(
+            Implementation::Native,
+            &env,
+            "import tempfile, wrapt_bootstrap as w; print(w._status()['implementation'])",
+        );
+        assert_eq!(stdout(&output), "fallback\n");
+        assert_eq!(stderr(&output), "patching tempfile\n");
+        fs::remove_file(&native).unwrap();
+        start("missing .so");
+        // A package that does not even compile.
+        fs::write(package.join("__init__.py"), "this is not python(\n").unwrap();
+        start("__init__.py with a syntax error");
+        fs::write(package.join("__init__.py"), "").unwrap();
+        start("__init__.py without _activate");
+        fs::remove_dir_all(&package).unwrap();
+        start("package gone");
+    }
+}
+
+#[test]
+fn broken_metadata_elsewhere_is_ignored_and_ours_is_reported_once() {
+    let patches = recording_dist("colorsys");
+    // Unrelated distributions with broken metadata: not ours to report.
+    let unrelated = patches.path().join("unrelated-1.0.dist-info");
+    fs::create_dir_all(&unrelated).unwrap();
+    fs::write(
+        unrelated.join("entry_points.txt"),
+        b"[console_scripts\nthis line is broken\n\xff\xfe\n",
+    )
+    .unwrap();
+    let binary = patches.path().join("binary-1.0.dist-info");
+    fs::create_dir_all(&binary).unwrap();
+    fs::write(binary.join("entry_points.txt"), b"\xff\xfe\x00garbage").unwrap();
+    let egg_file = patches.path().join("old_style-1.0.egg-info");
+    fs::write(egg_file, "Metadata-Version: 1.0\n").unwrap();
+    // A broken line inside the enabled group: reported, the rest still works.
+    let ours = patches.path().join("acme_more-1.0.dist-info");
+    fs::create_dir_all(&ours).unwrap();
+    fs::write(
+        ours.join("entry_points.txt"),
+        "[acme.patches]\nno equals sign here\n",
+    )
+    .unwrap();
+    each_interpreter(|venv, implementation| {
+        let env = [
+            ("WRAPT_PATCHES", "acme.patches"),
+            ("PYTHONPATH", patches.path_str()),
+        ];
+        let output = venv.run_code(
+            implementation,
+            &env,
+            "import colorsys, sys\nsys.path.insert(0, b'/bytes/entry')\nimport wrapt_bootstrap\n\
+             wrapt_bootstrap.discover_post_import_hooks('other.group')\nprint(colorsys.PATCHED_BY)",
+        );
+        assert_eq!(stdout(&output), "acme_patch\n", "{}", describe(&output));
+        let errors = stderr(&output);
+        assert_eq!(errors.lines().count(), 1, "{errors}");
+        assert!(
+            errors.starts_with("wrapt-bootstrap: skipped: ")
+                && errors.contains("acme_more-1.0.dist-info/entry_points.txt:2: not 'name = value': 'no equals sign here'"),
+            "{errors}"
+        );
+    });
+}
