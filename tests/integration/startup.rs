@@ -329,3 +329,89 @@ fn broken_metadata_elsewhere_is_ignored_and_ours_is_reported_once() {
         );
     });
 }
+
+#[test]
+fn interpreters_the_native_module_cannot_serve_take_the_fallback() {
+    // Free-threaded builds (abiflags "t") may load an abi3 module and then
+    // crash, and PyPy cannot load it: decided before touching it.
+    let cases = [
+        ("sys.abiflags = sys.abiflags + 't'", "fallback"),
+        (
+            "sys.implementation = types.SimpleNamespace(**dict(vars(sys.implementation), name='pypy'))",
+            "fallback",
+        ),
+        ("pass", "native"),
+    ];
+    for python in pythons() {
+        let venv = crate::support::shared_venv(python);
+        for (setup, expected) in cases {
+            let code = format!(
+                "import sys, types\n{setup}\nimport wrapt_bootstrap as w\nw.register_post_import_hook(lambda m: None, 'colorsys')\n\
+                 print(w._impl.IMPLEMENTATION, 'wrapt_bootstrap._native' in sys.modules)"
+            );
+            let output = venv.run_code(Implementation::Native, &[], &code);
+            assert_eq!(
+                stdout(&output),
+                format!(
+                    "{expected} {}\n",
+                    if expected == "native" {
+                        "True"
+                    } else {
+                        "False"
+                    }
+                ),
+                "python 3.{} {setup}: {}",
+                python.minor,
+                describe(&output)
+            );
+        }
+    }
+}
+
+#[test]
+fn hooks_run_with_no_lock_held() {
+    // A hook that waits for another thread importing another hooked module,
+    // and one that registers a further hook: a lock held while hooks run
+    // (wrapt PR #217) would deadlock here; faulthandler turns that into a
+    // failure instead of a hang.
+    let patches = PatchDir::new(&[PatchDist {
+        name: "nested-patches",
+        group: "nested",
+        entries: &[
+            ("colorsys", "nested_patch:outer"),
+            ("json", "nested_patch:inner"),
+        ],
+        modules: &[(
+            "nested_patch.py",
+            r#"
+import sys, threading
+import wrapt_bootstrap
+def outer(module):
+    thread = threading.Thread(target=__import__, args=("json",))
+    thread.start()
+    thread.join()
+    wrapt_bootstrap.register_post_import_hook(lambda m: sys.stdout.write("late " + m.__name__ + "\n"), "colorsys")
+    wrapt_bootstrap.register_post_import_hook(lambda m: sys.stdout.write("later " + m.__name__ + "\n"), "wave")
+def inner(module):
+    sys.stdout.write("inner " + module.__name__ + "\n")
+"#,
+        )],
+    }]);
+    each_interpreter(|venv, implementation| {
+        let env = [
+            ("WRAPT_PATCHES", "nested"),
+            ("PYTHONPATH", patches.path_str()),
+        ];
+        let output = venv.run_code(
+            implementation,
+            &env,
+            "import faulthandler; faulthandler.dump_traceback_later(30, exit=True)\nimport colorsys, wave\nprint('done')",
+        );
+        assert_eq!(
+            stdout(&output),
+            "inner json\nlate colorsys\nlater wave\ndone\n",
+            "{}",
+            describe(&output)
+        );
+    });
+}
