@@ -415,3 +415,66 @@ def inner(module):
         );
     });
 }
+
+#[test]
+fn sys_path_entries_added_later_in_site_are_scanned_too() {
+    // Step 3 of the startup sequence: a .pth path line sorting after ours
+    // (as editable installs add), and sitecustomize appending to sys.path,
+    // both after our activation line ran. The first uses an *.egg-info
+    // directory, as `setup.py develop` leaves.
+    for python in pythons() {
+        let venv = Venv::installed(python);
+        let editable = tempfile::tempdir().unwrap();
+        let egg_info = editable.path().join("late_patches.egg-info");
+        fs::create_dir_all(&egg_info).unwrap();
+        fs::write(
+            egg_info.join("entry_points.txt"),
+            "[late]\ncolorsys = late_patch:hook\n",
+        )
+        .unwrap();
+        fs::write(
+            editable.path().join("late_patch.py"),
+            "def hook(m):\n    m.LATE = 'pth'\n",
+        )
+        .unwrap();
+        fs::write(
+            venv.site_packages.join("zz_editable.pth"),
+            format!("{}\n", editable.path().display()),
+        )
+        .unwrap();
+        let custom = tempfile::tempdir().unwrap();
+        PatchDist {
+            name: "custom-patches",
+            group: "late",
+            entries: &[("wave", "custom_patch:hook")],
+            modules: &[(
+                "custom_patch.py",
+                "def hook(m):\n    m.LATE = 'sitecustomize'\n",
+            )],
+        }
+        .write_into(custom.path());
+        fs::write(
+            venv.site_packages.join("sitecustomize.py"),
+            format!(
+                "import sys\nsys.path.append({:?})\n",
+                custom.path().to_str().unwrap()
+            ),
+        )
+        .unwrap();
+        for implementation in Implementation::BOTH {
+            let output = venv.run_code(
+                implementation,
+                &[("WRAPT_PATCHES", "late")],
+                "import colorsys, wave; print(colorsys.LATE, wave.LATE)",
+            );
+            assert_eq!(
+                stdout(&output),
+                "pth sitecustomize\n",
+                "python 3.{} {implementation:?}: {}",
+                python.minor,
+                describe(&output)
+            );
+            assert_eq!(stderr(&output), "");
+        }
+    }
+}
