@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use serde::{Deserialize, Serialize};
 
@@ -112,6 +112,12 @@ fn check(layout: &Layout, out: &Output) -> Result<CheckReport> {
     let (verified, problems) = transaction::verify(purelib, &records)?;
     report.files_verified = verified;
     report.problems.extend(problems);
+    for rel in transaction::unlisted(purelib, &records)? {
+        report.problems.push(format!(
+            "{} is not listed in any wrapt-bootstrap RECORD (a foreign file, or left by an interrupted run: run wrapt-install)",
+            purelib.join(rel).display()
+        ));
+    }
 
     match run_status(&layout.interpreter) {
         Ok(status) => {
@@ -131,9 +137,7 @@ fn run_status(interpreter: &Path) -> Result<Status, String> {
     cmd.args(["-c", STATUS_SCRIPT]).current_dir("/");
     target::clean_python_env(&mut cmd);
     cmd.env("WRAPT_PATCHES", format!("+{EXAMPLE_GROUP}"));
-    let output = cmd
-        .stdin(Stdio::null())
-        .output()
+    let output = target::output(&mut cmd)
         .map_err(|e| format!("could not run {}: {e}", interpreter.display()))?;
     let stderr = String::from_utf8_lossy(&output.stderr);
     if !output.status.success() {

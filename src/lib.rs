@@ -111,6 +111,7 @@ pub fn install(opts: &InstallOptions) -> Result<()> {
         return Err(err);
     }
     if report.nothing_to_do {
+        transaction::tidy(purelib)?;
         if out.json {
             out.json(&report)?;
         }
@@ -183,6 +184,10 @@ pub fn uninstall(opts: &UninstallOptions) -> Result<()> {
     };
 
     if records.is_empty() {
+        if !opts.dry_run {
+            // An install interrupted before its first file was complete.
+            transaction::tidy(purelib)?;
+        }
         if out.json {
             out.json(&report)?;
         }
@@ -201,7 +206,7 @@ pub fn uninstall(opts: &UninstallOptions) -> Result<()> {
     }
     report.counts.directories_removed = transaction::apply(purelib, None, &changes, |change| {
         out.detail(format!("  {:<9} {}", change.action.as_str(), change.path));
-    })?;
+    })? + transaction::tidy(purelib)?;
     if out.json {
         return out.json(&report);
     }

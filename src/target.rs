@@ -4,7 +4,7 @@
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Command, Output, Stdio};
 
 use serde::{Deserialize, Serialize};
 
@@ -239,13 +239,10 @@ fn create_venv(dir: &Path, base: Option<&Path>) -> Result<()> {
     let mut cmd = Command::new(&base);
     cmd.arg("-m").arg("venv").arg(dir);
     clean_python_env(&mut cmd);
-    let output = cmd
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|source| Error::Spawn {
-            path: base.clone(),
-            source,
-        })?;
+    let output = output(&mut cmd).map_err(|source| Error::Spawn {
+        path: base.clone(),
+        source,
+    })?;
     if !output.status.success() {
         return Err(Error::CreateVenv {
             venv: dir.to_owned(),
@@ -255,6 +252,44 @@ fn create_venv(dir: &Path, base: Option<&Path>) -> Result<()> {
         });
     }
     Ok(())
+}
+
+/// `cmd`'s exit status and output, like `Command::output`, except that an
+/// error reading the child's pipes (EIO) is returned rather than a panic:
+/// std's `output()` unwraps it.
+pub(crate) fn output(cmd: &mut Command) -> std::io::Result<Output> {
+    use std::io::Read as _;
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn()?;
+    let (mut out, mut err) = (
+        child.stdout.take().expect("piped"),
+        child.stderr.take().expect("piped"),
+    );
+    let (stdout, stderr) = std::thread::scope(|scope| {
+        let reader = scope.spawn(move || {
+            let mut bytes = Vec::new();
+            err.read_to_end(&mut bytes).map(|_| bytes)
+        });
+        let mut bytes = Vec::new();
+        let stdout = out.read_to_end(&mut bytes).map(|_| bytes);
+        // A failed read would leave the child blocked on a full pipe.
+        if stdout.is_err() {
+            let _ = child.kill();
+        }
+        drop(out);
+        let stderr = reader
+            .join()
+            .unwrap_or_else(|_| Err(std::io::Error::other("reading stderr failed")));
+        (stdout, stderr)
+    });
+    let status = child.wait()?;
+    Ok(Output {
+        status,
+        stdout: stdout?,
+        stderr: stderr?,
+    })
 }
 
 /// Removes the variables that would let the caller's environment change
@@ -276,13 +311,10 @@ fn probe(interpreter: &Path) -> Result<Interpreter> {
     let mut cmd = Command::new(interpreter);
     cmd.args(["-E", "-s", "-c", PROBE]).current_dir("/");
     clean_python_env(&mut cmd);
-    let output = cmd
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|source| Error::Spawn {
-            path: interpreter.to_owned(),
-            source,
-        })?;
+    let output = output(&mut cmd).map_err(|source| Error::Spawn {
+        path: interpreter.to_owned(),
+        source,
+    })?;
     let failure = |reason: String| Error::Probe {
         path: interpreter.to_owned(),
         reason,

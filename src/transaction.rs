@@ -372,6 +372,14 @@ pub fn plan_install(
         .filter(|p| !planned.contains(p))
         .collect();
     changes.extend(plan_removals(purelib, records, obsolete)?);
+    if deactivates_first(&changes) {
+        // Taken out first, so written again however they compare.
+        for change in &mut changes {
+            if is_activation(&change.path) && change.action == Action::Unchanged {
+                change.action = Action::Replace;
+            }
+        }
+    }
     Ok(changes)
 }
 
@@ -478,10 +486,47 @@ impl Counts {
     }
 }
 
+/// Whether `path` (relative) is an activation file: a `.pth` or `.start`
+/// directly in purelib.
+fn is_activation(path: &str) -> bool {
+    !path.contains('/')
+        && Path::new(path)
+            .extension()
+            .is_some_and(|e| e == "pth" || e == "start")
+}
+
+/// Whether these changes must take the activation files out before the
+/// package changes, and put them back last.
+///
+/// Each file is replaced atomically, but a package is several files: while
+/// an upgrade replaces them one by one, an interpreter starting with the old
+/// `.pth` in place would import a mix of two versions (say the new
+/// `__init__.py` before the `_fallback.py` it needs exists), and print an
+/// error on every startup if the upgrade is interrupted there. Taking the
+/// activation out first makes every intermediate state either the old
+/// installation or an inactive one. The one exception is a change of the
+/// default groups within this version: only `__init__.py` and the `.pth`
+/// change, and any mix of old and new of those two works, so running
+/// processes keep their hooks.
+pub fn deactivates_first(changes: &[Change]) -> bool {
+    let upgrading = changes
+        .iter()
+        .any(|c| c.action == Action::Remove && c.path.ends_with(".dist-info/RECORD"));
+    let init = format!("{}/__init__.py", plan::PACKAGE_DIR);
+    changes.iter().any(|c| {
+        c.path.starts_with(&format!("{}/", plan::PACKAGE_DIR))
+            && matches!(c.action, Action::Replace | Action::Remove)
+            && (upgrading || c.path != init)
+    })
+}
+
 /// Carries out `changes` (from [`plan_install`] or [`plan_uninstall`], with
 /// [`refusal`] already consulted): writes in the order given, then
 /// removals, then emptied directories. `done` is told about each change
 /// made. Returns the number of directories removed.
+///
+/// With [`deactivates_first`], the activation files present are removed
+/// (and the removal made durable) before anything else, and rewritten last.
 pub fn apply(
     purelib: &Path,
     plan: Option<&Plan>,
@@ -500,6 +545,16 @@ pub fn apply(
         remove_stale_temps(dir)?;
     }
 
+    if plan.is_some() && deactivates_first(changes) {
+        // plan_install marked them Replace (or Remove, an older version's).
+        for change in changes.iter().filter(|c| is_activation(&c.path)) {
+            if change.problem != Some(Problem::Directory) {
+                remove_file(&full_path(purelib, &change.path)?)?;
+            }
+        }
+        sync_dir(purelib)?;
+    }
+
     for change in changes {
         if !matches!(change.action, Action::Create | Action::Replace) {
             continue;
@@ -510,47 +565,70 @@ pub fn apply(
         debug_assert!(file.stage <= Stage::Activation);
         let full = full_path(purelib, &file.path)?;
         let parent = full.parent().expect("a path under purelib has a parent");
-        create_dirs(parent)?;
+        create_dirs(purelib, parent)?;
         write_atomic(&full, &file.bytes, file.mode)?;
         done(change);
     }
 
     let mut removed = Vec::new();
+    let mut activation_removed = false;
     for change in changes.iter().filter(|c| c.action == Action::Remove) {
         if change.problem == Some(Problem::Directory) {
             // Listed as a file, now a directory: not ours to delete, even
             // with --force.
             continue;
         }
-        let full = full_path(purelib, &change.path)?;
-        match std::fs::remove_file(&full) {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(source) => {
-                return Err(Error::File {
-                    action: "remove",
-                    path: full,
-                    source,
-                })
-            }
+        if !is_activation(&change.path) && activation_removed {
+            // The activation is gone for good before the package goes.
+            sync_dir(purelib)?;
+            activation_removed = false;
         }
+        remove_file(&full_path(purelib, &change.path)?)?;
+        activation_removed |= is_activation(&change.path);
         removed.push(change.path.as_str());
         done(change);
+    }
+    if activation_removed {
+        sync_dir(purelib)?;
     }
     remove_emptied_dirs(purelib, &removed)
 }
 
-/// `mkdir -p` with mode 0755 (never group or world writable).
-fn create_dirs(dir: &Path) -> Result<()> {
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o755)
-        .create(dir)
-        .map_err(|source| Error::File {
-            action: "create directory",
-            path: dir.to_owned(),
+/// Removes a file (or symlink, never what it points to); `false` when it
+/// was already gone.
+fn remove_file(full: &Path) -> Result<bool> {
+    match std::fs::remove_file(full) {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+        Err(source) => Err(Error::File {
+            action: "remove",
+            path: full.to_owned(),
             source,
-        })
+        }),
+    }
+}
+
+/// `mkdir -p` below purelib. Each directory created gets mode 0755
+/// explicitly: never group or world writable, and readable by every user of
+/// the environment whatever the umask.
+fn create_dirs(purelib: &Path, dir: &Path) -> Result<()> {
+    if dir == purelib || dir.symlink_metadata().is_ok() {
+        return Ok(());
+    }
+    if let Some(parent) = dir.parent() {
+        create_dirs(purelib, parent)?;
+    }
+    let failed = |source| Error::File {
+        action: "create directory",
+        path: dir.to_owned(),
+        source,
+    };
+    match std::fs::DirBuilder::new().mode(0o755).create(dir) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => return Ok(()),
+        Err(source) => return Err(failed(source)),
+    }
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).map_err(failed)
 }
 
 /// Temp file in the same directory, write, mode, fsync, rename, fsync the
@@ -585,6 +663,104 @@ fn sync_dir(dir: &Path) -> Result<()> {
             path: dir.to_owned(),
             source,
         })
+}
+
+/// Our directories in purelib that exist as real directories:
+/// `wrapt_bootstrap/` and every `wrapt_bootstrap-*.dist-info/`.
+fn our_dirs(purelib: &Path) -> Result<Vec<PathBuf>> {
+    let mut dirs = Vec::new();
+    for entry in fs_err::read_dir(purelib)? {
+        let entry = entry?;
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else { continue };
+        if (name == plan::PACKAGE_DIR || plan::is_our_dist_info(name))
+            && entry.file_type().is_ok_and(|t| t.is_dir())
+        {
+            dirs.push(entry.path());
+        }
+    }
+    dirs.sort();
+    Ok(dirs)
+}
+
+/// What an interrupted run may leave that no RECORD lists: temporary files
+/// (in purelib and in our directories), and our directories left empty (a
+/// run killed between `mkdir` and its first file). Removes them; returns
+/// how many directories went. Only under the exclusive lock.
+pub fn tidy(purelib: &Path) -> Result<usize> {
+    remove_stale_temps(purelib)?;
+    let mut count = 0;
+    for dir in our_dirs(purelib)? {
+        remove_stale_temps(&dir)?;
+        match std::fs::remove_dir(&dir) {
+            Ok(()) => count += 1,
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::NotFound | std::io::ErrorKind::DirectoryNotEmpty
+                ) => {}
+            Err(source) => {
+                return Err(Error::File {
+                    action: "remove directory",
+                    path: dir,
+                    source,
+                })
+            }
+        }
+    }
+    Ok(count)
+}
+
+/// Files inside our directories that no installed RECORD lists (other than
+/// Python's `__pycache__`), and temporary files an interrupted run left in
+/// purelib: `--check` names each.
+pub fn unlisted(purelib: &Path, records: &[InstalledRecord]) -> Result<Vec<String>> {
+    fn walk(
+        purelib: &Path,
+        dir: &Path,
+        listed: &BTreeSet<&str>,
+        out: &mut Vec<String>,
+    ) -> Result<()> {
+        let mut entries: Vec<fs_err::DirEntry> =
+            fs_err::read_dir(dir)?.collect::<std::io::Result<_>>()?;
+        entries.sort_by_key(fs_err::DirEntry::file_name);
+        for entry in entries {
+            let path = entry.path();
+            let kind = entry.file_type()?;
+            if kind.is_dir() {
+                if entry.file_name() != "__pycache__" {
+                    walk(purelib, &path, listed, out)?;
+                }
+                continue;
+            }
+            let rel = path
+                .strip_prefix(purelib)
+                .unwrap_or(&path)
+                .to_string_lossy()
+                .into_owned();
+            if !listed.contains(rel.as_str()) {
+                out.push(rel);
+            }
+        }
+        Ok(())
+    }
+    let listed: BTreeSet<&str> = records
+        .iter()
+        .flat_map(|r| r.entries.iter().map(|e| e.path.as_str()))
+        .collect();
+    let mut out = Vec::new();
+    for entry in fs_err::read_dir(purelib)? {
+        let entry = entry?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.starts_with(TEMP_PREFIX) && name.ends_with(TEMP_SUFFIX) {
+            out.push(name);
+        }
+    }
+    out.sort();
+    for dir in our_dirs(purelib)? {
+        walk(purelib, &dir, &listed, &mut out)?;
+    }
+    Ok(out)
 }
 
 /// Removes `.wrapt-install-*.tmp` files a crashed run left in `dir`.

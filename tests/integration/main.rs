@@ -7,3 +7,4 @@ mod hooks;
 mod install;
 mod startup;
 mod support;
+mod transaction;
