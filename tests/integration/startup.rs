@@ -478,3 +478,43 @@ fn sys_path_entries_added_later_in_site_are_scanned_too() {
         }
     }
 }
+
+#[test]
+fn start_file_is_a_working_pep_829_entry_point() {
+    // CPython 3.15+ resolves each `.start` line with pkgutil.resolve_name and
+    // calls it without arguments, instead of running the `.pth` import line.
+    // None of the interpreters here does that yet, so sitecustomize plays
+    // the part of site.py for this test.
+    for python in pythons() {
+        let venv = Venv::installed(python);
+        fs::remove_file(venv.site_packages.join("00_wrapt_bootstrap.pth")).unwrap();
+        fs::write(
+            venv.site_packages.join("sitecustomize.py"),
+            "import os, pkgutil\n\
+             here = os.path.dirname(__file__)\n\
+             for line in open(os.path.join(here, '00_wrapt_bootstrap.start')):\n\
+             \x20   if line.strip() and not line.startswith('#'):\n\
+             \x20       pkgutil.resolve_name(line.strip())()\n",
+        )
+        .unwrap();
+        for implementation in Implementation::BOTH {
+            let output = venv.run_code(
+                implementation,
+                &[("WRAPT_PATCHES", "wrapt_bootstrap.examples")],
+                "import tempfile",
+            );
+            assert_eq!(
+                stderr(&output),
+                "patching tempfile\n",
+                "python 3.{}",
+                python.minor
+            );
+            let output = venv.run_code(
+                implementation,
+                &[],
+                "import sys; print('wrapt_bootstrap._native' in sys.modules)",
+            );
+            assert_eq!(stdout(&output), "False\n", "dormant without WRAPT_PATCHES");
+        }
+    }
+}
