@@ -14,7 +14,11 @@ use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use crate::support::{describe, pythons, stderr, stdout, Implementation, Python, Venv};
+use crate::support::{
+    describe, pythons, stderr, stdout, wrapt_install, wrapt_uninstall, Implementation, Python, Venv,
+};
+
+const VERSION: &str = env!("CARGO_PKG_VERSION");
 
 // ---------------------------------------------------------------------------
 // Site-packages states: captured, compared, restored.
@@ -480,4 +484,524 @@ fn upgrade_survives_a_fault_at_every_syscall() {
         other: Run::uninstall(&venv),
         after_other: pristine,
     });
+}
+
+// ---------------------------------------------------------------------------
+// Races.
+
+/// Only our files (and directories) in a state: no lock file, no temporary.
+fn assert_only_ours(state: &State, pristine: &State) {
+    for path in state.keys().filter(|p| !pristine.contains_key(*p)) {
+        let top = path.split('/').next().unwrap();
+        assert!(
+            top == "wrapt_bootstrap"
+                || top == format!("wrapt_bootstrap-{VERSION}.dist-info")
+                || top.starts_with("00_wrapt_bootstrap."),
+            "{path} is not ours (a lock file? a temporary?):\n{}",
+            show(state)
+        );
+        assert!(!path.split('/').any(is_temp), "{path} left behind");
+    }
+}
+
+#[test]
+fn eight_concurrent_runs_converge() {
+    let venv = Venv::new(newest());
+    let pristine = capture(&venv.site_packages);
+    let runs = [
+        Run::install(&venv, &["--enable", "wrapt_bootstrap.examples"]),
+        Run::install(&venv, &["--enable", "acme.one"]),
+        Run::uninstall(&venv),
+        Run::install(&venv, &["--disable", "acme.one", "-v"]),
+        Run::install(&venv, &[]),
+        Run::uninstall(&venv),
+        Run::install(&venv, &["--enable", "acme.two", "--force"]),
+        Run::uninstall(&venv),
+    ];
+    let (mut installed, mut uninstalled) = (0, 0);
+    for round in 0..4 {
+        let children: Vec<(usize, std::process::Child)> = (0..runs.len())
+            .map(|i| {
+                // Each round starts them in another order.
+                let run = &runs[(i + round * 3) % runs.len()];
+                let mut command = Command::new(run.program);
+                command.args(&run.args);
+                clean(&mut command);
+                let child = command
+                    .stdout(std::process::Stdio::piped())
+                    .stderr(std::process::Stdio::piped())
+                    .spawn()
+                    .unwrap();
+                (i, child)
+            })
+            .collect();
+        for (i, child) in children {
+            let output = child.wait_with_output().unwrap();
+            assert!(
+                output.status.success(),
+                "round {round}, run {i}: {}",
+                describe(&output)
+            );
+        }
+        let state = capture(&venv.site_packages);
+        assert_only_ours(&state, &pristine);
+        if state == pristine {
+            uninstalled += 1;
+            continue;
+        }
+        installed += 1;
+        let output = Run::install(&venv, &["--check"]).plain();
+        assert!(
+            output.status.success(),
+            "round {round}: not one healthy installation: {}\n{}",
+            describe(&output),
+            show(&state)
+        );
+        assert_starts_silently(&venv, &format!("round {round}"));
+    }
+    eprintln!("concurrent rounds: {installed} ended installed, {uninstalled} uninstalled");
+}
+
+// ---------------------------------------------------------------------------
+// Hostile and broken input: one line, a documented exit code, nothing written.
+
+/// Runs `command` and checks the refusal: exit `code`, one line on stderr
+/// that contains `needle`, and `watched` exactly as it was.
+fn assert_refused(command: &mut Command, code: i32, needle: &str, watched: &Path) {
+    let before = capture(watched);
+    let output = command.output().expect("spawn");
+    let message = stderr(&output);
+    assert!(
+        output.status.code() == Some(code)
+            && message.lines().count() == 1
+            && message.contains(needle),
+        "{command:?}: expected exit {code} and one line with {needle:?}: {}",
+        describe(&output)
+    );
+    assert!(
+        capture(watched) == before,
+        "{command:?} wrote something:\n{}",
+        show(&capture(watched))
+    );
+}
+
+fn each_command(target: &[&std::ffi::OsStr]) -> Vec<Command> {
+    let mut commands = Vec::new();
+    for (mut command, extra) in [
+        (wrapt_install(), None),
+        (wrapt_install(), Some("--check")),
+        (wrapt_uninstall(), None),
+    ] {
+        command.args(target).args(extra);
+        commands.push(command);
+    }
+    commands
+}
+
+/// A directory that looks like a venv but whose `bin/python` is `script`.
+fn fake_venv(dir: &Path, script: &str) -> PathBuf {
+    fs::create_dir_all(dir.join("bin")).unwrap();
+    fs::create_dir_all(dir.join("lib/python3.12/site-packages")).unwrap();
+    fs::write(dir.join("pyvenv.cfg"), "home = /usr/bin\n").unwrap();
+    let python = dir.join("bin/python");
+    fs::write(&python, script).unwrap();
+    fs::set_permissions(&python, fs::Permissions::from_mode(0o755)).unwrap();
+    dir.to_owned()
+}
+
+#[test]
+fn hostile_targets_are_refused_with_one_line_and_nothing_written() {
+    let scratch = tempfile::tempdir().unwrap();
+    let root = scratch.path();
+    let file = root.join("a file");
+    fs::write(&file, "").unwrap();
+    let plain = root.join("plain dir");
+    fs::create_dir(&plain).unwrap();
+    let no_python = fake_venv(&root.join("no-python"), "");
+    fs::remove_file(no_python.join("bin/python")).unwrap();
+    let dangling = fake_venv(&root.join("dangling"), "");
+    fs::remove_file(dangling.join("bin/python")).unwrap();
+    std::os::unix::fs::symlink("/nonexistent/python3.12", dangling.join("bin/python")).unwrap();
+    let garbage = fake_venv(
+        &root.join("garbage"),
+        "#!/bin/sh\necho 'Hello, I am not Python'\n",
+    );
+    let failing = fake_venv(&root.join("failing"), "#!/bin/sh\necho oops >&2\nexit 7\n");
+    let wrong_json = fake_venv(
+        &root.join("wrong-json"),
+        "#!/bin/sh\necho '{\"version\": 3}'\n",
+    );
+
+    let mut cases: Vec<(Vec<std::ffi::OsString>, &str)> = vec![
+        (
+            vec!["--venv".into(), root.join("missing").into()],
+            "does not exist",
+        ),
+        (
+            vec!["--venv".into(), file.clone().into()],
+            "is not a directory",
+        ),
+        (
+            vec!["--venv".into(), plain.clone().into()],
+            "has no Python interpreter",
+        ),
+        (
+            vec!["--venv".into(), no_python.into()],
+            "has no Python interpreter",
+        ),
+        (vec!["--venv".into(), dangling.into()], "dangling symlink"),
+        (vec!["--venv".into(), garbage.into()], "printed no JSON"),
+        (vec!["--venv".into(), failing.into()], "exit status: 7"),
+        (
+            vec!["--venv".into(), wrong_json.into()],
+            "unexpected answer",
+        ),
+        (
+            vec!["--python".into(), root.join("missing/python").into()],
+            "does not exist",
+        ),
+        (vec!["--python".into(), file.into()], "could not be run"),
+        (
+            vec!["--python".into(), newest().exe.clone().into()],
+            "not a virtual environment",
+        ),
+    ];
+    for (version, exe) in [("3.8.18", "python3.8"), ("2.7.18", "python2.7")] {
+        let exe = PathBuf::from(format!("/root/.pyenv/versions/{version}/bin/{exe}"));
+        if exe.exists() {
+            cases.push((vec!["--python".into(), exe.into()], "too old"));
+        }
+    }
+    let old = Path::new("/root/.pyenv/versions/3.8.18/bin/python3.8");
+    if old.exists() {
+        let venv = root.join("old venv");
+        let mut command = Command::new(old);
+        crate::support::run_ok(command.args(["-m", "venv", "--without-pip"]).arg(&venv));
+        cases.push((vec!["--venv".into(), venv.into()], "too old"));
+    }
+    for (args, needle) in &cases {
+        let args: Vec<&std::ffi::OsStr> = args.iter().map(std::ffi::OsString::as_os_str).collect();
+        for mut command in each_command(&args) {
+            assert_refused(command.current_dir(root), 2, needle, root);
+        }
+    }
+}
+
+/// `setpriv` to run as nobody, when we are root (CI); `None` elsewhere.
+fn as_nobody(program: &str) -> Option<Command> {
+    let root = Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| o.stdout == b"0\n");
+    let setpriv = Command::new("setpriv").arg("--version").output().is_ok();
+    if !(root && setpriv) {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI runs as root with setpriv"
+        );
+        eprintln!("warning: not root or no setpriv; skipping the permission test");
+        return None;
+    }
+    let mut command = Command::new("setpriv");
+    command
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
+        .arg(program);
+    clean(&mut command);
+    Some(command)
+}
+
+#[test]
+fn no_permission_is_refused_with_one_line_and_nothing_written() {
+    // A root-owned venv where nobody can read (and run) everything: a
+    // system interpreter, and a 0755 directory outside /root.
+    let Some(python) = [
+        "/usr/bin/python3.12",
+        "/usr/bin/python3.11",
+        "/usr/bin/python3",
+    ]
+    .iter()
+    .map(Path::new)
+    .find(|p| p.exists()) else {
+        eprintln!("warning: no system python3; skipping");
+        return;
+    };
+    let scratch = tempfile::tempdir().unwrap();
+    fs::set_permissions(scratch.path(), fs::Permissions::from_mode(0o755)).unwrap();
+    let venv = scratch.path().join("venv");
+    crate::support::run_ok(
+        Command::new(python)
+            .args(["-m", "venv", "--without-pip"])
+            .arg(&venv),
+    );
+    let Some(mut command) = as_nobody(env!("CARGO_BIN_EXE_wrapt-install")) else {
+        return;
+    };
+    assert_refused(
+        command.arg("--venv").arg(&venv),
+        4,
+        "Permission denied",
+        scratch.path(),
+    );
+
+    crate::support::run_ok(wrapt_install().arg("--venv").arg(&venv));
+    let mut command = as_nobody(env!("CARGO_BIN_EXE_wrapt-uninstall")).unwrap();
+    assert_refused(
+        command.arg("--venv").arg(&venv),
+        4,
+        "Permission denied",
+        scratch.path(),
+    );
+    let mut command = as_nobody(env!("CARGO_BIN_EXE_wrapt-install")).unwrap();
+    let output = command
+        .arg("--venv")
+        .arg(&venv)
+        .arg("--check")
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "--check as nobody: {}",
+        describe(&output)
+    );
+}
+
+#[test]
+fn paths_with_spaces_and_non_ascii_work() {
+    let scratch = tempfile::tempdir().unwrap();
+    let venv = scratch.path().join("my envs/café ☕ ü/the venv");
+    fs::create_dir_all(venv.parent().unwrap()).unwrap();
+    let mut command = Command::new(&newest().exe);
+    crate::support::run_ok(command.args(["-m", "venv", "--without-pip"]).arg(&venv));
+    let before = capture(&venv);
+    crate::support::run_ok(
+        wrapt_install()
+            .arg("--venv")
+            .arg(&venv)
+            .args(["--enable", "wrapt_bootstrap.examples"]),
+    );
+    crate::support::run_ok(wrapt_install().arg("--venv").arg(&venv).arg("--check"));
+    let output = Command::new(venv.join("bin/python"))
+        .args(["-c", "import tempfile"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        stderr(&output),
+        "patching tempfile\n",
+        "{}",
+        describe(&output)
+    );
+    crate::support::run_ok(wrapt_uninstall().arg("--venv").arg(&venv));
+    let after = capture(&venv);
+    assert!(after == before, "{}", show(&after));
+}
+
+// ---------------------------------------------------------------------------
+// Ownership, symlinks, modes, --check.
+
+fn install_in(venv: &Venv, extra: &[&str]) -> Output {
+    Run::install(venv, extra).plain()
+}
+
+#[test]
+fn modified_files_are_refused_and_named_unless_forced() {
+    let venv = Venv::installed(&pythons()[0]);
+    let site = &venv.site_packages;
+    let example = site.join("wrapt_bootstrap/examples.py");
+    fs::write(&example, "# edited by hand\n").unwrap();
+    // A foreign file inside our package survives everything.
+    fs::write(site.join("wrapt_bootstrap/mine.py"), "# not theirs\n").unwrap();
+    let mut install = wrapt_install();
+    install
+        .arg("--venv")
+        .arg(&venv.root)
+        .args(["--enable", "x"]);
+    let mut uninstall = wrapt_uninstall();
+    uninstall.arg("--venv").arg(&venv.root);
+    for mut command in [install, uninstall] {
+        assert_refused(
+            &mut command,
+            3,
+            "wrapt_bootstrap/examples.py was modified",
+            site,
+        );
+    }
+    let output = install_in(&venv, &["--force"]);
+    assert!(output.status.success(), "{}", describe(&output));
+    assert_ne!(fs::read_to_string(&example).unwrap(), "# edited by hand\n");
+    fs::write(&example, "# edited again\n").unwrap();
+    crate::support::run_ok(
+        wrapt_uninstall()
+            .arg("--venv")
+            .arg(&venv.root)
+            .arg("--force"),
+    );
+    let left = capture(site);
+    assert_eq!(
+        left.keys().collect::<Vec<_>>(),
+        ["wrapt_bootstrap", "wrapt_bootstrap/mine.py"],
+        "{}",
+        show(&left)
+    );
+}
+
+#[test]
+fn upgrade_from_an_older_record_removes_what_it_no_longer_lists() {
+    let venv = Venv::new(&pythons()[0]);
+    write_old_version(&venv.site_packages);
+    let output = install_in(&venv, &[]);
+    assert!(
+        output.status.success() && stdout(&output).contains("(replacing 0.0.9)"),
+        "{}",
+        describe(&output)
+    );
+    let state = capture(&venv.site_packages);
+    assert!(
+        !state.contains_key("wrapt_bootstrap/_old_impl.py")
+            && !state.keys().any(|p| p.starts_with("wrapt_bootstrap-0.0.9")),
+        "{}",
+        show(&state)
+    );
+    crate::support::run_ok(wrapt_install().arg("--venv").arg(&venv.root).arg("--check"));
+}
+
+#[test]
+fn never_follows_a_symlink_out_of_site_packages() {
+    let venv = Venv::new(&pythons()[0]);
+    let site = venv.site_packages.clone();
+    let outside = tempfile::tempdir().unwrap();
+    fs::write(outside.path().join("examples.py"), "# outside\n").unwrap();
+    fs::write(outside.path().join("victim.pth"), "# outside\n").unwrap();
+
+    // A symlinked package directory: refused, even with --force.
+    std::os::unix::fs::symlink(outside.path(), site.join("wrapt_bootstrap")).unwrap();
+    for extra in [&[][..], &["--force"][..]] {
+        let mut command = wrapt_install();
+        command.arg("--venv").arg(&venv.root).args(extra);
+        assert_refused(&mut command, 3, "symlinked directory", outside.path());
+    }
+    fs::remove_file(site.join("wrapt_bootstrap")).unwrap();
+
+    // A symlinked dist-info directory: the same.
+    let dist_info = site.join(format!("wrapt_bootstrap-{VERSION}.dist-info"));
+    std::os::unix::fs::symlink(outside.path(), &dist_info).unwrap();
+    let mut command = wrapt_install();
+    assert_refused(
+        command.arg("--venv").arg(&venv.root).arg("--force"),
+        3,
+        "symlinked directory",
+        outside.path(),
+    );
+    fs::remove_file(&dist_info).unwrap();
+    fs::remove_dir_all(site.join("wrapt_bootstrap")).ok();
+
+    // A symlinked activation file: refused; --force replaces the link, not
+    // what it points to.
+    let pth = site.join("00_wrapt_bootstrap.pth");
+    std::os::unix::fs::symlink(outside.path().join("victim.pth"), &pth).unwrap();
+    let mut command = wrapt_install();
+    assert_refused(
+        command.arg("--venv").arg(&venv.root),
+        3,
+        "is a symlink",
+        outside.path(),
+    );
+    let before = capture(outside.path());
+    crate::support::run_ok(wrapt_install().arg("--venv").arg(&venv.root).arg("--force"));
+    assert!(!pth.symlink_metadata().unwrap().file_type().is_symlink());
+    assert!(capture(outside.path()) == before);
+
+    // Installed, then the package directory swapped for a link to a copy:
+    // uninstall refuses rather than remove files out there.
+    let package = site.join("wrapt_bootstrap");
+    for entry in fs::read_dir(&package).unwrap().flatten() {
+        if entry.file_type().unwrap().is_file() {
+            fs::copy(entry.path(), outside.path().join(entry.file_name())).unwrap();
+        }
+    }
+    fs::remove_dir_all(&package).unwrap();
+    std::os::unix::fs::symlink(outside.path(), &package).unwrap();
+    for extra in [&[][..], &["--force"][..]] {
+        let mut command = wrapt_uninstall();
+        command.arg("--venv").arg(&venv.root).args(extra);
+        assert_refused(&mut command, 3, "symlinked directory", outside.path());
+    }
+    fs::remove_file(&package).unwrap();
+
+    // A symlinked file listed in RECORD: uninstall removes the link only.
+    fs::remove_file(&pth).unwrap();
+    std::os::unix::fs::symlink(outside.path().join("victim.pth"), &pth).unwrap();
+    crate::support::run_ok(
+        wrapt_uninstall()
+            .arg("--venv")
+            .arg(&venv.root)
+            .arg("--force"),
+    );
+    assert!(pth.symlink_metadata().is_err());
+    assert_eq!(
+        fs::read_to_string(outside.path().join("victim.pth")).unwrap(),
+        "# outside\n"
+    );
+}
+
+#[test]
+fn nothing_is_group_or_world_writable_whatever_the_umask() {
+    for umask in ["000", "077"] {
+        let venv = Venv::new(&pythons()[0]);
+        let pristine = capture(&venv.site_packages);
+        let output = Command::new("sh")
+            .args(["-c", &format!("umask {umask} && exec \"$0\" \"$@\"")])
+            .arg(env!("CARGO_BIN_EXE_wrapt-install"))
+            .arg("--venv")
+            .arg(&venv.root)
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{}", describe(&output));
+        let state = capture(&venv.site_packages);
+        for (path, node) in state.iter().filter(|(p, _)| !pristine.contains_key(*p)) {
+            let (mode, wanted) = match node {
+                Node::Dir(mode) => (*mode, 0o755),
+                Node::File(mode, _) if Path::new(path).extension().is_some_and(|e| e == "so") => {
+                    (*mode, 0o755)
+                }
+                Node::File(mode, _) => (*mode, 0o644),
+                Node::Link(_) => panic!("{path} is a symlink"),
+            };
+            assert_eq!(mode, wanted, "umask {umask}: {path} has mode {mode:o}");
+        }
+    }
+}
+
+#[test]
+fn check_names_every_changed_missing_and_foreign_file() {
+    let venv = Venv::installed(&pythons()[0]);
+    let site = &venv.site_packages;
+    fs::write(site.join("wrapt_bootstrap/examples.py"), "# changed\n").unwrap();
+    fs::remove_file(site.join("wrapt_bootstrap/_fallback.py")).unwrap();
+    fs::write(site.join("wrapt_bootstrap/extra.py"), "# foreign\n").unwrap();
+    fs::create_dir(site.join("wrapt_bootstrap/sub")).unwrap();
+    fs::write(site.join("wrapt_bootstrap/sub/deep.txt"), "").unwrap();
+    let dist_info = format!("wrapt_bootstrap-{VERSION}.dist-info");
+    fs::write(site.join(&dist_info).join("direct_url.json"), "{}").unwrap();
+    fs::write(site.join(".wrapt-install-abc123.tmp"), "torn").unwrap();
+    let output = install_in(&venv, &["--check"]);
+    assert_eq!(output.status.code(), Some(1), "{}", describe(&output));
+    let text = describe(&output);
+    for named in [
+        "wrapt_bootstrap/examples.py was modified".to_owned(),
+        "wrapt_bootstrap/_fallback.py is missing".to_owned(),
+        "wrapt_bootstrap/extra.py is not listed".to_owned(),
+        "wrapt_bootstrap/sub/deep.txt is not listed".to_owned(),
+        format!("{dist_info}/direct_url.json is not listed"),
+        ".wrapt-install-abc123.tmp is not listed".to_owned(),
+    ] {
+        assert!(
+            text.contains(&named),
+            "--check does not name {named:?}: {text}"
+        );
+    }
+    // The next install tidies its own temporary, keeps the foreign files.
+    let output = install_in(&venv, &["--force"]);
+    assert!(output.status.success(), "{}", describe(&output));
+    assert!(!site.join(".wrapt-install-abc123.tmp").exists());
+    assert!(site.join("wrapt_bootstrap/extra.py").exists());
 }
