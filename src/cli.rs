@@ -14,8 +14,9 @@ macro_rules! exit_codes {
   1  --check found a problem
   2  usage error or bad input: target not found, not a virtual environment,
      interpreter too old or unusable, invalid group name, unreadable RECORD
-  3  refused to touch a file that is not ours (foreign or modified; --force overrides)
-  4  I/O or permission error"
+  3  refused to touch a file that is not ours (foreign or modified; --force
+     overrides), or a symlinked directory (never followed)
+  4  I/O or permission error; the next run completes or reverses it"
     };
 }
 
