@@ -26,6 +26,22 @@ pub fn normalized_dist_name(dir_name: &str) -> Option<String> {
     }
     let mut out = String::with_capacity(name.len());
     let mut in_separator_run = false;
+    if name.is_ascii() {
+        // The common case, byte by byte: `char::to_lowercase` is a Unicode
+        // table lookup, and this runs for every distribution at startup.
+        for b in name.bytes() {
+            if matches!(b, b'-' | b'_' | b'.') {
+                if !in_separator_run {
+                    out.push('_');
+                }
+                in_separator_run = true;
+            } else {
+                out.push(char::from(b.to_ascii_lowercase()));
+                in_separator_run = false;
+            }
+        }
+        return Some(out);
+    }
     for c in name.chars() {
         if matches!(c, '-' | '_' | '.') {
             if !in_separator_run {
