@@ -136,16 +136,109 @@ unsafe extern "C" fn find_spec_fast(
                 None => 0,
             };
             match hit {
-                0 => {
-                    let none = ffi::Py_None();
-                    ffi::Py_INCREF(none);
-                    return none;
-                }
+                0 => return find_spec_rest(py, args, nargs),
                 1 => {}
                 _ => return ptr::null_mut(), // the error is set
             }
         }
         call_with_fast_args(slow, args, nargs, kwnames)
+    }
+}
+
+/// The miss path: ask the finders after us on `sys.meta_path` ourselves and
+/// return the first spec, so that importlib's own loop stops at us.
+///
+/// Being one more entry on `sys.meta_path` costs every import one turn of
+/// importlib's `_find_spec` loop: `with _ImportLockContext()`, the
+/// `find_spec` lookup and the call, about 5k instructions on 3.12, which is
+/// +1.2% on 1000 small imports against a +0.5% budget. Doing the turns for
+/// the finders after us in C (same arguments, same order, the same live
+/// list, still under the import lock importlib holds for our turn) is
+/// cheaper than the turns importlib no longer makes, so an import that
+/// succeeds costs less with the finder than without it. Finders ahead of us
+/// are asked by importlib as before.
+///
+/// Returns `None` (and importlib carries on after us as it always did) when
+/// we are not on `sys.meta_path`, when `sys.meta_path` is not a plain list
+/// (a subclass may iterate its own way), when a finder has no `find_spec`
+/// (3.9–3.11 would use its legacy `find_module`), and when no finder has
+/// the module: that last case asks the finders after us twice, which makes
+/// a failing import dearer, never different.
+///
+/// # Safety
+/// The GIL is held; `args` holds `nargs` (1 to 3) objects.
+unsafe fn find_spec_rest(
+    py: Python<'_>,
+    args: *const *mut ffi::PyObject,
+    nargs: ffi::Py_ssize_t,
+) -> *mut ffi::PyObject {
+    // SAFETY: see the function's contract. `PySys_GetObject` and
+    // `PyList_GetItem` return borrowed references: the finder is held
+    // (incref) while it runs, and the list is re-read by index after every
+    // call because a finder may change `sys.meta_path`; every new reference
+    // is released on every path.
+    unsafe {
+        let none = || {
+            let none = ffi::Py_None();
+            ffi::Py_INCREF(none);
+            none
+        };
+        let Some(us) = FINDER.get(py) else {
+            return none();
+        };
+        let us = us.as_ptr();
+        let meta_path = ffi::PySys_GetObject(c"meta_path".as_ptr());
+        if meta_path.is_null() || ffi::PyList_CheckExact(meta_path) == 0 {
+            return none();
+        }
+        let mut index = 0;
+        loop {
+            if index >= ffi::PyList_Size(meta_path) {
+                return none(); // not on sys.meta_path: not our turn to ask
+            }
+            let candidate = ffi::PyList_GetItem(meta_path, index);
+            index += 1;
+            if candidate == us {
+                break;
+            }
+        }
+        let arguments = ffi::PyTuple_New(nargs);
+        if arguments.is_null() {
+            return ptr::null_mut();
+        }
+        for i in 0..nargs {
+            let arg = *args.offset(i);
+            ffi::Py_INCREF(arg);
+            ffi::PyTuple_SetItem(arguments, i, arg);
+        }
+        let name = intern!(py, "find_spec").as_ptr();
+        let mut result = ptr::null_mut();
+        while index < ffi::PyList_Size(meta_path) {
+            let candidate = ffi::PyList_GetItem(meta_path, index);
+            index += 1;
+            ffi::Py_INCREF(candidate);
+            let find_spec = ffi::PyObject_GetAttr(candidate, name);
+            ffi::Py_DECREF(candidate);
+            if find_spec.is_null() {
+                if ffi::PyErr_ExceptionMatches(ffi::PyExc_AttributeError) != 0 {
+                    ffi::PyErr_Clear();
+                    result = none();
+                }
+                break;
+            }
+            let spec = ffi::PyObject_Call(find_spec, arguments, ptr::null_mut());
+            ffi::Py_DECREF(find_spec);
+            if spec.is_null() || spec != ffi::Py_None() {
+                result = spec;
+                break;
+            }
+            ffi::Py_DECREF(spec);
+        }
+        ffi::Py_DECREF(arguments);
+        if result.is_null() && ffi::PyErr_Occurred().is_null() {
+            result = none();
+        }
+        result
     }
 }
 
@@ -287,7 +380,12 @@ fn find_spec_after<'py>(
     // A snapshot, like the fallback's `meta_path[start:]`: finders may
     // change sys.meta_path while we ask them.
     let meta_path = sys(py)?.getattr(intern!(py, "meta_path"))?;
-    let finders: Vec<Bound<'py, PyAny>> = meta_path.try_iter()?.collect::<PyResult<_>>()?;
+    // A loop, not `collect()`: collecting asks the iterator's size_hint,
+    // which on the limited API imports `operator`.
+    let mut finders: Vec<Bound<'py, PyAny>> = Vec::new();
+    for candidate in meta_path.try_iter()? {
+        finders.push(candidate?);
+    }
     let start = finders
         .iter()
         .position(|candidate| candidate.is(us))

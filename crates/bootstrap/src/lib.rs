@@ -58,11 +58,14 @@ fn scan<'py>(
             rust_seen.insert(name);
         }
     }
-    let groups: Vec<String> = groups
-        .try_iter()?
-        .map(|group| group?.extract::<String>())
-        .collect::<PyResult<_>>()?;
-    let groups: Vec<&str> = groups.iter().map(String::as_str).collect();
+    // A loop, not `collect()`: collecting from a Python iterator asks its
+    // size_hint, which on the limited API imports `operator` (a module site
+    // has not loaded, and 1.4M instructions).
+    let mut group_names: Vec<String> = Vec::new();
+    for group in groups.try_iter()? {
+        group_names.push(group?.extract::<String>()?);
+    }
+    let groups: Vec<&str> = group_names.iter().map(String::as_str).collect();
 
     let result = common_scan::scan(&rust_paths, &groups, &mut rust_seen);
 
