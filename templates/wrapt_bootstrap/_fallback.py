@@ -176,7 +176,9 @@ class PostImportFinder:
         return "<wrapt_bootstrap post-import finder (fallback)>"
 
     def find_spec(self, fullname, path=None, target=None):
-        if fullname not in _pending or fullname in _in_progress:
+        if fullname not in _pending:
+            return _find_spec_rest(self, fullname, path, target)
+        if fullname in _in_progress:
             return None
         _in_progress.add(fullname)
         try:
@@ -210,6 +212,33 @@ def _find_spec_after(finder, fullname, path, target):
         spec = find_spec(fullname, path, target)
         if spec is not None:
             return spec
+    return None
+
+
+def _find_spec_rest(finder, fullname, path, target):
+    # The miss path (finder.rs, find_spec_rest, says why): ask the finders
+    # after us ourselves, in order, on the live list, so that importlib's
+    # dearer loop stops at us. None when we are not on sys.meta_path, when
+    # a finder has no find_spec (3.9-3.11 would try its find_module), and
+    # when nobody has the module: importlib then asks the rest as before.
+    meta_path = sys.meta_path
+    if type(meta_path) is not list:
+        return None
+    for index, candidate in enumerate(meta_path):
+        if candidate is finder:
+            break
+    else:
+        return None
+    index += 1
+    while index < len(meta_path):
+        try:
+            find_spec = meta_path[index].find_spec
+        except AttributeError:
+            return None
+        spec = find_spec(fullname, path, target)
+        if spec is not None:
+            return spec
+        index += 1
     return None
 
 
