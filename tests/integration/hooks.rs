@@ -511,3 +511,54 @@ fn fallback_switch_and_native_are_what_serve() {
         );
     });
 }
+
+/// The finder answers a miss by asking the finders after it itself (so that
+/// importlib's dearer per-finder loop stops at it): a finder appended after
+/// PathFinder (editable installs do that) still serves its modules, with
+/// their hooks; a missing module is still `None` to `importlib.util.find_spec`
+/// and a `ModuleNotFoundError` naming it; a finder that changes
+/// `sys.meta_path` while asked does not derail the import.
+#[test]
+fn finders_after_ours_still_serve_and_misses_stay_misses() {
+    let patches = recording_dist("appended_mod");
+    let code = r#"
+import sys, importlib.util, importlib.machinery
+class Loader:
+    def create_module(self, spec):
+        return None
+    def exec_module(self, module):
+        module.X = "appended"
+class Appended:
+    def find_spec(self, name, path=None, target=None):
+        if name in ("appended_mod", "appended_other"):
+            return importlib.machinery.ModuleSpec(name, Loader())
+class Mutating:
+    def find_spec(self, name, path=None, target=None):
+        if name == "appended_other" and self in sys.meta_path:
+            sys.meta_path.remove(self)
+sys.meta_path.append(Appended())
+sys.meta_path.insert(len(sys.meta_path) - 1, Mutating())
+import appended_mod, appended_other, json
+print(appended_mod.X, getattr(appended_mod, "PATCHED_BY", None), appended_other.X, json.__name__)
+print(importlib.util.find_spec("no_such_module_anywhere"))
+try:
+    import no_such_module_anywhere
+except ModuleNotFoundError as error:
+    print(type(error).__name__, error.name)
+print(type(sys.modules["appended_mod"].__spec__.loader).__name__, sys.modules["appended_mod"].__loader__ is sys.modules["appended_mod"].__spec__.loader)
+"#;
+    each_interpreter(|venv, implementation| {
+        let env = [
+            ("WRAPT_PATCHES", "acme.patches"),
+            ("PYTHONPATH", patches.path_str()),
+        ];
+        let output = venv.run_code(implementation, &env, code);
+        assert_eq!(
+            stdout(&output),
+            "appended acme_patch appended json\nNone\nModuleNotFoundError no_such_module_anywhere\nLoader True\n",
+            "{}",
+            describe(&output)
+        );
+        assert_eq!(stderr(&output), "", "{}", describe(&output));
+    });
+}
