@@ -132,8 +132,9 @@ const ERROR_SYSCALLS: [&str; 10] = [
     "openat", "read", "write", "fsync", "fchmod", "renameat", "mkdir", "rmdir", "unlink", "flock",
 ];
 
-/// Killing the process as it enters one of these stops it between two
-/// changes of the file system: together they reach every intermediate state.
+/// Killing the process as it enters one of these (an `openat` that
+/// creates) stops it between two changes of the file system: together they
+/// reach every intermediate state.
 const KILL_SYSCALLS: [&str; 8] = [
     "openat", "write", "fchmod", "fsync", "renameat", "mkdir", "rmdir", "unlink",
 ];
@@ -196,26 +197,31 @@ fn clean(command: &mut Command) {
     }
 }
 
-/// How many times `run` makes each syscall of `names`, starting from `state`.
-fn count_syscalls(
+/// Each syscall of `names` that `run` makes, starting from `state`, in order
+/// per name: whether that call can change the file system (an `openat`
+/// only with `O_CREAT`).
+fn trace_syscalls(
     venv: &Venv,
     state: &State,
     run: &Run,
     names: &[&str],
-) -> BTreeMap<String, usize> {
+) -> BTreeMap<String, Vec<bool>> {
     restore(&venv.site_packages, state);
     let log = venv.root.with_file_name("strace.log");
     let output = run.strace(&names.join(","), &log, None);
     assert!(output.status.success(), "{}", describe(&output));
-    let mut counts: BTreeMap<String, usize> = names.iter().map(|n| ((*n).to_owned(), 0)).collect();
+    let mut calls: BTreeMap<String, Vec<bool>> = names
+        .iter()
+        .map(|n| ((*n).to_owned(), Vec::new()))
+        .collect();
     for line in fs::read_to_string(&log).unwrap().lines() {
-        if let Some((name, _)) = line.split_once('(') {
-            if let Some(count) = counts.get_mut(name) {
-                *count += 1;
+        if let Some((name, rest)) = line.split_once('(') {
+            if let Some(positions) = calls.get_mut(name) {
+                positions.push(name != "openat" || rest.contains("O_CREAT"));
             }
         }
     }
-    counts
+    calls
 }
 
 /// The interpreter starts without a word, whether or not a group is
@@ -265,16 +271,19 @@ fn exercise(scenario: &Scenario<'_>) -> usize {
     let mut names: BTreeSet<&str> = ERROR_SYSCALLS.into_iter().collect();
     names.extend(KILL_SYSCALLS);
     let names: Vec<&str> = names.into_iter().collect();
-    let counts = count_syscalls(venv, &scenario.initial, &scenario.run, &names);
+    let calls = trace_syscalls(venv, &scenario.initial, &scenario.run, &names);
+    let counts: BTreeMap<&str, usize> = calls.iter().map(|(n, c)| (n.as_str(), c.len())).collect();
     let log = venv.root.with_file_name("strace-fault.log");
 
     let mut faults = Vec::new();
-    for (name, count) in &counts {
-        for n in 1..=*count {
+    for (name, positions) in &calls {
+        for (n, mutating) in (1..).zip(positions) {
             if ERROR_SYSCALLS.contains(&name.as_str()) {
                 faults.push(format!("{name}:error=EIO:when={n}"));
             }
-            if KILL_SYSCALLS.contains(&name.as_str()) {
+            // A kill before a call that changes nothing leaves the state a
+            // kill before the next change leaves.
+            if *mutating && KILL_SYSCALLS.contains(&name.as_str()) {
                 faults.push(format!("{name}:signal=SIGKILL:when={n}"));
             }
         }
