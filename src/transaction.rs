@@ -1136,6 +1136,29 @@ mod tests {
     }
 
     #[test]
+    fn only_a_change_of_defaults_stays_live() {
+        let tmp = tempfile::tempdir().unwrap();
+        let purelib = tmp.path();
+        install(purelib, &[], false).unwrap();
+        let records = installed_records(purelib, false).unwrap();
+        let enable = Plan::render(&BTreeSet::from(["acme".to_owned()]));
+        let changes = plan_install(purelib, &enable, &records).unwrap();
+        assert!(!deactivates_first(&changes), "{changes:?}");
+
+        // Any other package file replaced: activation out first, back last.
+        write(purelib, "wrapt_bootstrap/examples.py", b"edited\n");
+        let mut changes = plan_install(purelib, &enable, &records).unwrap();
+        assert!(deactivates_first(&changes), "{changes:?}");
+        let start = changes.iter().find(|c| c.path == plan::START).unwrap();
+        assert_eq!(start.action, Action::Replace, "rewritten, so reported");
+        for change in &mut changes {
+            change.problem = None; // as --force
+        }
+        apply(purelib, Some(&enable), &changes, |_| {}).unwrap();
+        assert!(purelib.join(plan::START).is_file() && purelib.join(plan::PTH).is_file());
+    }
+
+    #[test]
     fn never_follows_symlinks_out() {
         let tmp = tempfile::tempdir().unwrap();
         let outside = tempfile::tempdir().unwrap();
