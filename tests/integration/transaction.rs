@@ -4,8 +4,13 @@
 //!
 //! Faults come from `strace`'s injector (`-e inject=SYSCALL:error=EIO:when=N`
 //! and `:signal=SIGKILL`), so the binaries under test are the shipped ones,
-//! with no failpoints compiled in. Every position of every file syscall of
-//! an install, an upgrade and an uninstall is failed in turn.
+//! with no failpoints compiled in. In an install, an upgrade and an
+//! uninstall, every call of `openat`, `read`, `write`, `fsync`, `fchmod`,
+//! `renameat`, `mkdir`, `rmdir`, `unlink` and `flock` made by the binary
+//! (the dynamic loader's included) fails in turn with EIO, and the process
+//! is killed as it enters each one that can change the file system. Not
+//! injected: `statx`, `close`, `getdents64` and the probe interpreter's
+//! own calls (it runs before the lock and writes nothing).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
