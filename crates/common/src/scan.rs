@@ -28,7 +28,9 @@
 //! read each.
 
 use std::collections::HashSet;
-use std::fs::{self, File};
+#[cfg(not(unix))]
+use std::fs;
+use std::fs::File;
 use std::hash::BuildHasher;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -199,17 +201,59 @@ fn list_dists(dir: &Path, out: &mut Vec<(String, String)>) {
     } else {
         dir
     };
+    for_each_child(dir, |name| {
+        if let Some(normalized) = names::normalized_dist_name(name) {
+            out.push((name.to_owned(), normalized));
+        }
+    });
+}
+
+/// Calls `f` with the name of every child of `dir` that is UTF-8 (others
+/// cannot name a Python distribution) and ends like a metadata directory;
+/// nothing when `dir` cannot be listed.
+///
+/// On Unix with `readdir` itself: `fs::read_dir` allocates the name of
+/// every entry, and the standard library's directory alone has hundreds:
+/// that was half of the scan's instructions at startup.
+#[cfg(unix)]
+fn for_each_child(dir: &Path, mut f: impl FnMut(&str)) {
+    use std::os::unix::ffi::OsStrExt;
+    let Ok(path) = std::ffi::CString::new(dir.as_os_str().as_bytes()) else {
+        return; // a NUL byte: no such directory
+    };
+    // SAFETY: `path` is a valid C string; the stream is used only while
+    // open and closed exactly once; each entry's `d_name` is a C string
+    // valid until the next `readdir` on the stream, and is not kept.
+    unsafe {
+        let stream = libc::opendir(path.as_ptr());
+        if stream.is_null() {
+            return;
+        }
+        loop {
+            let entry = libc::readdir(stream);
+            if entry.is_null() {
+                break; // the end, or an error: either way what we have
+            }
+            let name = std::ffi::CStr::from_ptr((*entry).d_name.as_ptr()).to_bytes();
+            if !(name.ends_with(b".dist-info") || name.ends_with(b".egg-info")) {
+                continue;
+            }
+            if let Ok(name) = std::str::from_utf8(name) {
+                f(name);
+            }
+        }
+        libc::closedir(stream);
+    }
+}
+
+#[cfg(not(unix))]
+fn for_each_child(dir: &Path, mut f: impl FnMut(&str)) {
     let Ok(read_dir) = fs::read_dir(dir) else {
         return;
     };
     for child in read_dir.flatten() {
-        let file_name = child.file_name();
-        // Non-UTF-8 names cannot name a Python distribution.
-        let Some(name) = file_name.to_str() else {
-            continue;
-        };
-        if let Some(normalized) = names::normalized_dist_name(name) {
-            out.push((name.to_owned(), normalized));
+        if let Some(name) = child.file_name().to_str() {
+            f(name);
         }
     }
 }
@@ -279,6 +323,7 @@ fn read_dist(file: &Path, groups: &[&str], buf: &mut Vec<u8>, result: &mut ScanR
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::fs;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     /// A fresh directory under the system temp dir, removed on drop.
