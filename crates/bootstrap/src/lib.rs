@@ -52,7 +52,8 @@ fn scan<'py>(
             rust_paths.push(path.extract::<PathBuf>()?);
         }
     }
-    let mut rust_seen: HashSet<String> = HashSet::with_capacity(seen.len());
+    let mut rust_seen: HashSet<String, BuildFnv> =
+        HashSet::with_capacity_and_hasher(seen.len(), BuildFnv);
     for name in seen.iter() {
         if let Ok(name) = name.extract::<String>() {
             rust_seen.insert(name);
@@ -97,6 +98,32 @@ fn scan<'py>(
         problems.append(message)?;
     }
     Ok((entries, problems))
+}
+
+/// FNV-1a for the set of distribution names: a few hundred short keys from
+/// local directory names at every start, where SipHash's DoS resistance buys
+/// nothing and costs a tenth of the scan.
+#[derive(Clone, Copy, Default)]
+struct BuildFnv;
+
+struct Fnv(u64);
+
+impl std::hash::BuildHasher for BuildFnv {
+    type Hasher = Fnv;
+    fn build_hasher(&self) -> Fnv {
+        Fnv(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl std::hash::Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &byte in bytes {
+            self.0 = (self.0 ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
 }
 
 /// Module init runs at interpreter startup, so it does the least it can.
