@@ -5,11 +5,11 @@
 //! Faults come from `strace`'s injector (`-e inject=SYSCALL:error=EIO:when=N`
 //! and `:signal=SIGKILL`), so the binaries under test are the shipped ones,
 //! with no failpoints compiled in. In an install, an upgrade and an
-//! uninstall, every call of `openat`, `read`, `write`, `fsync`, `fchmod`,
-//! `renameat`, `mkdir`, `rmdir`, `unlink` and `flock` made by the binary
-//! (the dynamic loader's included) fails in turn with EIO, and the process
-//! is killed as it enters each one that can change the file system. Not
-//! injected: `statx`, `close`, `getdents64` and the probe interpreter's
+//! uninstall, every call of `openat`, `read`, `getdents64`, `write`,
+//! `fsync`, `fchmod`, `renameat`, `mkdir`, `rmdir`, `unlink` and `flock`
+//! made by the binary (the dynamic loader's included) fails in turn with
+//! EIO, and the process is killed as it enters each one that can change the
+//! file system. Not injected: `statx`, `close` and the probe interpreter's
 //! own calls (it runs before the lock and writes nothing).
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -133,8 +133,18 @@ fn have_strace() -> bool {
 
 /// The file syscalls an install, upgrade or uninstall makes (x86_64 names):
 /// every position of each gets an I/O error.
-const ERROR_SYSCALLS: [&str; 10] = [
-    "openat", "read", "write", "fsync", "fchmod", "renameat", "mkdir", "rmdir", "unlink", "flock",
+const ERROR_SYSCALLS: [&str; 11] = [
+    "openat",
+    "read",
+    "getdents64",
+    "write",
+    "fsync",
+    "fchmod",
+    "renameat",
+    "mkdir",
+    "rmdir",
+    "unlink",
+    "flock",
 ];
 
 /// Killing the process as it enters one of these (an `openat` that
