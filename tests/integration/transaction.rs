@@ -335,6 +335,14 @@ fn exercise(scenario: &Scenario<'_>) -> usize {
                 scenario.name,
                 describe(&output)
             );
+            // A fault that did not stop the run must not have changed its
+            // result: success means done.
+            assert!(
+                code != Some(0) || state == scenario.after_again,
+                "{}: {fault}: exit 0, but the result differs:\n{}",
+                scenario.name,
+                show(&state)
+            );
         }
         states.entry(state).or_default().push(Outcome {
             fault: fault.clone(),
@@ -380,12 +388,24 @@ fn exercise(scenario: &Scenario<'_>) -> usize {
             );
         }
     }
+    // Outcomes by syscall and fault: exit code (None: killed) -> count.
+    let mut outcomes: BTreeMap<String, BTreeMap<Option<i32>, usize>> = BTreeMap::new();
+    for outcome in states.values().flatten() {
+        let mut parts = outcome.fault.split(':');
+        let key = format!("{}:{}", parts.next().unwrap(), parts.next().unwrap());
+        *outcomes
+            .entry(key)
+            .or_default()
+            .entry(outcome.code)
+            .or_default() += 1;
+    }
     eprintln!(
-        "{}: {} fault positions ({:?}), {} distinct states, all recovered",
+        "{}: {} fault positions ({:?}), {} distinct states, all recovered; outcomes {:?}",
         scenario.name,
         faults.len(),
         counts,
-        states.len()
+        states.len(),
+        outcomes
     );
     faults.len()
 }
