@@ -352,41 +352,7 @@ fn exercise(scenario: &Scenario<'_>) -> usize {
     }
 
     for (state, outcomes) in &states {
-        let faults: Vec<String> = outcomes
-            .iter()
-            .map(|o| format!("{} -> {:?} {}", o.fault, o.code, o.first_line))
-            .collect();
-        let what = format!(
-            "{}: after {} (and {} more)",
-            scenario.name,
-            faults[0],
-            faults.len() - 1
-        );
-        restore(&venv.site_packages, state);
-        assert_starts_silently(venv, &what);
-        for (next, expected) in [
-            (&scenario.run, &scenario.after_again),
-            (&scenario.other, &scenario.after_other),
-        ] {
-            restore(&venv.site_packages, state);
-            let output = next.plain();
-            assert!(
-                output.status.success(),
-                "{what}: the next run failed: {}\nstate:\n{}",
-                describe(&output),
-                show(state)
-            );
-            let reached = capture(&venv.site_packages);
-            assert!(
-                reached == *expected,
-                "{what}: the next run ({} {:?}) did not complete it:\nfrom:\n{}\nreached:\n{}\nexpected:\n{}",
-                next.program,
-                next.args,
-                show(state),
-                show(&reached),
-                show(expected)
-            );
-        }
+        assert_recovers(scenario, state, outcomes);
     }
     // Outcomes by syscall and fault: exit code (None: killed) -> count.
     let mut outcomes: BTreeMap<String, BTreeMap<Option<i32>, usize>> = BTreeMap::new();
@@ -408,6 +374,47 @@ fn exercise(scenario: &Scenario<'_>) -> usize {
         outcomes
     );
     faults.len()
+}
+
+/// From a state a fault left: the interpreter starts silently, and the
+/// next run of either command reaches what a clean run reaches.
+fn assert_recovers(scenario: &Scenario<'_>, state: &State, outcomes: &[Outcome]) {
+    let venv = scenario.venv;
+    let faults: Vec<String> = outcomes
+        .iter()
+        .map(|o| format!("{} -> {:?} {}", o.fault, o.code, o.first_line))
+        .collect();
+    let what = format!(
+        "{}: after {} (and {} more)",
+        scenario.name,
+        faults[0],
+        faults.len() - 1
+    );
+    restore(&venv.site_packages, state);
+    assert_starts_silently(venv, &what);
+    for (next, expected) in [
+        (&scenario.run, &scenario.after_again),
+        (&scenario.other, &scenario.after_other),
+    ] {
+        restore(&venv.site_packages, state);
+        let output = next.plain();
+        assert!(
+            output.status.success(),
+            "{what}: the next run failed: {}\nstate:\n{}",
+            describe(&output),
+            show(state)
+        );
+        let reached = capture(&venv.site_packages);
+        assert!(
+            reached == *expected,
+            "{what}: the next run ({} {:?}) did not complete it:\nfrom:\n{}\nreached:\n{}\nexpected:\n{}",
+            next.program,
+            next.args,
+            show(state),
+            show(&reached),
+            show(expected)
+        );
+    }
 }
 
 fn newest() -> &'static Python {
