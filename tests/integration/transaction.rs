@@ -100,6 +100,24 @@ fn restore(root: &Path, state: &State) {
     }
 }
 
+/// The entries where two states differ.
+fn diff(a: &State, b: &State) -> String {
+    let keys: BTreeSet<&String> = a.keys().chain(b.keys()).collect();
+    let lines: Vec<String> = keys
+        .into_iter()
+        .filter(|k| a.get(*k) != b.get(*k))
+        .map(|k| {
+            let one = |s: &State| {
+                s.get(k).map_or("absent".to_owned(), |n| {
+                    show(&State::from([(k.clone(), n.clone())]))
+                })
+            };
+            format!("  {} | {}", one(a), one(b))
+        })
+        .collect();
+    lines.join("\n")
+}
+
 fn show(state: &State) -> String {
     let lines: Vec<String> = state
         .iter()
@@ -339,9 +357,9 @@ fn exercise(scenario: &Scenario<'_>) -> usize {
             // result: success means done.
             assert!(
                 code != Some(0) || state == scenario.after_again,
-                "{}: {fault}: exit 0, but the result differs:\n{}",
+                "{}: {fault}: exit 0, but the result differs (reached | clean):\n{}",
                 scenario.name,
-                show(&state)
+                diff(&state, &scenario.after_again)
             );
         }
         states.entry(state).or_default().push(Outcome {
@@ -407,12 +425,11 @@ fn assert_recovers(scenario: &Scenario<'_>, state: &State, outcomes: &[Outcome])
         let reached = capture(&venv.site_packages);
         assert!(
             reached == *expected,
-            "{what}: the next run ({} {:?}) did not complete it:\nfrom:\n{}\nreached:\n{}\nexpected:\n{}",
+            "{what}: the next run ({} {:?}) did not complete it:\nfrom:\n{}\nreached | expected:\n{}",
             next.program,
             next.args,
             show(state),
-            show(&reached),
-            show(expected)
+            diff(&reached, expected)
         );
     }
 }
