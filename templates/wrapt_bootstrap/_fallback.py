@@ -176,10 +176,11 @@ class PostImportFinder:
         return "<wrapt_bootstrap post-import finder (fallback)>"
 
     def find_spec(self, fullname, path=None, target=None):
-        if fullname not in _pending:
-            return _find_spec_rest(self, fullname, path, target)
-        if fullname in _in_progress:
-            return None
+        if fullname not in _pending or fullname in _in_progress:
+            # The miss path: None, or the answer of the BuiltinImporter we
+            # stand in for (install_finder says why).
+            stand_in_for = _stand_in_for
+            return None if stand_in_for is None else stand_in_for(fullname, path, target)
         _in_progress.add(fullname)
         try:
             spec = _find_spec_after(self, fullname, path, target)
@@ -199,6 +200,10 @@ class PostImportFinder:
 
 
 def _find_spec_after(finder, fullname, path, target):
+    if _stand_in_for is not None:
+        spec = _stand_in_for(fullname, path, target)
+        if spec is not None:
+            return spec
     meta_path = sys.meta_path
     start = 0
     for index, candidate in enumerate(meta_path):
@@ -215,39 +220,34 @@ def _find_spec_after(finder, fullname, path, target):
     return None
 
 
-def _find_spec_rest(finder, fullname, path, target):
-    # The miss path (finder.rs, find_spec_rest, says why): ask the finders
-    # after us ourselves, in order, on the live list, so that importlib's
-    # dearer loop stops at us. None when we are not on sys.meta_path, when
-    # a finder has no find_spec (3.9-3.11 would try its find_module), and
-    # when nobody has the module: importlib then asks the rest as before.
-    meta_path = sys.meta_path
-    if type(meta_path) is not list:
-        return None
-    for index, candidate in enumerate(meta_path):
-        if candidate is finder:
-            break
-    else:
-        return None
-    index += 1
-    while index < len(meta_path):
-        try:
-            find_spec = meta_path[index].find_spec
-        except AttributeError:
-            return None
-        spec = find_spec(fullname, path, target)
-        if spec is not None:
-            return spec
-        index += 1
-    return None
-
-
 _finder = PostImportFinder()
 
 
+# BuiltinImporter.find_spec once the finder took BuiltinImporter's place.
+_stand_in_for = None
+
+
 def install_finder():
-    if not any(finder is _finder for finder in sys.meta_path):
-        sys.meta_path.insert(0, _finder)
+    # Where sys.meta_path starts with importlib's BuiltinImporter (always at
+    # startup), take its place and answer for it: one more entry would cost
+    # every import a turn of importlib's finder loop (finder.rs,
+    # install_finder). Only that class: another tool's finder may remove
+    # itself by identity later.
+    global _stand_in_for
+    meta_path = sys.meta_path
+    if any(finder is _finder for finder in meta_path):
+        return
+    builtin_importer = getattr(sys.modules.get("_frozen_importlib"), "BuiltinImporter", None)
+    if (
+        _stand_in_for is None
+        and builtin_importer is not None
+        and len(meta_path) > 0
+        and meta_path[0] is builtin_importer
+    ):
+        _stand_in_for = builtin_importer.find_spec
+        meta_path[0] = _finder
+        return
+    meta_path.insert(0, _finder)
 
 
 def _normalized_dist_name(dir_name):
