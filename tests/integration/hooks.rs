@@ -512,12 +512,10 @@ fn fallback_switch_and_native_are_what_serve() {
     });
 }
 
-/// The finder answers a miss by asking the finders after it itself (so that
-/// importlib's dearer per-finder loop stops at it): a finder appended after
-/// PathFinder (editable installs do that) still serves its modules, with
-/// their hooks; a missing module is still `None` to `importlib.util.find_spec`
-/// and a `ModuleNotFoundError` naming it; a finder that changes
-/// `sys.meta_path` while asked does not derail the import.
+/// The finder answers misses for the `BuiltinImporter` it stands in for:
+/// a finder appended after PathFinder (editable installs do that) still
+/// serves its modules, with their hooks; a missing module is still `None` to
+/// `importlib.util.find_spec` and a `ModuleNotFoundError` naming it.
 #[test]
 fn finders_after_ours_still_serve_and_misses_stay_misses() {
     let patches = recording_dist("appended_mod");
@@ -532,12 +530,7 @@ class Appended:
     def find_spec(self, name, path=None, target=None):
         if name in ("appended_mod", "appended_other"):
             return importlib.machinery.ModuleSpec(name, Loader())
-class Mutating:
-    def find_spec(self, name, path=None, target=None):
-        if name == "appended_other" and self in sys.meta_path:
-            sys.meta_path.remove(self)
 sys.meta_path.append(Appended())
-sys.meta_path.insert(len(sys.meta_path) - 1, Mutating())
 import appended_mod, appended_other, json
 print(appended_mod.X, getattr(appended_mod, "PATCHED_BY", None), appended_other.X, json.__name__)
 print(importlib.util.find_spec("no_such_module_anywhere"))
@@ -556,6 +549,38 @@ print(type(sys.modules["appended_mod"].__spec__.loader).__name__, sys.modules["a
         assert_eq!(
             stdout(&output),
             "appended acme_patch appended json\nNone\nModuleNotFoundError no_such_module_anywhere\nLoader True\n",
+            "{}",
+            describe(&output)
+        );
+        assert_eq!(stderr(&output), "", "{}", describe(&output));
+    });
+}
+
+/// At startup the finder takes `BuiltinImporter`'s place on `sys.meta_path`
+/// (one more entry would cost every import a turn of importlib's loop) and
+/// answers for it: built-in modules still import, with and without hooks,
+/// whichever way the finder is called.
+#[test]
+fn builtin_modules_still_import_through_the_stand_in() {
+    let patches = recording_dist("_symtable");
+    let code = r#"
+import sys, importlib.util, importlib.machinery
+first = sys.meta_path[0]
+print("wrapt_bootstrap" in repr(first), importlib.machinery.BuiltinImporter in sys.meta_path)
+print(first.find_spec("_tracemalloc", None).origin, first.find_spec("_tracemalloc", path=None).origin, first.find_spec("no_such_builtin"))
+import _symtable, _tracemalloc
+print(_symtable.__spec__.origin, getattr(_symtable, "PATCHED_BY", None), type(_symtable.__loader__).__name__, _tracemalloc.__spec__.origin)
+print(importlib.util.find_spec("no_such_module_anywhere"))
+"#;
+    each_interpreter(|venv, implementation| {
+        let env = [
+            ("WRAPT_PATCHES", "acme.patches"),
+            ("PYTHONPATH", patches.path_str()),
+        ];
+        let output = venv.run_code(implementation, &env, code);
+        assert_eq!(
+            stdout(&output),
+            "True False\nbuilt-in built-in None\nbuilt-in acme_patch type built-in\nNone\n",
             "{}",
             describe(&output)
         );
