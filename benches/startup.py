@@ -29,7 +29,7 @@ What it does (all under --workdir, default target/bench, rebuilt every run):
                 in the bare venv
    plus the pure-Python fallback (WRAPT_PATCHES_PURE=1) for the same cases.
 4. Wall-clock (hyperfine when installed, else an interleaved loop here) and
-   peak RSS (wait4) ratios over repeated runs.
+   peak RSS (GNU time) ratios over repeated runs.
 5. Enabled startup as the number of distributions grows (--scaling).
 6. Install time: `wrapt-install` into a fresh venv against
    `pip install autowrapt==2.0.0` (from wheels downloaded beforehand, so the
@@ -246,16 +246,18 @@ def callgrind_total(path):
     raise RuntimeError("no totals in %s" % path)
 
 
-def peak_rss_kib(command, env, runs):
+def peak_rss_kib(args, command, env, runs):
+    """Median peak RSS in KiB, measured by GNU time.
+
+    Not with wait4 from here: Linux carries a process's peak RSS across
+    fork and exec, so every child of this (large) Python process would
+    report at least this process's own size. GNU time is small.
+    """
     values = []
+    out = args.workdir / "time.out"
     for _ in range(runs):
-        process = subprocess.Popen([str(part) for part in command], env=env,
-                                   stdout=subprocess.DEVNULL)
-        _, status, usage = os.wait4(process.pid, 0)
-        process.returncode = os.waitstatus_to_exitcode(status)
-        if process.returncode:
-            raise RuntimeError("%s failed" % command)
-        values.append(usage.ru_maxrss)
+        run(["/usr/bin/time", "-f", "%M", "-o", out] + command, env=env, stdout=subprocess.DEVNULL)
+        values.append(int(out.read_text().split()[-1]))
     return statistics.median(values)
 
 
@@ -327,8 +329,13 @@ def measure_wall(args, venvs, cases):
     commands = [(label, [venv.python] + argv, environment(**extra)) for label, venv, argv, extra in chosen]
     log("wall-clock: %d commands x %d runs" % (len(commands), args.runs))
     wall, tool = wall_clock(args, commands)
-    log("peak RSS")
-    memory = {label: peak_rss_kib(command, env, max(5, args.runs // 5)) for label, command, env in commands}
+    memory = None
+    if os.path.exists("/usr/bin/time"):
+        log("peak RSS")
+        memory = {label: peak_rss_kib(args, command, env, max(5, args.runs // 5))
+                  for label, command, env in commands}
+    else:
+        log("no /usr/bin/time (apt-get install time): peak RSS skipped")
     return wall, memory, tool
 
 
@@ -424,6 +431,8 @@ def report(args, results, wall, memory, wall_tool, scaling, install):
             fallback = ratio(wall["fallback:enabled"], base) if case == "enabled" else "—"
             add("| %s, time (bare %.1f ms) | %s | %s | %s |" % (
                 case, base * 1000, ratio(wall["autowrapt:" + case], base), ratio(wall["ours:" + case], base), fallback))
+            if memory is None:
+                continue
             base = memory["bare:" + case]
             fallback = ratio(memory["fallback:enabled"], base) if case == "enabled" else "—"
             add("| %s, peak RSS (bare %.1f MiB) | %s | %s | %s |" % (
@@ -461,7 +470,7 @@ def main():
     parser.add_argument("--no-wall", action="store_true", help="skip wall-clock and memory")
     parser.add_argument("--no-install", action="store_true", help="skip install timing")
     parser.add_argument("--no-hyperfine", action="store_true", help="time with the built-in loop")
-    parser.add_argument("--runs", type=int, default=40, help="wall-clock runs per command")
+    parser.add_argument("--runs", type=int, default=60, help="wall-clock runs per command")
     parser.add_argument("--callgrind-runs", type=int, default=1,
                         help="callgrind runs per case, the minimum is kept (counts vary by ~0.01 %%)")
     parser.add_argument("--install-runs", type=int, default=5)
