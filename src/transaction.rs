@@ -691,24 +691,33 @@ pub fn tidy(purelib: &Path) -> Result<usize> {
     remove_stale_temps(purelib)?;
     let mut count = 0;
     for dir in our_dirs(purelib)? {
-        remove_stale_temps(&dir)?;
-        match std::fs::remove_dir(&dir) {
-            Ok(()) => count += 1,
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    std::io::ErrorKind::NotFound | std::io::ErrorKind::DirectoryNotEmpty
-                ) => {}
-            Err(source) => {
-                return Err(Error::File {
-                    action: "remove directory",
-                    path: dir,
-                    source,
-                })
-            }
+        if remove_temps_then_dir_if_empty(&dir)? {
+            count += 1;
         }
     }
     Ok(count)
+}
+
+/// Removes `dir` once our stale temporaries in it are gone, if nothing else
+/// is left there; `Ok(false)` when it is not empty or already gone.
+fn remove_temps_then_dir_if_empty(dir: &Path) -> Result<bool> {
+    remove_stale_temps(dir)?;
+    match std::fs::remove_dir(dir) {
+        Ok(()) => Ok(true),
+        Err(e)
+            if matches!(
+                e.kind(),
+                std::io::ErrorKind::NotFound | std::io::ErrorKind::DirectoryNotEmpty
+            ) =>
+        {
+            Ok(false)
+        }
+        Err(source) => Err(Error::File {
+            action: "remove directory",
+            path: dir.to_path_buf(),
+            source,
+        }),
+    }
 }
 
 /// Files inside our directories that no installed RECORD lists (other than
@@ -832,22 +841,8 @@ fn remove_emptied_dirs(purelib: &Path, removed: &[&str]) -> Result<usize> {
     by_depth.sort_by_key(|d| std::cmp::Reverse(d.components().count()));
     let mut count = 0;
     for dir in by_depth {
-        let full = purelib.join(&dir);
-        remove_stale_temps(&full)?;
-        match std::fs::remove_dir(&full) {
-            Ok(()) => count += 1,
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    std::io::ErrorKind::NotFound | std::io::ErrorKind::DirectoryNotEmpty
-                ) => {}
-            Err(source) => {
-                return Err(Error::File {
-                    action: "remove directory",
-                    path: full,
-                    source,
-                })
-            }
+        if remove_temps_then_dir_if_empty(&purelib.join(&dir))? {
+            count += 1;
         }
     }
     Ok(count)
