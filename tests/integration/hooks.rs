@@ -2,25 +2,9 @@
 //! Every test runs on each CPython found and on both implementations.
 
 use crate::support::{
-    assert_served_by, describe, each_interpreter, stderr, stdout, PatchDir, PatchDist,
+    assert_served_by, describe, each_interpreter, recording_dist, stderr, stdout, PatchDir,
+    PatchDist, RECORDING_PATCH,
 };
-
-/// A patch that records each firing in `builtins.FIRED` and tags the module.
-const RECORDING_PATCH: &str = r#"
-import builtins
-def hook(module):
-    builtins.__dict__.setdefault("FIRED", []).append(("acme_patch", module.__name__))
-    module.PATCHED_BY = "acme_patch"
-"#;
-
-fn recording_dist(target: &'static str) -> PatchDir {
-    PatchDir::new(&[PatchDist {
-        name: "acme-patches",
-        group: "acme.patches",
-        entries: &[(target, "acme_patch:hook")],
-        modules: &[("acme_patch.py", RECORDING_PATCH)],
-    }])
-}
 
 #[test]
 fn example_group_patches_tempfile_mkdtemp() {

@@ -315,36 +315,24 @@ fn check_verifies_files_and_activation() {
             serde_json::from_str(&stdout(&json)).expect("--check --json");
         assert!(report.is_object(), "{report}");
 
+        let check_fails_naming = |file: &str| {
+            let output = wrapt_install()
+                .arg("--venv")
+                .arg(&venv.root)
+                .arg("--check")
+                .output()
+                .unwrap();
+            assert_eq!(output.status.code(), Some(1), "{}", describe(&output));
+            assert!(describe(&output).contains(file), "{}", describe(&output));
+        };
         let example = venv.site_packages.join("wrapt_bootstrap/examples.py");
         let original = fs::read(&example).unwrap();
         fs::write(&example, "# changed\n").unwrap();
-        let output = wrapt_install()
-            .arg("--venv")
-            .arg(&venv.root)
-            .arg("--check")
-            .output()
-            .unwrap();
-        assert_eq!(output.status.code(), Some(1), "{}", describe(&output));
-        assert!(
-            describe(&output).contains("wrapt_bootstrap/examples.py"),
-            "{}",
-            describe(&output)
-        );
+        check_fails_naming("wrapt_bootstrap/examples.py");
         fs::write(&example, original).unwrap();
 
         fs::remove_file(venv.site_packages.join("00_wrapt_bootstrap.pth")).unwrap();
-        let output = wrapt_install()
-            .arg("--venv")
-            .arg(&venv.root)
-            .arg("--check")
-            .output()
-            .unwrap();
-        assert_eq!(output.status.code(), Some(1), "{}", describe(&output));
-        assert!(
-            describe(&output).contains("00_wrapt_bootstrap.pth"),
-            "{}",
-            describe(&output)
-        );
+        check_fails_naming("00_wrapt_bootstrap.pth");
         venv.install(&[]);
         venv.install(&["--check"]);
     }

@@ -6,28 +6,9 @@
 use std::fs;
 
 use crate::support::{
-    describe, each_interpreter, pythons, run_ok, stderr, stdout, Implementation, PatchDir,
-    PatchDist, Venv,
+    describe, each_interpreter, pythons, recording_dist, run_ok, stderr, stdout, Implementation,
+    PatchDir, PatchDist, Venv,
 };
-
-const RECORDING_PATCH: &str = r#"
-import os
-def hook(module):
-    module.PATCHED_BY = "acme_patch"
-    log = os.environ.get("ACME_LOG")
-    if log:
-        with open(log, "a") as stream:
-            stream.write("%d %s\n" % (os.getpid(), module.__name__))
-"#;
-
-fn recording_dist(target: &'static str) -> PatchDir {
-    PatchDir::new(&[PatchDist {
-        name: "acme-patches",
-        group: "acme.patches",
-        entries: &[(target, "acme_patch:hook")],
-        modules: &[("acme_patch.py", RECORDING_PATCH)],
-    }])
-}
 
 #[test]
 fn subinterpreters_get_the_fallback_silently() {

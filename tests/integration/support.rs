@@ -411,3 +411,27 @@ pub fn assert_served_by(venv: &Venv, implementation: Implementation, env: &[(&st
         describe(&output)
     );
 }
+
+/// A patch that records each firing: in `builtins.FIRED`, as `PATCHED_BY` on
+/// the module, and as a `pid module` line in `$ACME_LOG` when set (for
+/// child processes).
+pub const RECORDING_PATCH: &str = r#"
+import builtins, os
+def hook(module):
+    builtins.__dict__.setdefault("FIRED", []).append(("acme_patch", module.__name__))
+    module.PATCHED_BY = "acme_patch"
+    log = os.environ.get("ACME_LOG")
+    if log:
+        with open(log, "a") as stream:
+            stream.write("%d %s\n" % (os.getpid(), module.__name__))
+"#;
+
+/// Group `acme.patches` with one entry: `target = acme_patch:hook`.
+pub fn recording_dist(target: &'static str) -> PatchDir {
+    PatchDir::new(&[PatchDist {
+        name: "acme-patches",
+        group: "acme.patches",
+        entries: &[(target, "acme_patch:hook")],
+        modules: &[("acme_patch.py", RECORDING_PATCH)],
+    }])
+}
