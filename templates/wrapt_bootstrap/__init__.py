@@ -36,6 +36,9 @@ _NAME_CHARACTERS = (
 )
 
 _impl = None
+# _decided: the environment was read (once per interpreter, so that a
+# warning is printed once); _active: something was enabled and activated.
+_decided = False
 _active = False
 _debug = False
 _selected = ()
@@ -134,9 +137,10 @@ def _activate():
     subinterpreter runs site again: a second call in one interpreter does
     nothing.
     """
-    global _active, _selected, _autowrapt_groups
-    if _active:
+    global _decided, _active, _selected, _autowrapt_groups
+    if _decided:
         return
+    _decided = True
     environ = os.environ
     groups, autowrapt_groups, invalid = _select(
         environ.get("WRAPT_PATCHES"), environ.get("AUTOWRAPT_BOOTSTRAP"), _DEFAULT_GROUPS

@@ -375,6 +375,13 @@ fn invalid_group_names_are_ignored_with_one_warning() {
             stderr(&output),
             "wrapt-bootstrap: ignoring invalid group name 'bad name;import os' (allowed: letters, digits, '_', '.', '-')\n"
         );
+        // Only invalid names: nothing is enabled, and still one warning,
+        // although site runs our line twice in a venv.
+        let output = venv.run_code(implementation, &[("WRAPT_PATCHES", "bad name")], "pass");
+        assert_eq!(
+            stderr(&output),
+            "wrapt-bootstrap: ignoring invalid group name 'bad name' (allowed: letters, digits, '_', '.', '-')\n"
+        );
     });
 }
 
