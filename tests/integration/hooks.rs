@@ -123,10 +123,7 @@ importlib.reload(colorsys)
 print(builtins.FIRED, colorsys.PATCHED_BY)
 "#;
     each_interpreter(|venv, implementation| {
-        let env = [
-            ("WRAPT_PATCHES", "acme.patches"),
-            ("PYTHONPATH", patches.path_str()),
-        ];
+        let env = patches.env("acme.patches");
         let output = venv.run_code(implementation, &env, code);
         assert_eq!(
             stdout(&output),
@@ -143,10 +140,7 @@ fn target_imported_before_registration_fires_immediately() {
     // `os` is imported long before site processes .pth files.
     let patches = recording_dist("os");
     each_interpreter(|venv, implementation| {
-        let env = [
-            ("WRAPT_PATCHES", "acme.patches"),
-            ("PYTHONPATH", patches.path_str()),
-        ];
+        let env = patches.env("acme.patches");
         let output = venv.run_code(
             implementation,
             &env,
@@ -273,10 +267,7 @@ fn failing_hooks_are_reported_and_the_application_carries_on() {
         modules: &[("broken_patch.py", "def boom(m):\n    raise RuntimeError('boom from the hook')\ndef works(m):\n    m.STILL_PATCHED = True\n")],
     }]);
     each_interpreter(|venv, implementation| {
-        let env = [
-            ("WRAPT_PATCHES", "broken"),
-            ("PYTHONPATH", patches.path_str()),
-        ];
+        let env = patches.env("broken");
         let output = venv.run_code(
             implementation,
             &env,
@@ -361,10 +352,7 @@ fn debug_traces_groups_entry_points_registrations_and_firings() {
 fn invalid_group_names_are_ignored_with_one_warning() {
     let patches = recording_dist("colorsys");
     each_interpreter(|venv, implementation| {
-        let env = [
-            ("WRAPT_PATCHES", "bad name;import os,acme.patches"),
-            ("PYTHONPATH", patches.path_str()),
-        ];
+        let env = patches.env("bad name;import os,acme.patches");
         let output = venv.run_code(
             implementation,
             &env,
@@ -398,10 +386,7 @@ fn malformed_entry_points_are_skipped_with_a_report() {
         modules: &[("acme_patch.py", RECORDING_PATCH)],
     }]);
     each_interpreter(|venv, implementation| {
-        let env = [
-            ("WRAPT_PATCHES", "acme.patches"),
-            ("PYTHONPATH", patches.path_str()),
-        ];
+        let env = patches.env("acme.patches");
         let output = venv.run_code(
             implementation,
             &env,
@@ -532,10 +517,7 @@ except ModuleNotFoundError as error:
 print(type(sys.modules["appended_mod"].__spec__.loader).__name__, sys.modules["appended_mod"].__loader__ is sys.modules["appended_mod"].__spec__.loader)
 "#;
     each_interpreter(|venv, implementation| {
-        let env = [
-            ("WRAPT_PATCHES", "acme.patches"),
-            ("PYTHONPATH", patches.path_str()),
-        ];
+        let env = patches.env("acme.patches");
         let output = venv.run_code(implementation, &env, code);
         assert_eq!(
             stdout(&output),
@@ -564,10 +546,7 @@ print(_symtable.__spec__.origin, getattr(_symtable, "PATCHED_BY", None), type(_s
 print(importlib.util.find_spec("no_such_module_anywhere"))
 "#;
     each_interpreter(|venv, implementation| {
-        let env = [
-            ("WRAPT_PATCHES", "acme.patches"),
-            ("PYTHONPATH", patches.path_str()),
-        ];
+        let env = patches.env("acme.patches");
         let output = venv.run_code(implementation, &env, code);
         assert_eq!(
             stdout(&output),

@@ -114,10 +114,7 @@ assert "acme_patch" not in sys.modules
 print(module.PATCHED_BY, module.rgb_to_hsv(1, 0, 0)[2])
 "#;
     each_interpreter(|venv, implementation| {
-        let env = [
-            ("WRAPT_PATCHES", "acme.patches"),
-            ("PYTHONPATH", patches.path_str()),
-        ];
+        let env = patches.env("acme.patches");
         let output = venv.run_code(implementation, &env, code);
         assert_eq!(stdout(&output), "acme_patch 1\n", "{}", describe(&output));
     });
@@ -142,10 +139,7 @@ import rewritten_module, colorsys
 print(rewritten_module.REWRITTEN, colorsys.PATCHED_BY)
 "#;
     each_interpreter(|venv, implementation| {
-        let env = [
-            ("WRAPT_PATCHES", "acme.patches"),
-            ("PYTHONPATH", patches.path_str()),
-        ];
+        let env = patches.env("acme.patches");
         let output = venv.run_code(implementation, &env, code);
         assert_eq!(
             stdout(&output),
@@ -290,10 +284,7 @@ fn broken_metadata_elsewhere_is_ignored_and_ours_is_reported_once() {
     )
     .unwrap();
     each_interpreter(|venv, implementation| {
-        let env = [
-            ("WRAPT_PATCHES", "acme.patches"),
-            ("PYTHONPATH", patches.path_str()),
-        ];
+        let env = patches.env("acme.patches");
         let output = venv.run_code(
             implementation,
             &env,
@@ -379,10 +370,7 @@ def inner(module):
         )],
     }]);
     each_interpreter(|venv, implementation| {
-        let env = [
-            ("WRAPT_PATCHES", "nested"),
-            ("PYTHONPATH", patches.path_str()),
-        ];
+        let env = patches.env("nested");
         let output = venv.run_code(
             implementation,
             &env,

@@ -354,6 +354,11 @@ impl PatchDir {
         fs::write(path, source).unwrap();
     }
 
+    /// `WRAPT_PATCHES=groups` with this directory on `PYTHONPATH`.
+    pub fn env<'a>(&'a self, groups: &'a str) -> [(&'a str, &'a str); 2] {
+        [("WRAPT_PATCHES", groups), ("PYTHONPATH", self.path_str())]
+    }
+
     pub fn path_str(&self) -> &str {
         self.dir.path().to_str().expect("utf-8 temp path")
     }
