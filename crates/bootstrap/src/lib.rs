@@ -24,12 +24,11 @@
 mod finder;
 mod registry;
 
-use std::collections::HashSet;
 use std::path::PathBuf;
 
 use pyo3::prelude::*;
 use pyo3::types::{PyList, PySet, PyString, PyTuple};
-use wrapt_common::scan::{self as common_scan, ProblemKind};
+use wrapt_common::scan::{self as common_scan, ProblemKind, Seen};
 
 /// Entry points of `groups` in the distributions on `paths`, like the
 /// fallback's `scan`: `(entries, problems)` with entries
@@ -52,13 +51,6 @@ fn scan<'py>(
             rust_paths.push(path.extract::<PathBuf>()?);
         }
     }
-    let mut rust_seen: HashSet<String, BuildFnv> =
-        HashSet::with_capacity_and_hasher(seen.len(), BuildFnv);
-    for name in seen.iter() {
-        if let Ok(name) = name.extract::<String>() {
-            rust_seen.insert(name);
-        }
-    }
     // A loop, not `collect()`: collecting from a Python iterator asks its
     // size_hint, which on the limited API imports `operator` (a module site
     // has not loaded, and 1.4M instructions).
@@ -68,11 +60,15 @@ fn scan<'py>(
     }
     let groups: Vec<&str> = group_names.iter().map(String::as_str).collect();
 
-    let result = common_scan::scan(&rust_paths, &groups, &mut rust_seen);
-
-    for name in &result.added {
-        seen.add(name)?;
+    let mut py_seen = PySeen {
+        set: seen,
+        error: None,
+    };
+    let result = common_scan::scan(&rust_paths, &groups, &mut py_seen);
+    if let Some(error) = py_seen.error {
+        return Err(error);
     }
+
     let entries = PyList::empty(py);
     for entry in &result.entries {
         entries.append(PyTuple::new(
@@ -100,28 +96,30 @@ fn scan<'py>(
     Ok((entries, problems))
 }
 
-/// FNV-1a for the set of distribution names: a few hundred short keys from
-/// local directory names at every start, where SipHash's DoS resistance buys
-/// nothing and costs a tenth of the scan.
-#[derive(Clone, Copy, Default)]
-struct BuildFnv;
-
-struct Fnv(u64);
-
-impl std::hash::BuildHasher for BuildFnv {
-    type Hasher = Fnv;
-    fn build_hasher(&self) -> Fnv {
-        Fnv(0xcbf2_9ce4_8422_2325)
-    }
+/// The caller's `seen` set itself, as the scan's [`Seen`]: no Rust copy of
+/// it to build and then add back from, and no Rust `String` per name.
+struct PySeen<'a, 'py> {
+    set: &'a Bound<'py, PySet>,
+    /// The first error from the set; the scan takes nothing more after one.
+    error: Option<PyErr>,
 }
 
-impl std::hash::Hasher for Fnv {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for &byte in bytes {
-            self.0 = (self.0 ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3);
+impl Seen for PySeen<'_, '_> {
+    fn insert(&mut self, name: &str) -> bool {
+        if self.error.is_some() {
+            return false;
+        }
+        // One hash and one probe: `add` leaves a present name alone, and
+        // only a new one changes the size. The names are `str`, whose hash
+        // and equality run no Python code, so nothing else can change the
+        // set meanwhile.
+        let before = self.set.len();
+        match self.set.add(name) {
+            Ok(()) => self.set.len() != before,
+            Err(error) => {
+                self.error = Some(error);
+                false
+            }
         }
     }
 }

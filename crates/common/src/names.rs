@@ -17,14 +17,25 @@ pub fn is_valid_group_name(name: &str) -> bool {
 /// lowercased (PEP 503 normalization with `_` as the separator).
 /// Returns `None` for names that are not metadata directories.
 pub fn normalized_dist_name(dir_name: &str) -> Option<String> {
-    let stem = dir_name
+    let mut out = String::new();
+    push_normalized_dist_name(dir_name, &mut out).then_some(out)
+}
+
+/// [`normalized_dist_name`] appended to `out`, so that the scan can fold
+/// hundreds of names at startup into one reused buffer. Returns `false`
+/// (and leaves `out` as it was) for names that are not metadata directories.
+pub fn push_normalized_dist_name(dir_name: &str, out: &mut String) -> bool {
+    let Some(stem) = dir_name
         .strip_suffix(".dist-info")
-        .or_else(|| dir_name.strip_suffix(".egg-info"))?;
+        .or_else(|| dir_name.strip_suffix(".egg-info"))
+    else {
+        return false;
+    };
     let name = stem.split('-').next().unwrap_or(stem);
     if name.is_empty() {
-        return None;
+        return false;
     }
-    let mut out = String::with_capacity(name.len());
+    out.reserve(name.len());
     let mut in_separator_run = false;
     if name.is_ascii() {
         // The common case, byte by byte: `char::to_lowercase` is a Unicode
@@ -40,7 +51,7 @@ pub fn normalized_dist_name(dir_name: &str) -> Option<String> {
                 in_separator_run = false;
             }
         }
-        return Some(out);
+        return true;
     }
     for c in name.chars() {
         if matches!(c, '-' | '_' | '.') {
@@ -53,7 +64,7 @@ pub fn normalized_dist_name(dir_name: &str) -> Option<String> {
             in_separator_run = false;
         }
     }
-    Some(out)
+    true
 }
 
 /// Whether `name` is a dotted Python module path (`a.b_c.d`): what an entry
@@ -101,6 +112,21 @@ mod tests {
         );
         assert_eq!(normalized_dist_name("foo_bar"), None);
         assert_eq!(normalized_dist_name("-1.0.dist-info"), None);
+    }
+
+    #[test]
+    fn dist_names_append_to_a_buffer() {
+        let mut out = String::from("kept|");
+        assert!(push_normalized_dist_name(
+            "Zope.Interface-5.dist-info",
+            &mut out
+        ));
+        assert_eq!(out, "kept|zope_interface");
+        assert!(!push_normalized_dist_name("-1.0.egg-info", &mut out));
+        assert!(!push_normalized_dist_name("README", &mut out));
+        assert_eq!(out, "kept|zope_interface");
+        assert!(push_normalized_dist_name("Ärger-1.dist-info", &mut out));
+        assert_eq!(out, "kept|zope_interfaceärger");
     }
 
     #[test]

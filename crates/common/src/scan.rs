@@ -22,18 +22,25 @@
 //! `scan`) does exactly this too; the same tests run against both.
 //!
 //! Cost: one `readdir` per path entry, one `open` per distribution and no
-//! `stat` at all, one read buffer reused for every file, and a substring
-//! search for the group names before any parsing, so the hundreds of
-//! distributions that do not mention a requested group cost an open and a
-//! read each.
+//! `stat` at all, buffers reused for every name and file, and no sort of a
+//! directory's distributions (they are read in `readdir` order; only the
+//! few files that mention a requested group are put in order). Each file's
+//! raw bytes are searched for the group names, with searchers built once
+//! per scan, before any UTF-8 validation or parsing, so the hundreds of
+//! distributions that do not mention a requested group cost an open, a
+//! read and a search each.
 
 use std::collections::HashSet;
 #[cfg(not(unix))]
 use std::fs;
+#[cfg(not(unix))]
 use std::fs::File;
 use std::hash::BuildHasher;
+#[cfg(not(unix))]
 use std::io::Read;
 use std::path::{Path, PathBuf};
+
+use memchr::memmem;
 
 use crate::{entry_points, names};
 
@@ -87,62 +94,177 @@ impl std::fmt::Display for Problem {
 pub struct ScanResult {
     pub entries: Vec<Entry>,
     pub problems: Vec<Problem>,
-    /// The normalized names this scan added to `seen`, in scan order (so a
-    /// caller keeping its own copy of `seen` can update it).
-    pub added: Vec<String>,
+}
+
+/// The normalized names of the distributions taken so far, the first of
+/// each name winning. A trait so that the bootstrap can keep them in the
+/// caller's Python set directly rather than in a copy it must sync back.
+pub trait Seen {
+    /// Take `name`: `true` if it was not taken before (and now is).
+    fn insert(&mut self, name: &str) -> bool;
+}
+
+impl<S: BuildHasher> Seen for HashSet<String, S> {
+    fn insert(&mut self, name: &str) -> bool {
+        // `contains` first: a key for `insert` must be allocated.
+        !self.contains(name) && HashSet::insert(self, name.to_owned())
+    }
 }
 
 const ENTRY_POINTS_TXT: &str = "entry_points.txt";
 /// Far beyond any real `entry_points.txt` (the largest are a few hundred
 /// kilobytes); a bound so that a stray device or huge file cannot stall
 /// interpreter startup.
-const MAX_FILE_SIZE: u64 = 64 << 20;
+const MAX_FILE_SIZE: usize = 64 << 20;
+const BOM: &[u8] = b"\xef\xbb\xbf";
 
 /// Scan `paths` (`sys.path` entries, in order) for entry points of `groups`.
 ///
 /// `seen` holds the normalized names of distributions already taken; every
 /// distribution met here is added to it, and one whose name is already there
 /// is skipped, so a later scan of more path entries continues this one.
-pub fn scan<P: AsRef<Path>, S: BuildHasher>(
-    paths: &[P],
-    groups: &[&str],
-    seen: &mut HashSet<String, S>,
-) -> ScanResult {
+pub fn scan<P: AsRef<Path>>(paths: &[P], groups: &[&str], seen: &mut impl Seen) -> ScanResult {
     let mut result = ScanResult::default();
+    // Built once per scan and reused for every file: building a searcher
+    // per file and group (as `str::contains` does) cost more than the search.
+    let finders: Vec<memmem::Finder<'_>> = groups.iter().map(memmem::Finder::new).collect();
+    let mut dir = DirScan::default();
     let mut buf = Vec::new();
-    let mut dists: Vec<(String, String)> = Vec::new();
     for path in paths {
         let path = path.as_ref();
         // `sys.path` uses "" for the current directory.
-        let dir = if path.as_os_str().is_empty() {
+        let listed = if path.as_os_str().is_empty() {
             Path::new(".")
         } else {
             path
         };
-        dists.clear();
-        list_dists(dir, &mut dists);
-        if dists.is_empty() {
+        dir.clear();
+        for_each_child(listed, |child| dir.add(child, seen));
+        if dir.taken.is_empty() {
             continue;
         }
-        dists.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        dir.resolve_siblings();
         let mut file = FileName::new(path);
-        for (child, normalized) in dists.drain(..) {
-            // `seen.insert` needs an owned key; check first so duplicates
-            // (the common case on a second scan) cost no allocation.
-            if seen.contains(&normalized) {
+        for (index, taken) in dir.taken.iter().enumerate() {
+            let path = file.entry_points(child(&dir.names, taken));
+            if !read_file(path, &mut buf) {
+                // Missing (no entry points), or the `*.egg-info` is a file,
+                // or unreadable: importlib would not see entry points there
+                // either.
                 continue;
             }
-            seen.insert(normalized.clone());
-            result.added.push(normalized);
-            read_dist(file.entry_points(&child), groups, &mut buf, &mut result);
+            // A section `[g]` for group `g` needs the bytes of `g` somewhere:
+            // a file that contains no requested group name cannot have their
+            // entries, nor is it ours to report when it is not UTF-8. Most
+            // files stop here, unparsed and unvalidated.
+            let bytes = buf.strip_prefix(BOM).unwrap_or(&buf);
+            if finders.iter().any(|f| f.find(bytes).is_some()) {
+                dir.hits.push((index, std::mem::take(&mut buf)));
+            }
+        }
+        // Files were read in directory order; results go in sorted order.
+        let DirScan {
+            names, taken, hits, ..
+        } = &mut dir;
+        hits.sort_unstable_by(|a, b| child(names, &taken[a.0]).cmp(child(names, &taken[b.0])));
+        for (index, bytes) in hits.drain(..) {
+            let path = file.entry_points(child(names, &taken[index]));
+            read_dist(path, &bytes, groups, &finders, &mut result);
         }
     }
     result
 }
 
+/// One child taken from a directory: its file name and normalized
+/// distribution name, as ranges of [`DirScan::names`].
+#[derive(Clone, Copy)]
+struct Taken {
+    start: usize,
+    mid: usize,
+    end: usize,
+}
+
+/// The metadata children of one directory, kept in buffers reused for every
+/// directory: a `String` or two per distribution, and sorting them, were
+/// most of the scan's instructions.
+#[derive(Default)]
+struct DirScan {
+    /// Each child's file name followed by its normalized name.
+    names: String,
+    /// The children that took a name not taken before, in directory order.
+    taken: Vec<Taken>,
+    /// The children whose name was taken already: by an earlier path entry
+    /// (or scan), or by a sibling that may sort after them.
+    duplicates: Vec<Taken>,
+    /// Indices into `taken` whose file holds a requested group name, with
+    /// the file's bytes.
+    hits: Vec<(usize, Vec<u8>)>,
+}
+
+fn child<'a>(names: &'a str, taken: &Taken) -> &'a str {
+    &names[taken.start..taken.mid]
+}
+
+fn normalized<'a>(names: &'a str, taken: &Taken) -> &'a str {
+    &names[taken.mid..taken.end]
+}
+
+impl DirScan {
+    fn clear(&mut self) {
+        self.names.clear();
+        self.taken.clear();
+        self.duplicates.clear();
+        self.hits.clear();
+    }
+
+    /// Take `name` (a child of the directory) into `seen`, if it is a
+    /// distribution.
+    fn add(&mut self, name: &str, seen: &mut impl Seen) {
+        let start = self.names.len();
+        self.names.push_str(name);
+        let mid = self.names.len();
+        if !names::push_normalized_dist_name(name, &mut self.names) {
+            self.names.truncate(start);
+            return;
+        }
+        let end = self.names.len();
+        let taken = Taken { start, mid, end };
+        if seen.insert(&self.names[mid..end]) {
+            self.taken.push(taken);
+        } else {
+            self.duplicates.push(taken);
+        }
+    }
+
+    /// Where two children of this directory have the same normalized name,
+    /// the first in byte-wise order wins, as if the directory had been read
+    /// sorted; `add` took whichever came first from `readdir`. Rare, so only
+    /// a directory with duplicates pays for a sort.
+    fn resolve_siblings(&mut self) {
+        if self.duplicates.is_empty() {
+            return;
+        }
+        let names = &self.names;
+        self.taken
+            .sort_unstable_by(|a, b| normalized(names, a).cmp(normalized(names, b)));
+        for duplicate in &self.duplicates {
+            let Ok(at) = self
+                .taken
+                .binary_search_by(|t| normalized(names, t).cmp(normalized(names, duplicate)))
+            else {
+                continue; // taken by an earlier path entry
+            };
+            if child(names, duplicate) < child(names, &self.taken[at]) {
+                self.taken[at] = *duplicate;
+            }
+        }
+    }
+}
+
 /// `<dir>/<child>/entry_points.txt` for each child of one directory, in one
 /// reused buffer: `PathBuf::push` and `pop` parse the path's components
-/// every time, a third of the scan's instructions.
+/// every time, a third of the scan's instructions. On Unix the buffer ends
+/// with a NUL, so that it is the C string `open` wants as it stands.
 struct FileName {
     #[cfg(unix)]
     bytes: Vec<u8>,
@@ -152,6 +274,28 @@ struct FileName {
     dir: PathBuf,
     #[cfg(not(unix))]
     file: PathBuf,
+}
+
+/// A path in a [`FileName`] buffer: NUL-terminated on Unix.
+#[derive(Clone, Copy)]
+#[cfg(unix)]
+struct FilePath<'a>(&'a [u8]);
+#[derive(Clone, Copy)]
+#[cfg(not(unix))]
+struct FilePath<'a>(&'a Path);
+
+impl FilePath<'_> {
+    fn as_path(&self) -> &Path {
+        #[cfg(unix)]
+        {
+            use std::os::unix::ffi::OsStrExt;
+            Path::new(std::ffi::OsStr::from_bytes(&self.0[..self.0.len() - 1]))
+        }
+        #[cfg(not(unix))]
+        {
+            self.0
+        }
+    }
 }
 
 impl FileName {
@@ -168,13 +312,13 @@ impl FileName {
     }
 
     #[cfg(unix)]
-    fn entry_points(&mut self, child: &str) -> &Path {
-        use std::os::unix::ffi::OsStrExt;
+    fn entry_points(&mut self, child: &str) -> FilePath<'_> {
         self.bytes.truncate(self.dir_len);
         self.bytes.extend_from_slice(child.as_bytes());
         self.bytes.push(b'/');
         self.bytes.extend_from_slice(ENTRY_POINTS_TXT.as_bytes());
-        Path::new(std::ffi::OsStr::from_bytes(&self.bytes))
+        self.bytes.push(0);
+        FilePath(&self.bytes)
     }
 
     #[cfg(not(unix))]
@@ -186,26 +330,10 @@ impl FileName {
     }
 
     #[cfg(not(unix))]
-    fn entry_points(&mut self, child: &str) -> &Path {
+    fn entry_points(&mut self, child: &str) -> FilePath<'_> {
         self.file = self.dir.join(child).join(ENTRY_POINTS_TXT);
-        &self.file
+        FilePath(&self.file)
     }
-}
-
-/// The metadata children of `dir` as `(file name, normalized name)`;
-/// nothing when `dir` cannot be listed.
-fn list_dists(dir: &Path, out: &mut Vec<(String, String)>) {
-    // An empty sys.path entry means the current directory, to importlib too.
-    let dir = if dir.as_os_str().is_empty() {
-        Path::new(".")
-    } else {
-        dir
-    };
-    for_each_child(dir, |name| {
-        if let Some(normalized) = names::normalized_dist_name(name) {
-            out.push((name.to_owned(), normalized));
-        }
-    });
 }
 
 /// Calls `f` with the name of every child of `dir` that is UTF-8 (others
@@ -258,60 +386,97 @@ fn for_each_child(dir: &Path, mut f: impl FnMut(&str)) {
     }
 }
 
-fn contains_bytes(haystack: &[u8], needle: &[u8]) -> bool {
-    needle.is_empty()
-        || haystack
-            .windows(needle.len())
-            .any(|window| window == needle)
+/// Read the file at `path` into `buf` (cleared first), at most
+/// [`MAX_FILE_SIZE`] bytes; `false` if it cannot be opened or read.
+///
+/// On Unix with `open` and `read` themselves, on the NUL-terminated path the
+/// [`FileName`] buffer already holds: `File::open` copies the path to add
+/// the NUL and checks it for others, and `read_to_end` probes with extra
+/// reads; at hundreds of files per startup that was a tenth of the scan.
+#[cfg(unix)]
+fn read_file(path: FilePath<'_>, buf: &mut Vec<u8>) -> bool {
+    buf.clear();
+    // No NUL inside: the directory's name went through `CString::new` for
+    // `opendir` before any child was listed, and a child's name has none.
+    debug_assert!(path.0.iter().position(|&b| b == 0) == Some(path.0.len() - 1));
+    // SAFETY: `path.0` ends with a NUL (`FileName::entry_points`), so it is
+    // a C string; `fd` is closed exactly once; `read` writes at most the
+    // spare capacity it is given, and `set_len` covers only the bytes it
+    // reported written.
+    unsafe {
+        let fd = libc::open(path.0.as_ptr().cast(), libc::O_RDONLY | libc::O_CLOEXEC);
+        if fd < 0 {
+            return false;
+        }
+        let mut ok = true;
+        while buf.len() < MAX_FILE_SIZE {
+            if buf.capacity() == buf.len() {
+                buf.reserve(if buf.is_empty() { 8192 } else { buf.len() });
+            }
+            let spare = (buf.capacity() - buf.len()).min(MAX_FILE_SIZE - buf.len());
+            let n = libc::read(fd, buf.as_mut_ptr().add(buf.len()).cast(), spare);
+            match usize::try_from(n) {
+                Ok(0) => break,
+                Ok(n) => buf.set_len(buf.len() + n),
+                Err(_) => {
+                    if std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted {
+                        continue;
+                    }
+                    ok = false;
+                    break;
+                }
+            }
+        }
+        libc::close(fd);
+        ok
+    }
 }
 
-/// Read one distribution's `entry_points.txt` (at `file`) into `result`.
-fn read_dist(file: &Path, groups: &[&str], buf: &mut Vec<u8>, result: &mut ScanResult) {
+#[cfg(not(unix))]
+fn read_file(path: FilePath<'_>, buf: &mut Vec<u8>) -> bool {
     buf.clear();
-    // Through `Take`: `File::read_to_end` asks `fstat` for a size hint,
-    // one more system call per file, and the reused buffer needs none.
-    if File::open(file)
-        .and_then(|f| f.take(MAX_FILE_SIZE).read_to_end(buf))
-        .is_err()
-    {
-        // Missing (no entry points), or the `*.egg-info` is a file, or
-        // unreadable: importlib would not see entry points there either.
-        return;
-    }
-    let bytes = buf.strip_prefix(b"\xef\xbb\xbf").unwrap_or(buf);
+    File::open(path.0)
+        .and_then(|f| f.take(MAX_FILE_SIZE as u64).read_to_end(buf))
+        .is_ok()
+}
+
+/// Report or parse one distribution's `entry_points.txt` (at `path`, with
+/// `bytes`), which holds one of the group names somewhere.
+fn read_dist(
+    path: FilePath<'_>,
+    bytes: &[u8],
+    groups: &[&str],
+    finders: &[memmem::Finder<'_>],
+    result: &mut ScanResult,
+) {
+    let bytes = bytes.strip_prefix(BOM).unwrap_or(bytes);
     let Ok(text) = std::str::from_utf8(bytes) else {
-        // Only a file that could hold one of our groups is ours to report.
-        if groups.iter().any(|g| contains_bytes(bytes, g.as_bytes())) {
-            result.problems.push(Problem {
-                path: file.to_path_buf(),
-                kind: ProblemKind::NotUtf8,
-            });
-        }
+        result.problems.push(Problem {
+            path: path.as_path().to_path_buf(),
+            kind: ProblemKind::NotUtf8,
+        });
         return;
     };
-    // A section `[g]` for group `g` needs the text `g` somewhere: a file that
-    // contains no requested group name cannot have their entries.
     let wanted: Vec<&str> = groups
         .iter()
-        .copied()
-        .filter(|g| text.contains(g))
+        .zip(finders)
+        .filter(|(_, f)| f.find(bytes).is_some())
+        .map(|(g, _)| *g)
         .collect();
-    if wanted.is_empty() {
-        return;
-    }
     let mut found = Vec::new();
     let mut line_problems = Vec::new();
     entry_points::parse(text, &wanted, &mut found, &mut line_problems);
+    let path = path.as_path();
     result
         .problems
         .extend(line_problems.into_iter().map(|p| Problem {
-            path: file.to_path_buf(),
+            path: path.to_path_buf(),
             kind: ProblemKind::MalformedLine(p),
         }));
     if found.is_empty() {
         return;
     }
-    let dist_dir = file.parent().map(Path::to_path_buf).unwrap_or_default();
+    let dist_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
     result.entries.extend(found.into_iter().map(|e| Entry {
         group: e.group.to_owned(),
         name: e.name.to_owned(),
@@ -376,7 +541,7 @@ mod tests {
         );
         a.dist("alpha-2.0.dist-info", Some(b"[g]\na = alpha:hook\n"));
         b.dist("beta-1.0.dist-info", Some(b"[g]\nb = beta:hook\n"));
-        let mut seen = HashSet::new();
+        let mut seen: HashSet<String> = HashSet::new();
         let result = scan(&[&b.0, &a.0], &["g"], &mut seen);
         assert_eq!(
             triples(&result),
@@ -392,7 +557,6 @@ mod tests {
         let mut names: Vec<_> = seen.into_iter().collect();
         names.sort();
         assert_eq!(names, ["alpha", "beta", "zeta"]);
-        assert_eq!(result.added, ["beta", "alpha", "zeta"]);
     }
 
     #[test]
@@ -405,7 +569,7 @@ mod tests {
             Some(b"[g]\nx = second:hook\n"),
         );
         b.dist("ACME_patches.egg-info", Some(b"[g]\nx = third:hook\n"));
-        let mut seen = HashSet::new();
+        let mut seen: HashSet<String> = HashSet::new();
         let result = scan(&[&a.0, &b.0], &["g"], &mut seen);
         assert_eq!(triples(&result), vec![("g", "x", "first:hook")]);
 
@@ -420,14 +584,14 @@ mod tests {
         assert_eq!(triples(&result), vec![("g", "y", "other:hook")]);
 
         // Byte-wise order within a path entry: `ACME_...` sorts before `acme_...`.
-        let mut seen = HashSet::new();
+        let mut seen: HashSet<String> = HashSet::new();
         let result = scan(&[&b.0, &a.0], &["g"], &mut seen);
         assert_eq!(triples(&result), vec![("g", "x", "third:hook")]);
 
         // A distribution without entry points still takes its name.
         let d = TempDir::new();
         d.dist("acme_patches-0.1.dist-info", None);
-        let mut seen = HashSet::new();
+        let mut seen: HashSet<String> = HashSet::new();
         let result = scan(&[&d.0, &a.0], &["g"], &mut seen);
         assert!(result.entries.is_empty());
     }
@@ -447,7 +611,7 @@ mod tests {
         fs::write(a.0.join("file.egg-info"), b"Metadata-Version: 1.0\n").unwrap();
         let b = TempDir::new();
         b.dist("file-1.0.dist-info", Some(b"[g]\nno = no:no\n"));
-        let mut seen = HashSet::new();
+        let mut seen: HashSet<String> = HashSet::new();
         let result = scan(&[&a.0, &b.0], &["g"], &mut seen);
         assert_eq!(triples(&result), vec![("g", "old", "old_style.p:hook")]);
         assert!(result.problems.is_empty(), "{:?}", result.problems);
@@ -461,7 +625,7 @@ mod tests {
         let file = a.0.join("some.zip");
         fs::write(&file, b"PK").unwrap();
         let missing = a.0.join("missing");
-        let mut seen = HashSet::new();
+        let mut seen: HashSet<String> = HashSet::new();
         let result = scan(&[file, missing, a.0.clone()], &["g"], &mut seen);
         assert_eq!(triples(&result), vec![("g", "x", "x:h")]);
         assert!(result.problems.is_empty());
@@ -474,7 +638,7 @@ mod tests {
             "a-1.0.dist-info",
             Some(b"\xef\xbb\xbf[g]\r\nx = m:f [extra1, extra2]\r\nnot an entry\r\n[h]\r\ny = n:g\r\n"),
         );
-        let mut seen = HashSet::new();
+        let mut seen: HashSet<String> = HashSet::new();
         let result = scan(&[&a.0], &["g", "h"], &mut seen);
         assert_eq!(triples(&result), vec![("g", "x", "m:f"), ("h", "y", "n:g")]);
         assert_eq!(result.problems.len(), 1);
@@ -492,7 +656,7 @@ mod tests {
     fn non_utf8_is_reported_only_where_a_requested_group_could_be() {
         let a = TempDir::new();
         a.dist("unrelated-1.0.dist-info", Some(b"[other]\nx = m:\xff\n"));
-        let mut seen = HashSet::new();
+        let mut seen: HashSet<String> = HashSet::new();
         let result = scan(&[&a.0], &["g"], &mut seen);
         assert!(result.problems.is_empty(), "{:?}", result.problems);
     }
@@ -502,7 +666,7 @@ mod tests {
         let a = TempDir::new();
         a.dist("bad-1.0.dist-info", Some(b"[g]\nx = m:\xff\n"));
         a.dist("good-1.0.dist-info", Some(b"[g]\ny = n:g\n"));
-        let mut seen = HashSet::new();
+        let mut seen: HashSet<String> = HashSet::new();
         let result = scan(&[&a.0], &["g"], &mut seen);
         assert_eq!(triples(&result), vec![("g", "y", "n:g")]);
         assert_eq!(result.problems.len(), 1);
@@ -518,9 +682,135 @@ mod tests {
         // `g` appears as a substring of `gg`, so the file is parsed, but only
         // the real `[g]` section counts.
         a.dist("a-1.0.dist-info", Some(b"[gg]\nx = m:f\n[g]\ny = n:g\n"));
-        let mut seen = HashSet::new();
+        let mut seen: HashSet<String> = HashSet::new();
         let result = scan(&[&a.0], &["g"], &mut seen);
         assert_eq!(triples(&result), vec![("g", "y", "n:g")]);
+    }
+
+    #[test]
+    fn group_name_only_inside_a_value_or_another_section() {
+        let a = TempDir::new();
+        // The file is parsed (it holds the bytes `g.x`) but has no `[g.x]`
+        // section, and the malformed line is in a section not requested.
+        a.dist(
+            "a-1.0.dist-info",
+            Some(b"[console_scripts]\ntool = g.x:main\nbroken g.x line\n"),
+        );
+        a.dist("b-1.0.dist-info", Some(b"[other]\ng.x = m:f\n"));
+        let mut seen: HashSet<String> = HashSet::new();
+        let result = scan(&[&a.0], &["g.x"], &mut seen);
+        assert!(result.entries.is_empty());
+        assert!(result.problems.is_empty(), "{:?}", result.problems);
+    }
+
+    #[test]
+    fn bom_then_group_and_only_the_groups_found_are_parsed() {
+        let a = TempDir::new();
+        a.dist(
+            "a-1.0.dist-info",
+            Some(b"\xef\xbb\xbf[g]\nx = m:f\n[h]\nbroken\n"),
+        );
+        let mut seen: HashSet<String> = HashSet::new();
+        let result = scan(&[&a.0], &["g", "absent", "h"], &mut seen);
+        assert_eq!(triples(&result), vec![("g", "x", "m:f")]);
+        assert_eq!(result.problems.len(), 1);
+        assert_eq!(result.entries[0].dist_dir, a.0.join("a-1.0.dist-info"));
+    }
+
+    #[test]
+    fn non_utf8_with_bom_and_group_after_the_bad_byte() {
+        let a = TempDir::new();
+        a.dist(
+            "a-1.0.dist-info",
+            Some(b"\xef\xbb\xbf[other]\nx = \xfe:f\n[g]\ny = n:g\n"),
+        );
+        a.dist(
+            "b-1.0.dist-info",
+            Some(b"\xef\xbb\xbf[other]\nx = \xfe:f\n"),
+        );
+        let mut seen: HashSet<String> = HashSet::new();
+        let result = scan(&[&a.0], &["g"], &mut seen);
+        assert!(result.entries.is_empty());
+        assert_eq!(result.problems.len(), 1);
+        assert_eq!(result.problems[0].kind, ProblemKind::NotUtf8);
+        assert!(result.problems[0]
+            .path
+            .ends_with("a-1.0.dist-info/entry_points.txt"));
+    }
+
+    #[test]
+    fn large_and_empty_files() {
+        let a = TempDir::new();
+        let mut big = b"[console_scripts]\n".to_vec();
+        while big.len() < 100_000 {
+            big.extend_from_slice(b"tool = some.module:main\n");
+        }
+        big.extend_from_slice(b"[g]\nlast = m:f\n");
+        a.dist("big-1.0.dist-info", Some(&big));
+        a.dist("empty-1.0.dist-info", Some(b""));
+        a.dist("small-1.0.dist-info", Some(b"[g]\nsmall = n:g\n"));
+        let mut seen: HashSet<String> = HashSet::new();
+        let result = scan(&[&a.0], &["g"], &mut seen);
+        assert_eq!(
+            triples(&result),
+            vec![("g", "last", "m:f"), ("g", "small", "n:g")]
+        );
+        assert_eq!(seen.len(), 3);
+    }
+
+    #[test]
+    fn sorted_order_whatever_the_directory_order() {
+        // Many distributions, some folding to one name, created in an order
+        // unlike the sorted one: the results come in byte-wise order of the
+        // directory names and the first of each name wins, whatever order
+        // `readdir` gives.
+        let a = TempDir::new();
+        let b = TempDir::new();
+        b.dist("dup_07-1.0.dist-info", Some(b"[g]\nx = earlier:path\n"));
+        let mut expected = Vec::new();
+        for i in (0..40).rev() {
+            let value = format!("[g]\nx{i:02} = m{i:02}:f\n");
+            a.dist(&format!("pkg_{i:02}-1.0.dist-info"), Some(value.as_bytes()));
+            a.dist(
+                &format!("pkg.{i:02}-2.0.dist-info"),
+                Some(b"[g]\nloser = sorts:after\n"),
+            );
+            a.dist(
+                &format!("Pkg_{i:02}.egg-info"),
+                Some(format!("[g]\nw{i:02} = w{i:02}:f\n").as_bytes()),
+            );
+        }
+        for i in 0..10 {
+            a.dist(
+                &format!("dup_{i:02}-1.0.dist-info"),
+                Some(format!("[g]\nd{i:02} = d{i:02}:f\n").as_bytes()),
+            );
+        }
+        expected.push(("g".to_owned(), "x".to_owned(), "earlier:path".to_owned()));
+        // `Pkg_` sorts before `dup_` and `pkg.`/`pkg_` ('P' < 'd' < 'p').
+        for i in 0..40 {
+            expected.push(("g".into(), format!("w{i:02}"), format!("w{i:02}:f")));
+        }
+        for i in (0..10).filter(|&i| i != 7) {
+            expected.push(("g".into(), format!("d{i:02}"), format!("d{i:02}:f")));
+        }
+        let mut seen: HashSet<String> = HashSet::new();
+        let result = scan(&[&b.0, &a.0], &["g"], &mut seen);
+        let got: Vec<(String, String, String)> = triples(&result)
+            .into_iter()
+            .map(|(g, n, v)| (g.to_owned(), n.to_owned(), v.to_owned()))
+            .collect();
+        assert_eq!(got, expected);
+        assert_eq!(seen.len(), 50);
+        assert!(result.problems.is_empty());
+    }
+
+    #[test]
+    fn seen_of_a_hash_set() {
+        let mut seen: HashSet<String> = HashSet::new();
+        assert!(Seen::insert(&mut seen, "a"));
+        assert!(!Seen::insert(&mut seen, "a"));
+        assert!(seen.contains("a"));
     }
 
     #[cfg(unix)]
@@ -529,7 +819,7 @@ mod tests {
         let a = TempDir::new();
         let real = a.dist("real_place", Some(b"[g]\nx = m:f\n"));
         std::os::unix::fs::symlink(&real, a.0.join("linked-1.0.dist-info")).unwrap();
-        let mut seen = HashSet::new();
+        let mut seen: HashSet<String> = HashSet::new();
         let result = scan(&[&a.0], &["g"], &mut seen);
         assert_eq!(triples(&result), vec![("g", "x", "m:f")]);
     }
