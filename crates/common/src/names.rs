@@ -31,28 +31,23 @@ pub fn push_normalized_dist_name(dir_name: &str, out: &mut String) -> bool {
     else {
         return false;
     };
-    let name = stem.split('-').next().unwrap_or(stem);
+    // Up to the first `-`: a byte search, as `split('-')` sets up a
+    // `memchr` per name (`-` is ASCII, so the cut is a char boundary).
+    let name = &stem[..stem.bytes().position(|b| b == b'-').unwrap_or(stem.len())];
     if name.is_empty() {
         return false;
     }
-    out.reserve(name.len());
-    let mut in_separator_run = false;
-    if name.is_ascii() {
-        // The common case, byte by byte: `char::to_lowercase` is a Unicode
-        // table lookup, and this runs for every distribution at startup.
-        for b in name.bytes() {
-            if matches!(b, b'-' | b'_' | b'.') {
-                if !in_separator_run {
-                    out.push('_');
-                }
-                in_separator_run = true;
-            } else {
-                out.push(char::from(b.to_ascii_lowercase()));
-                in_separator_run = false;
-            }
-        }
+    let start = out.len();
+    if name.is_ascii() && !needs_folding(name.as_bytes()) {
+        // The common case (installers write names already folded, at most
+        // in another case): a copy, lowercased in place. This runs for
+        // every distribution at startup.
+        out.push_str(name);
+        out[start..].make_ascii_lowercase();
         return true;
     }
+    out.reserve(name.len());
+    let mut in_separator_run = false;
     for c in name.chars() {
         if matches!(c, '-' | '_' | '.') {
             if !in_separator_run {
@@ -65,6 +60,20 @@ pub fn push_normalized_dist_name(dir_name: &str, out: &mut String) -> bool {
         }
     }
     true
+}
+
+/// Whether the part of a name before its first `-` has a separator other
+/// than a lone `_` (a `.`, or `_` next to `_`).
+fn needs_folding(name: &[u8]) -> bool {
+    let mut previous_underscore = false;
+    for &b in name {
+        let underscore = b == b'_';
+        if b == b'.' || (underscore && previous_underscore) {
+            return true;
+        }
+        previous_underscore = underscore;
+    }
+    false
 }
 
 /// Whether `name` is a dotted Python module path (`a.b_c.d`): what an entry
@@ -112,6 +121,18 @@ mod tests {
         );
         assert_eq!(normalized_dist_name("foo_bar"), None);
         assert_eq!(normalized_dist_name("-1.0.dist-info"), None);
+        assert_eq!(
+            normalized_dist_name("_Foo_._Bar_-1.0.dist-info").as_deref(),
+            Some("_foo_bar_")
+        );
+        assert_eq!(
+            normalized_dist_name("Foo_Bar.egg-info").as_deref(),
+            Some("foo_bar")
+        );
+        assert_eq!(
+            normalized_dist_name("ÄrgeR_x-1.dist-info").as_deref(),
+            Some("ärger_x")
+        );
     }
 
     #[test]
