@@ -40,6 +40,15 @@ macro_rules! template {
     };
 }
 
+// The `.pth` lines. site compiles an import line every time it reads it,
+// twice in a virtual environment, so every token costs at every start of
+// every process, patched or not. Hence `posix.environ` (a plain dict of
+// bytes; `os.environ`'s `__contains__` runs Python code, and this tool only
+// runs on Unix), `not in ... and ... or` rather than parentheses (the parser
+// backtracks through them), and the import guarded in the smallest code
+// that still keeps a leftover line silent when the package is gone.
+// Defaults present, only the kill switch is decided here; everything else
+// is `_activate()`'s.
 const PTH_WHEN_SET: &[u8] = template!("activate_when_set.pth");
 const PTH_ALWAYS: &[u8] = template!("activate_always.pth");
 const START_TEMPLATE: &[u8] = template!("activate.start");
@@ -47,6 +56,7 @@ const INIT_TEMPLATE: &str = include_str!(concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/templates/wrapt_bootstrap/__init__.py"
 ));
+const API: &[u8] = template!("wrapt_bootstrap/_api.py");
 const FALLBACK: &[u8] = template!("wrapt_bootstrap/_fallback.py");
 const EXAMPLES: &[u8] = template!("wrapt_bootstrap/examples.py");
 const METADATA_TEMPLATE: &str =
@@ -130,6 +140,12 @@ impl Plan {
             file(
                 format!("{PACKAGE_DIR}/__init__.py"),
                 init.into_bytes(),
+                MODE_FILE,
+                Stage::Package,
+            ),
+            file(
+                format!("{PACKAGE_DIR}/_api.py"),
+                API.to_vec(),
                 MODE_FILE,
                 Stage::Package,
             ),
@@ -359,6 +375,7 @@ mod tests {
             paths,
             [
                 "wrapt_bootstrap/__init__.py",
+                "wrapt_bootstrap/_api.py",
                 "wrapt_bootstrap/_fallback.py",
                 "wrapt_bootstrap/examples.py",
                 "wrapt_bootstrap/_native.abi3.so",
@@ -385,7 +402,7 @@ mod tests {
             Plan::render(&set(&["a"])).get(PTH).unwrap().bytes,
             PTH_ALWAYS
         );
-        let metadata = String::from_utf8(plan.files[4].bytes.clone()).unwrap();
+        let metadata = String::from_utf8(plan.files[5].bytes.clone()).unwrap();
         assert!(metadata.contains("Version: 0.1.0\n"), "{metadata}");
         assert!(!metadata.contains("@VERSION@"));
     }

@@ -16,6 +16,7 @@ fn our_files() -> Vec<String> {
         "00_wrapt_bootstrap.pth",
         "00_wrapt_bootstrap.start",
         "wrapt_bootstrap/__init__.py",
+        "wrapt_bootstrap/_api.py",
         "wrapt_bootstrap/_fallback.py",
         "wrapt_bootstrap/_native.abi3.so",
         "wrapt_bootstrap/examples.py",
