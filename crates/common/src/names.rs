@@ -31,17 +31,18 @@ pub fn push_normalized_dist_name(dir_name: &str, out: &mut String) -> bool {
     else {
         return false;
     };
-    // Up to the first `-`: a byte search, as `split('-')` sets up a
-    // `memchr` per name (`-` is ASCII, so the cut is a char boundary).
-    let name = &stem[..stem.bytes().position(|b| b == b'-').unwrap_or(stem.len())];
+    // One pass over the bytes finds the end of the name (the first `-`,
+    // ASCII, so a char boundary) and whether it needs more than lowercasing.
+    let (len, plain) = scan_name(stem.as_bytes());
+    let name = &stem[..len];
     if name.is_empty() {
         return false;
     }
-    let start = out.len();
-    if name.is_ascii() && !needs_folding(name.as_bytes()) {
+    if plain {
         // The common case (installers write names already folded, at most
         // in another case): a copy, lowercased in place. This runs for
         // every distribution at startup.
+        let start = out.len();
         out.push_str(name);
         out[start..].make_ascii_lowercase();
         return true;
@@ -62,18 +63,23 @@ pub fn push_normalized_dist_name(dir_name: &str, out: &mut String) -> bool {
     true
 }
 
-/// Whether the part of a name before its first `-` has a separator other
-/// than a lone `_` (a `.`, or `_` next to `_`).
-fn needs_folding(name: &[u8]) -> bool {
+/// The length of the part of `stem` before its first `-`, and whether that
+/// part is plain: ASCII with no separator other than a lone `_` (no `.`,
+/// no `__`), so that lowercasing alone folds it.
+fn scan_name(stem: &[u8]) -> (usize, bool) {
+    let mut plain = true;
     let mut previous_underscore = false;
-    for &b in name {
+    for (at, &b) in stem.iter().enumerate() {
+        if b == b'-' {
+            return (at, plain);
+        }
         let underscore = b == b'_';
-        if b == b'.' || (underscore && previous_underscore) {
-            return true;
+        if !b.is_ascii() || b == b'.' || (underscore && previous_underscore) {
+            plain = false;
         }
         previous_underscore = underscore;
     }
-    false
+    (stem.len(), plain)
 }
 
 /// Whether `name` is a dotted Python module path (`a.b_c.d`): what an entry
