@@ -128,7 +128,7 @@ pub fn scan<P: AsRef<Path>>(paths: &[P], groups: &[&str], seen: &mut impl Seen) 
     // Built once per scan and reused for every file: building a searcher
     // per file and group (as `str::contains` does) cost more than the search.
     let finders: Vec<memmem::Finder<'_>> = groups.iter().map(memmem::Finder::new).collect();
-    let mut dir = DirScan::default();
+    let mut dir = DirScan::with_capacity();
     let mut buf = Vec::new();
     for path in paths {
         let path = path.as_ref();
@@ -210,6 +210,16 @@ fn normalized<'a>(names: &'a str, taken: &Taken) -> &'a str {
 }
 
 impl DirScan {
+    /// Room for a few hundred distributions from the start: growing the
+    /// buffers by doubling copied them a dozen times per scan.
+    fn with_capacity() -> Self {
+        DirScan {
+            names: String::with_capacity(16 << 10),
+            taken: Vec::with_capacity(256),
+            ..DirScan::default()
+        }
+    }
+
     fn clear(&mut self) {
         self.names.clear();
         self.taken.clear();
