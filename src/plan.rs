@@ -42,13 +42,16 @@ macro_rules! template {
 
 // The `.pth` lines. site compiles an import line every time it reads it,
 // twice in a virtual environment, so every token costs at every start of
-// every process, patched or not. Hence `posix.environ` (a plain dict of
-// bytes; `os.environ`'s `__contains__` runs Python code, and this tool only
-// runs on Unix), `not in ... and ... or` rather than parentheses (the parser
-// backtracks through them), and the import guarded in the smallest code
-// that still keeps a leftover line silent when the package is gone.
-// Defaults present, only the kill switch is decided here; everything else
-// is `_activate()`'s.
+// every process, patched or not: the line holds only the presence check of
+// the two variables (in `posix.environ`, a plain dict of bytes, where
+// `os.environ`'s `__contains__` runs Python code; this tool only runs on
+// Unix), written without parentheses, which the parser backtracks through.
+// The code it execs is compiled twice as well, so it is only the guarded
+// import, which keeps a leftover line silent when the package is gone;
+// importing the package activates it. The kill switch is decided there: as
+// code here, the value check cost 0.6M instructions to compile at every
+// enabled start (CPython 3.12); in the package it costs 0.4M more only
+// when the switch is set.
 const PTH_WHEN_SET: &[u8] = template!("activate_when_set.pth");
 const PTH_ALWAYS: &[u8] = template!("activate_always.pth");
 const START_TEMPLATE: &[u8] = template!("activate.start");

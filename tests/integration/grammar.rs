@@ -163,8 +163,8 @@ fn environment_defaults_and_per_process_selection() {
     }
 }
 
-/// With defaults installed the package is imported at every start, but the
-/// kill switch is decided by the activation line itself: nothing is loaded.
+/// With defaults installed the package is imported at every start and
+/// decides the kill switch before loading anything else.
 #[test]
 fn kill_switch_loads_nothing_even_with_defaults() {
     let python = &pythons()[pythons().len() - 1];
@@ -175,7 +175,12 @@ fn kill_switch_loads_nothing_even_with_defaults() {
         &[("WRAPT_PATCHES", "0")],
         "import sys, tempfile; print(sorted(m for m in sys.modules if m.startswith('wrapt_bootstrap')))",
     );
-    assert_eq!(stdout(&output), "[]\n", "{}", describe(&output));
+    assert_eq!(
+        stdout(&output),
+        "['wrapt_bootstrap']\n",
+        "{}",
+        describe(&output)
+    );
     assert_eq!(stderr(&output), "");
 }
 
