@@ -463,7 +463,8 @@ fn read_dist(
     finders: &[memmem::Finder<'_>],
     result: &mut ScanResult,
 ) {
-    let bytes = bytes.strip_prefix(BOM).unwrap_or(bytes);
+    // A byte order mark is valid UTF-8; `entry_points::parse` drops exactly
+    // one, as the fallback's `utf-8-sig` does.
     let Ok(text) = std::str::from_utf8(bytes) else {
         result.problems.push(Problem {
             path: path.as_path().to_path_buf(),
@@ -664,6 +665,20 @@ mod tests {
         assert!(result.problems[0]
             .path
             .ends_with("a-1.0.dist-info/entry_points.txt"));
+    }
+
+    #[test]
+    fn only_one_byte_order_mark_is_dropped() {
+        let a = TempDir::new();
+        a.dist(
+            "a-1.0.dist-info",
+            Some(b"\xef\xbb\xbf\xef\xbb\xbf[g]\nx = m:f\n"),
+        );
+        let mut seen: HashSet<String> = HashSet::new();
+        let result = scan(&[&a.0], &["g"], &mut seen);
+        // The second mark starts the first line, which is then no section
+        // header: the fallback's `utf-8-sig` decode sees the same.
+        assert_eq!(triples(&result), vec![]);
     }
 
     #[test]
