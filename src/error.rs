@@ -49,6 +49,9 @@ pub enum Error {
     #[error("{path} did not answer the environment probe: {reason}")]
     Probe { path: PathBuf, reason: String },
 
+    #[error("{path} could not compile the bootstrap's bytecode: {reason}")]
+    Bytecode { path: PathBuf, reason: String },
+
     #[error("{description} at {path} is too old: wrapt-install needs CPython 3.9 or newer")]
     TooOld { description: String, path: PathBuf },
 
@@ -151,6 +154,7 @@ impl Error {
             | Error::SymlinkedDirectory { .. }
             | Error::IsADirectory { .. } => EXIT_REFUSED,
             Error::CreateVenv { .. }
+            | Error::Bytecode { .. }
             | Error::Lock { .. }
             | Error::File { .. }
             | Error::Io(_)

@@ -8,6 +8,7 @@
 //! [`Layout`]) → the [`plan`] of files → the [`transaction`] that writes or
 //! removes them (by their [`record`]) → or the [`check`] of an installation.
 
+mod bytecode;
 mod check;
 pub mod cli;
 mod error;
@@ -84,7 +85,13 @@ pub fn install(opts: &InstallOptions) -> Result<()> {
     let defaults = opts
         .groups
         .apply(&transaction::installed_defaults(purelib, &records));
-    let plan = Plan::render(&defaults);
+    let mut plan = Plan::render(&defaults);
+    let compiled = bytecode::compile(&layout.interpreter, purelib, &plan.python_sources())
+        .map_err(|reason| Error::Bytecode {
+            path: layout.interpreter.clone(),
+            reason,
+        })?;
+    plan.add_bytecode(compiled);
     let changes = transaction::plan_install(purelib, &plan, &records)?;
     let refusal = transaction::refusal(purelib, &changes, opts.force);
     let mut report = Report {
@@ -121,10 +128,13 @@ pub fn install(opts: &InstallOptions) -> Result<()> {
         ));
         return Ok(());
     }
+    // Tidied afterwards as well: a run interrupted after emptying an older
+    // version's dist-info, and before removing it, leaves the directory
+    // with nothing in any RECORD to say it is ours to remove.
     report.counts.directories_removed =
         transaction::apply(purelib, Some(&plan), &changes, |change| {
             out.detail(format!("  {:<9} {}", change.action.as_str(), change.path));
-        })?;
+        })? + transaction::tidy(purelib)?;
     if out.json {
         return out.json(&report);
     }

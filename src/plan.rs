@@ -19,6 +19,16 @@ pub const PTH: &str = "00_wrapt_bootstrap.pth";
 /// Activation on `CPython` >= 3.15 (PEP 829); same stem as the `.pth`, which
 /// suppresses that file's import lines there. Harmless before 3.15.
 pub const START: &str = "00_wrapt_bootstrap.start";
+/// The modification time of every file an install writes (2026-01-01
+/// 00:00 UTC), as pip gives installed files their wheel's: the bytecode
+/// compiled at install records its source's mtime, so the mtime must be
+/// known before the source is written.
+pub const INSTALLED_MTIME: u64 = 1_767_225_600;
+
+pub fn installed_mtime() -> std::time::SystemTime {
+    std::time::UNIX_EPOCH + std::time::Duration::from_secs(INSTALLED_MTIME)
+}
+
 /// What `INSTALLER` says (PEP 376 / PEP 627).
 pub const INSTALLER: &str = "wrapt-install\n";
 
@@ -206,6 +216,93 @@ impl Plan {
         // Stable sort: keeps .start before .pth within Activation.
         files.sort_by_key(|f| f.stage);
         Plan { files, defaults }
+    }
+
+    /// The package's Python sources, `(path, bytes)`, for [`Plan::add_bytecode`].
+    pub fn python_sources(&self) -> Vec<(&str, &[u8])> {
+        self.files
+            .iter()
+            .filter(|f| {
+                f.stage == Stage::Package
+                    && std::path::Path::new(&f.path)
+                        .extension()
+                        .is_some_and(|e| e == "py")
+            })
+            .map(|f| (f.path.as_str(), f.bytes.as_slice()))
+            .collect()
+    }
+
+    /// Adds the compiled bytecode of the package's sources
+    /// (`__pycache__/<module>.<tag>.pyc`, from `bytecode::compile`) and
+    /// lists it in RECORD without a hash, as pip lists bytecode: marshal's
+    /// output is not byte-for-byte stable across runs of every interpreter
+    /// version, and bytecode valid for the same source is as good.
+    pub fn add_bytecode(&mut self, compiled: Vec<(String, Vec<u8>)>) {
+        let record_path = self.record_path().to_owned();
+        self.files.retain(|f| f.stage != Stage::Record);
+        self.files
+            .extend(compiled.into_iter().map(|(path, bytes)| PlannedFile {
+                path,
+                bytes,
+                mode: MODE_FILE,
+                stage: Stage::Package,
+            }));
+        let entries: Vec<RecordEntry> = self
+            .files
+            .iter()
+            .map(|f| {
+                if self.is_bytecode_of_ours(&f.path) {
+                    RecordEntry {
+                        path: f.path.clone(),
+                        hash: None,
+                        size: None,
+                    }
+                } else {
+                    RecordEntry::for_bytes(&f.path, &f.bytes)
+                }
+            })
+            .collect();
+        let record = record::render(&entries, &record_path);
+        self.files.push(PlannedFile {
+            path: record_path,
+            bytes: record,
+            mode: MODE_FILE,
+            stage: Stage::Record,
+        });
+        self.files.sort_by_key(|f| f.stage);
+    }
+
+    /// Whether `on_disk` is as good as the planned bytecode at `path`: the
+    /// same 16-byte header, so valid for the same source (magic number,
+    /// flags, source mtime and size).
+    pub fn same_bytecode(&self, path: &str, on_disk: &[u8]) -> bool {
+        const HEADER: usize = 16;
+        self.is_bytecode_of_ours(path)
+            && self.get(path).is_some_and(|planned| {
+                planned.bytes.len() >= HEADER
+                    && on_disk.len() > HEADER
+                    && planned.bytes[..HEADER] == on_disk[..HEADER]
+            })
+    }
+
+    /// Whether `path` is the bytecode Python caches for one of this plan's
+    /// modules (`wrapt_bootstrap/__pycache__/<module>.*.pyc`): derived from
+    /// our source, so ours to replace whoever wrote it.
+    pub fn is_bytecode_of_ours(&self, path: &str) -> bool {
+        let Some(name) = path
+            .strip_prefix(PACKAGE_DIR)
+            .and_then(|rest| rest.strip_prefix("/__pycache__/"))
+            .filter(|name| {
+                !name.contains('/')
+                    && std::path::Path::new(name)
+                        .extension()
+                        .is_some_and(|e| e == "pyc")
+            })
+        else {
+            return false;
+        };
+        let module = name.split('.').next().unwrap_or_default();
+        self.get(&format!("{PACKAGE_DIR}/{module}.py")).is_some()
     }
 
     /// The path of the RECORD this plan writes.
@@ -408,6 +505,40 @@ mod tests {
         let metadata = String::from_utf8(plan.files[5].bytes.clone()).unwrap();
         assert!(metadata.contains("Version: 0.1.0\n"), "{metadata}");
         assert!(!metadata.contains("@VERSION@"));
+    }
+
+    #[test]
+    fn bytecode_is_listed_in_record_and_known_as_ours() {
+        let mut plan = Plan::render(&set(&[]));
+        let sources: Vec<&str> = plan.python_sources().iter().map(|(p, _)| *p).collect();
+        assert_eq!(
+            sources,
+            [
+                "wrapt_bootstrap/__init__.py",
+                "wrapt_bootstrap/_api.py",
+                "wrapt_bootstrap/_fallback.py",
+                "wrapt_bootstrap/examples.py",
+            ]
+        );
+        let pyc = "wrapt_bootstrap/__pycache__/_api.cpython-313.pyc";
+        plan.add_bytecode(vec![(pyc.to_owned(), b"bytecode".to_vec())]);
+        let record = record::read(&plan.get(plan.record_path()).unwrap().bytes).unwrap();
+        assert_eq!(record.len(), plan.files.len());
+        assert!(record
+            .iter()
+            .any(|e| e.path == pyc && e.hash.is_none() && e.size.is_none()));
+        assert_eq!(
+            plan.files.last().unwrap().path,
+            PTH,
+            "activation still last"
+        );
+        assert!(plan.is_bytecode_of_ours(pyc));
+        assert!(
+            plan.is_bytecode_of_ours("wrapt_bootstrap/__pycache__/examples.cpython-39.opt-1.pyc")
+        );
+        assert!(!plan.is_bytecode_of_ours("wrapt_bootstrap/__pycache__/other.cpython-313.pyc"));
+        assert!(!plan.is_bytecode_of_ours("wrapt_bootstrap/__pycache__/_api.py"));
+        assert!(!plan.is_bytecode_of_ours("other/__pycache__/_api.cpython-313.pyc"));
     }
 
     #[test]

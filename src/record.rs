@@ -16,9 +16,10 @@ use sha2::{Digest as _, Sha256};
 pub struct RecordEntry {
     /// Relative to purelib, forward slashes, checked by [`check_relative_path`].
     pub path: String,
-    /// `sha256=<urlsafe base64, no padding>`; `None` for RECORD's own row.
+    /// `sha256=<urlsafe base64, no padding>`; `None` for RECORD's own row
+    /// and for bytecode, as pip lists it.
     pub hash: Option<String>,
-    /// `None` for RECORD's own row.
+    /// `None` where `hash` is.
     pub size: Option<u64>,
 }
 

@@ -280,7 +280,11 @@ fn full_path(purelib: &Path, rel: &str) -> Result<PathBuf> {
 /// What is at a path now.
 enum OnDisk {
     Missing,
-    File { bytes: Vec<u8>, mode: u32 },
+    File {
+        bytes: Vec<u8>,
+        mode: u32,
+        mtime: Option<std::time::SystemTime>,
+    },
     Symlink,
     Directory,
 }
@@ -308,6 +312,7 @@ fn on_disk(full: &Path) -> Result<OnDisk> {
     Ok(OnDisk::File {
         bytes,
         mode: meta.permissions().mode() & 0o7777,
+        mtime: meta.modified().ok(),
     })
 }
 
@@ -347,16 +352,22 @@ pub fn plan_install(
             OnDisk::Missing => (Action::Create, None),
             OnDisk::Symlink => (Action::Replace, Some(Problem::Symlink)),
             OnDisk::Directory => (Action::Replace, Some(Problem::Directory)),
-            OnDisk::File { bytes, mode } if bytes == file.bytes => {
-                // Identical bytes are ours whoever wrote them; a wrong mode
-                // is fixed by rewriting.
-                let action = if mode == file.mode {
+            OnDisk::File { bytes, mode, mtime }
+                if bytes == file.bytes || plan.same_bytecode(&file.path, &bytes) =>
+            {
+                // Identical bytes are ours whoever wrote them; a wrong mode,
+                // or an mtime our bytecode no longer matches, is fixed by
+                // rewriting.
+                let action = if mode == file.mode && mtime == Some(plan::installed_mtime()) {
                     Action::Unchanged
                 } else {
                     Action::Replace
                 };
                 (action, None)
             }
+            // Bytecode Python cached for one of our modules is derived from
+            // our source, whoever wrote it.
+            OnDisk::File { .. } if plan.is_bytecode_of_ours(&file.path) => (Action::Replace, None),
             OnDisk::File { bytes, .. } => (Action::Replace, ownership(records, &file.path, &bytes)),
         };
         changes.push(Change {
@@ -649,6 +660,9 @@ fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> Result<()> {
     tmp.as_file()
         .set_permissions(std::fs::Permissions::from_mode(mode))
         .map_err(|e| failed("set the mode of", e))?;
+    tmp.as_file()
+        .set_modified(plan::installed_mtime())
+        .map_err(|e| failed("set the modification time of", e))?;
     tmp.as_file().sync_all().map_err(|e| failed("sync", e))?;
     tmp.persist(path)
         .map_err(|e| failed("rename into place", e.error))?;
@@ -957,6 +971,40 @@ mod tests {
         }
         apply(purelib, None, &changes, |_| {})?;
         Ok(changes)
+    }
+
+    /// Bytecode Python wrote for our modules is replaced by the bytecode an
+    /// install compiles, not refused as someone else's; anything else in
+    /// `__pycache__` stays someone else's.
+    #[test]
+    fn bytecode_python_wrote_is_replaced_by_ours() {
+        let tmp = tempfile::tempdir().unwrap();
+        let purelib = tmp.path();
+        install(purelib, &[], false).unwrap();
+        let pyc = "wrapt_bootstrap/__pycache__/__init__.cpython-312.pyc";
+        write(purelib, pyc, b"written by Python");
+        let records = installed_records(purelib, false).unwrap();
+        let mut plan = Plan::render(&BTreeSet::new());
+        plan.add_bytecode(vec![(pyc.to_owned(), b"compiled at install".to_vec())]);
+        let changes = plan_install(purelib, &plan, &records).unwrap();
+        let change = changes.iter().find(|c| c.path == pyc).unwrap();
+        assert_eq!((change.action, change.problem), (Action::Replace, None));
+        assert!(refusal(purelib, &changes, false).is_none());
+        apply(purelib, Some(&plan), &changes, |_| {}).unwrap();
+        assert_eq!(
+            std::fs::read(purelib.join(pyc)).unwrap(),
+            b"compiled at install"
+        );
+        let records = installed_records(purelib, false).unwrap();
+        assert_eq!(verify(purelib, &records).unwrap().1, Vec::<String>::new());
+
+        let mut plan = Plan::render(&BTreeSet::new());
+        let foreign = "wrapt_bootstrap/__pycache__/theirs.cpython-312.pyc";
+        write(purelib, foreign, b"not ours");
+        plan.add_bytecode(vec![(foreign.to_owned(), b"ours?".to_vec())]);
+        let changes = plan_install(purelib, &plan, &records).unwrap();
+        let change = changes.iter().find(|c| c.path == foreign).unwrap();
+        assert_eq!(change.problem, Some(Problem::Foreign));
     }
 
     #[test]

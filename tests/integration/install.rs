@@ -10,19 +10,25 @@ use crate::support::{
 
 const VERSION: &str = env!("CARGO_PKG_VERSION");
 
-fn our_files() -> Vec<String> {
+/// The package's modules, each installed with its bytecode.
+const MODULES: [&str; 4] = ["__init__", "_api", "_fallback", "examples"];
+
+/// Every file an install into a venv of CPython 3.`minor` writes.
+fn our_files(minor: u32) -> Vec<String> {
     let dist_info = format!("wrapt_bootstrap-{VERSION}.dist-info");
     let mut files: Vec<String> = [
         "00_wrapt_bootstrap.pth",
         "00_wrapt_bootstrap.start",
-        "wrapt_bootstrap/__init__.py",
-        "wrapt_bootstrap/_api.py",
-        "wrapt_bootstrap/_fallback.py",
         "wrapt_bootstrap/_native.abi3.so",
-        "wrapt_bootstrap/examples.py",
     ]
     .iter()
     .map(|file| (*file).to_string())
+    .chain(MODULES.iter().flat_map(|module| {
+        [
+            format!("wrapt_bootstrap/{module}.py"),
+            format!("wrapt_bootstrap/__pycache__/{module}.cpython-3{minor}.pyc"),
+        ]
+    }))
     .chain(
         ["METADATA", "INSTALLER", "entry_points.txt", "RECORD"]
             .iter()
@@ -44,10 +50,11 @@ rows = list(csv.reader(open(os.path.join(site, record[0], "RECORD"), newline="")
 listed = []
 for path, digest, size in rows:
     listed.append(path)
-    if path.endswith("/RECORD"):
+    data = open(os.path.join(site, path), "rb").read() if not path.endswith("/RECORD") else None
+    if path.endswith("/RECORD") or path.endswith(".pyc"):
+        # RECORD cannot hash itself; bytecode is listed as pip lists it.
         assert digest == "" and size == "", (path, digest, size)
         continue
-    data = open(os.path.join(site, path), "rb").read()
     algorithm, _, value = digest.partition("=")
     assert algorithm == "sha256", digest
     assert value == base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode(), path
@@ -109,8 +116,34 @@ fn writes_exactly_the_designed_files_with_an_exact_record() {
             .map(|path| path.to_str().unwrap().to_string())
             .collect();
         added.sort();
-        assert_eq!(added, our_files(), "python 3.{}", python.minor);
-        assert_eq!(record_listing(&venv), our_files());
+        // (snapshots leave __pycache__ out; RECORD lists the bytecode.)
+        let expected: Vec<String> = our_files(python.minor)
+            .into_iter()
+            .filter(|file| !file.contains("/__pycache__/"))
+            .collect();
+        assert_eq!(added, expected, "python 3.{}", python.minor);
+        assert_eq!(record_listing(&venv), our_files(python.minor));
+        // The bytecode written at install is what the interpreter loads,
+        // also where it may not write any (importlib says "matches").
+        let output = venv.python(
+            Implementation::Native,
+            &[("PYTHONDONTWRITEBYTECODE", "1")],
+            &[
+                "-v",
+                "-c",
+                "import wrapt_bootstrap._api, wrapt_bootstrap._fallback, wrapt_bootstrap.examples",
+            ],
+        );
+        assert!(output.status.success(), "{}", describe(&output));
+        for module in MODULES {
+            let matches = format!("{module}.cpython-3{}.pyc matches ", python.minor);
+            assert!(
+                stderr(&output).contains(&matches),
+                "python 3.{}: {module}'s bytecode not used: {}",
+                python.minor,
+                describe(&output)
+            );
+        }
         let site = &venv.site_packages;
         let dist_info = site.join(format!("wrapt_bootstrap-{VERSION}.dist-info"));
         assert_eq!(
@@ -126,7 +159,7 @@ fn writes_exactly_the_designed_files_with_an_exact_record() {
             fs::read_to_string(site.join("00_wrapt_bootstrap.start")).unwrap(),
             "wrapt_bootstrap:_activate\n"
         );
-        for file in our_files() {
+        for file in our_files(python.minor) {
             assert_eq!(
                 mode(&site.join(&file)) & 0o022,
                 0,
@@ -279,7 +312,7 @@ fn reinstall_is_idempotent_and_keeps_defaults() {
         (stdout(&output).as_str(), stderr(&output).as_str()),
         ("False\n", "")
     );
-    assert_eq!(record_listing(&venv), our_files());
+    assert_eq!(record_listing(&venv), our_files(venv.python.minor));
 }
 
 #[test]
@@ -381,7 +414,7 @@ fn refuses_to_overwrite_a_file_that_is_not_ours() {
     );
     assert_eq!(venv.snapshot(), before, "nothing half-written");
     venv.install(&["--force"]);
-    assert_eq!(record_listing(&venv), our_files());
+    assert_eq!(record_listing(&venv), our_files(venv.python.minor));
 }
 
 #[test]
