@@ -149,7 +149,7 @@ impl Plan {
             mode,
             stage,
         };
-        let mut files = vec![
+        let files = vec![
             file(
                 format!("{PACKAGE_DIR}/__init__.py"),
                 init.into_bytes(),
@@ -206,16 +206,38 @@ impl Plan {
             ),
             file(PTH.to_owned(), pth.to_vec(), MODE_FILE, Stage::Activation),
         ];
-        let entries: Vec<RecordEntry> = files
+        let mut plan = Plan { files, defaults };
+        plan.add_record(format!("{dist_info}/RECORD"));
+        plan
+    }
+
+    /// Lists every file in a RECORD at `record_path` and adds it, then puts
+    /// the files in write order.
+    fn add_record(&mut self, record_path: String) {
+        let entries: Vec<RecordEntry> = self
+            .files
             .iter()
-            .map(|f| RecordEntry::for_bytes(&f.path, &f.bytes))
+            .map(|f| {
+                if self.is_bytecode_of_ours(&f.path) {
+                    RecordEntry {
+                        path: f.path.clone(),
+                        hash: None,
+                        size: None,
+                    }
+                } else {
+                    RecordEntry::for_bytes(&f.path, &f.bytes)
+                }
+            })
             .collect();
-        let record_path = format!("{dist_info}/RECORD");
         let record = record::render(&entries, &record_path);
-        files.push(file(record_path, record, MODE_FILE, Stage::Record));
+        self.files.push(PlannedFile {
+            path: record_path,
+            bytes: record,
+            mode: MODE_FILE,
+            stage: Stage::Record,
+        });
         // Stable sort: keeps .start before .pth within Activation.
-        files.sort_by_key(|f| f.stage);
-        Plan { files, defaults }
+        self.files.sort_by_key(|f| f.stage);
     }
 
     /// The package's Python sources, `(path, bytes)`, for [`Plan::add_bytecode`].
@@ -247,29 +269,7 @@ impl Plan {
                 mode: MODE_FILE,
                 stage: Stage::Package,
             }));
-        let entries: Vec<RecordEntry> = self
-            .files
-            .iter()
-            .map(|f| {
-                if self.is_bytecode_of_ours(&f.path) {
-                    RecordEntry {
-                        path: f.path.clone(),
-                        hash: None,
-                        size: None,
-                    }
-                } else {
-                    RecordEntry::for_bytes(&f.path, &f.bytes)
-                }
-            })
-            .collect();
-        let record = record::render(&entries, &record_path);
-        self.files.push(PlannedFile {
-            path: record_path,
-            bytes: record,
-            mode: MODE_FILE,
-            stage: Stage::Record,
-        });
-        self.files.sort_by_key(|f| f.stage);
+        self.add_record(record_path);
     }
 
     /// Whether `on_disk` is as good as the planned bytecode at `path`: the
