@@ -531,3 +531,36 @@ fn help_and_version() {
         assert!(stdout(&output).contains(flag), "--help lacks {flag}");
     }
 }
+
+/// An interpreter that answers the probe but cannot compile the bytecode
+/// (here a wrapper that fails when asked to) stops the install before
+/// anything is written, with one line naming it and the I/O exit code.
+#[test]
+fn a_failed_bytecode_compile_writes_nothing() {
+    let venv = Venv::new(&pythons()[0]);
+    let wrapper = venv.root.join("bin/python-no-compile");
+    fs::write(
+        &wrapper,
+        format!(
+            "#!/bin/sh\ncase \"$*\" in *no_debug_ranges*) echo 'MemoryError' >&2; exit 1;; esac\nexec '{}' \"$@\"\n",
+            venv.interpreter().display()
+        ),
+    )
+    .unwrap();
+    fs::set_permissions(&wrapper, fs::Permissions::from_mode(0o755)).unwrap();
+    let before = venv.snapshot();
+    let output = wrapt_install()
+        .arg("--python")
+        .arg(&wrapper)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(4), "{}", describe(&output));
+    let message = stderr(&output);
+    assert_eq!(message.lines().count(), 1, "{message}");
+    assert!(
+        message.contains("python-no-compile could not compile the bootstrap's bytecode")
+            && message.contains("MemoryError"),
+        "{message}"
+    );
+    assert_eq!(venv.snapshot(), before, "nothing written");
+}
