@@ -20,13 +20,17 @@ use base64::Engine as _;
 use crate::{plan, target};
 
 /// Run as `EXE -E -s -X no_debug_ranges -c COMPILE SOURCES PURELIB MTIME`;
-/// prints `{pyc path: base64}` (nothing where the interpreter keeps no
-/// bytecode cache, `sys.implementation.cache_tag` being None).
+/// prints `{pyc path: base64}`: nothing where the interpreter keeps no
+/// bytecode cache (`sys.implementation.cache_tag` None) or its importlib
+/// lacks CPython's private writer (then it compiles at import, as before).
 const COMPILE: &str = r#"
 import base64, importlib.util, json, sys
-from importlib._bootstrap_external import _code_to_timestamp_pyc
+try:
+    from importlib._bootstrap_external import _code_to_timestamp_pyc
+except ImportError:
+    _code_to_timestamp_pyc = None
 out = {}
-if sys.implementation.cache_tag is not None:
+if sys.implementation.cache_tag is not None and _code_to_timestamp_pyc is not None:
     for rel, source in json.loads(sys.argv[1]).items():
         data = source.encode("utf-8")
         code = compile(data, sys.argv[2] + "/" + rel, "exec", dont_inherit=True)
