@@ -47,6 +47,11 @@ pub struct TargetArgs {
 /// How much to say.
 #[derive(Debug, Args)]
 pub struct OutputArgs {
+    /// Print a completion script for SHELL (bash, zsh, fish, elvish,
+    /// powershell) and exit
+    #[arg(long, value_name = "SHELL", value_enum, exclusive = true)]
+    pub completions: Option<clap_complete::Shell>,
+
     /// Print nothing but errors
     #[arg(short, long, conflicts_with = "verbose")]
     pub quiet: bool,

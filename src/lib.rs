@@ -35,12 +35,35 @@ use output::Output;
 
 /// `wrapt-install` after argument parsing.
 pub fn run_install(args: &InstallArgs) -> Result<()> {
+    if let Some(shell) = args.output.completions {
+        print_completions::<InstallArgs>(shell);
+        return Ok(());
+    }
     install(&InstallOptions::from_args(args)?)
 }
 
 /// `wrapt-uninstall` after argument parsing.
 pub fn run_uninstall(args: &UninstallArgs) -> Result<()> {
+    if let Some(shell) = args.output.completions {
+        print_completions::<UninstallArgs>(shell);
+        return Ok(());
+    }
     uninstall(&UninstallOptions::from_args(args)?)
+}
+
+/// `--completions SHELL`: the script on stdout (a closed stdout is not an
+/// error, as everywhere else).
+fn print_completions<A: clap::CommandFactory>(shell: clap_complete::Shell) {
+    let mut command = A::command();
+    let name = command.get_name().to_owned();
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut command, name, &mut script);
+    let _ = std::io::Write::write_all(&mut std::io::stdout(), &script);
+}
+
+/// The one line a failed run prints on stderr.
+pub fn print_error(program: &str, err: &Error) {
+    eprintln!("{program}: {}: {err}", output::label("error"));
 }
 
 /// What an install or uninstall did (or, with `--dry-run`, would do); the

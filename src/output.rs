@@ -1,9 +1,10 @@
 //! Human messages on stdout (silenced by `-q`, or replaced by one JSON
 //! object with `--json`), warnings and problems on stderr. A closed stdout
-//! (`| head`) is not an error worth a panic: writes ignore it.
+//! (`| head`) is not an error worth a panic: writes ignore it. The labels of
+//! stderr lines are coloured only on a terminal and without `NO_COLOR`.
 
 use std::fmt::Display;
-use std::io::Write as _;
+use std::io::{IsTerminal as _, Write as _};
 use std::path::Path;
 
 use serde::Serialize;
@@ -40,13 +41,13 @@ impl Output {
 
     pub fn warn(&self, msg: impl Display) {
         if self.verbosity >= Verbosity::Normal {
-            eprintln!("{}: warning: {msg}", self.program);
+            eprintln!("{}: {}: {msg}", self.program, label("warning"));
         }
     }
 
     /// One finding of `--check`; shown even with `-q`.
     pub fn problem(&self, msg: impl Display) {
-        eprintln!("{}: problem: {msg}", self.program);
+        eprintln!("{}: {}: {msg}", self.program, label("problem"));
     }
 
     pub fn waiting(&self, purelib: &Path) {
@@ -67,5 +68,21 @@ impl Output {
         let text = serde_json::to_string_pretty(value)?;
         let _ = writeln!(std::io::stdout(), "{text}");
         Ok(())
+    }
+}
+
+/// `error`, `warning` or `problem` as stderr shows it: bold red or yellow
+/// on a terminal, plain where `NO_COLOR` is set (<https://no-color.org>:
+/// to anything but the empty string) or stderr is a pipe or a file.
+pub fn label(kind: &str) -> String {
+    let colour = match kind {
+        "warning" => "33",
+        _ => "31",
+    };
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    if no_color || !std::io::stderr().is_terminal() {
+        kind.to_owned()
+    } else {
+        format!("\x1b[1;{colour}m{kind}\x1b[0m")
     }
 }

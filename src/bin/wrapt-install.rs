@@ -9,7 +9,7 @@ fn main() -> ExitCode {
     match wrapt_install::run_install(&args) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("wrapt-install: error: {err}");
+            wrapt_install::print_error("wrapt-install", &err);
             ExitCode::from(err.exit_code())
         }
     }

@@ -9,7 +9,7 @@ fn main() -> ExitCode {
     match wrapt_install::run_uninstall(&args) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("wrapt-uninstall: error: {err}");
+            wrapt_install::print_error("wrapt-uninstall", &err);
             ExitCode::from(err.exit_code())
         }
     }

@@ -532,6 +532,106 @@ fn help_and_version() {
     }
 }
 
+#[test]
+fn completions_for_every_shell() {
+    for (make, name, flag) in [
+        (
+            wrapt_install as fn() -> std::process::Command,
+            "wrapt-install",
+            "enable",
+        ),
+        (wrapt_uninstall, "wrapt-uninstall", "dry-run"),
+    ] {
+        for (shell, marker) in [
+            ("bash", format!("complete -F _wrapt__{}", &name[6..])),
+            ("zsh", format!("#compdef {name}")),
+            ("fish", format!("complete -c {name}")),
+            ("elvish", format!("edit:completion:arg-completer[{name}]")),
+            ("powershell", format!("-CommandName '{name}'")),
+        ] {
+            let output = run_ok(make().args(["--completions", shell]));
+            let script = stdout(&output);
+            assert!(script.contains(&marker), "{name} {shell}: {script}");
+            assert!(script.contains(flag), "{name} {shell} lacks {flag}");
+            if shell == "bash" {
+                // The script must at least parse.
+                let file = tempfile::NamedTempFile::new().unwrap();
+                fs::write(file.path(), &script).unwrap();
+                run_ok(
+                    std::process::Command::new("bash")
+                        .arg("-n")
+                        .arg(file.path()),
+                );
+            }
+        }
+        // With anything else it is a usage error, and so is an unknown shell.
+        for args in [
+            &["--completions", "bash", "--json"][..],
+            &["--completions", "tcsh"],
+        ] {
+            let output = make().args(args).output().unwrap();
+            assert_eq!(
+                output.status.code(),
+                Some(2),
+                "{args:?}: {}",
+                describe(&output)
+            );
+        }
+    }
+}
+
+/// Labels are coloured on a terminal only, and never with `NO_COLOR` set
+/// (to anything but the empty string, as no-color.org says).
+#[test]
+fn colour_only_on_a_terminal_and_never_with_no_color() {
+    let found = std::process::Command::new("script")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    assert!(
+        found || std::env::var_os("CI").is_none(),
+        "script (util-linux) is needed to run the tools on a terminal"
+    );
+    if !found {
+        eprintln!("warning: script not found; skipping the terminal case");
+        return;
+    }
+    let on_terminal = |no_color: Option<&str>| {
+        // `script` gives the command a pseudo-terminal for stdout and stderr.
+        let mut command = std::process::Command::new("script");
+        command
+            .arg("-qec")
+            .arg(format!(
+                "{} --venv /nonexistent-venv",
+                env!("CARGO_BIN_EXE_wrapt-install")
+            ))
+            .arg("/dev/null")
+            .env_remove("NO_COLOR");
+        if let Some(value) = no_color {
+            command.env("NO_COLOR", value);
+        }
+        let output = command.output().unwrap();
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    };
+    let red = "wrapt-install: \x1b[1;31merror\x1b[0m: /nonexistent-venv does not exist";
+    assert!(on_terminal(None).contains(red), "{:?}", on_terminal(None));
+    assert!(on_terminal(Some("")).contains(red));
+    let plain = on_terminal(Some("1"));
+    assert!(
+        plain.contains("wrapt-install: error: /nonexistent-venv") && !plain.contains('\x1b'),
+        "{plain:?}"
+    );
+    let piped = wrapt_install()
+        .args(["--venv", "/nonexistent-venv"])
+        .output()
+        .unwrap();
+    assert!(
+        stderr(&piped).starts_with("wrapt-install: error: "),
+        "{}",
+        describe(&piped)
+    );
+}
+
 /// An interpreter that answers the probe but cannot compile the bytecode
 /// (here a wrapper that fails when asked to) stops the install before
 /// anything is written, with one line naming it and the I/O exit code.
