@@ -252,7 +252,7 @@ def install_finder():
 
 def _normalized_dist_name(dir_name):
     # importlib.metadata: the stem's part before the first "-", runs of
-    # "-_." folded, lowercased.
+    # "-_." folded, then lowercased (the order matters for a final sigma).
     for suffix in (".dist-info", ".egg-info"):
         if dir_name.endswith(suffix):
             name = dir_name[: -len(suffix)].partition("-")[0]
@@ -263,7 +263,7 @@ def _normalized_dist_name(dir_name):
         return None
     folded = []
     previous_separator = False
-    for character in name.lower():
+    for character in name:
         if character in "-_.":
             if not previous_separator:
                 folded.append("_")
@@ -271,7 +271,7 @@ def _normalized_dist_name(dir_name):
         else:
             folded.append(character)
             previous_separator = False
-    return "".join(folded)
+    return "".join(folded).lower()
 
 
 def _parse_entry_points(text, wanted, dist_dir, source, entries, problems):

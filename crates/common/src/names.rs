@@ -47,19 +47,23 @@ pub fn push_normalized_dist_name(dir_name: &str, out: &mut String) -> bool {
         out[start..].make_ascii_lowercase();
         return true;
     }
-    out.reserve(name.len());
+    // Folded first, then lowercased as a whole, as importlib.metadata does
+    // (`re.sub("[-_.]+", "_", name).lower()`): a final sigma is only final
+    // once the separators are `_`.
+    let mut folded = String::with_capacity(name.len());
     let mut in_separator_run = false;
     for c in name.chars() {
         if matches!(c, '-' | '_' | '.') {
             if !in_separator_run {
-                out.push('_');
+                folded.push('_');
             }
             in_separator_run = true;
         } else {
-            out.extend(c.to_lowercase());
+            folded.push(c);
             in_separator_run = false;
         }
     }
+    out.push_str(&folded.to_lowercase());
     true
 }
 
@@ -138,6 +142,11 @@ mod tests {
         assert_eq!(
             normalized_dist_name("ÄrgeR_x-1.dist-info").as_deref(),
             Some("ärger_x")
+        );
+        // Python's lower() of the folded name: the sigma before `_` is final.
+        assert_eq!(
+            normalized_dist_name("ΑΣ.Β-1.0.dist-info").as_deref(),
+            Some("ας_β")
         );
     }
 
