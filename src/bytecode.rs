@@ -19,7 +19,8 @@ use base64::Engine as _;
 
 use crate::{plan, target};
 
-/// Run as `EXE -E -s -X no_debug_ranges -c COMPILE SOURCES PURELIB MTIME`;
+/// Run as `EXE -I -S -X no_debug_ranges -c COMPILE SOURCES PURELIB MTIME`:
+/// without site, so that no `.pth` line (ours included) runs first;
 /// prints `{pyc path: base64}`: nothing where the interpreter keeps no
 /// bytecode cache (`sys.implementation.cache_tag` None) or its importlib
 /// lacks CPython's private writer (then it compiles at import, as before).
@@ -53,7 +54,7 @@ pub fn compile(
         request.insert((*path).to_owned(), text.into());
     }
     let mut cmd = Command::new(interpreter);
-    cmd.args(["-E", "-s", "-X", "no_debug_ranges", "-c", COMPILE])
+    cmd.args(["-I", "-S", "-X", "no_debug_ranges", "-c", COMPILE])
         .arg(serde_json::Value::Object(request).to_string())
         .arg(purelib)
         .arg(plan::INSTALLED_MTIME.to_string())

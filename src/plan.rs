@@ -257,8 +257,10 @@ impl Plan {
     /// Adds the compiled bytecode of the package's sources
     /// (`__pycache__/<module>.<tag>.pyc`, from `bytecode::compile`) and
     /// lists it in RECORD without a hash, as pip lists bytecode: marshal's
-    /// output is not byte-for-byte stable across runs of every interpreter
-    /// version, and bytecode valid for the same source is as good.
+    /// output follows the compiling interpreter's state (its reference
+    /// flags follow reference counts: on 3.9 the bytes of a first install
+    /// and of a reinstall differed), and bytecode valid for the same source
+    /// is as good.
     pub fn add_bytecode(&mut self, compiled: Vec<(String, Vec<u8>)>) {
         let record_path = self.record_path().to_owned();
         self.files.retain(|f| f.stage != Stage::Record);
