@@ -62,11 +62,10 @@ pub fn compile(
     target::clean_python_env(&mut cmd);
     let output = target::output(&mut cmd).map_err(|e| e.to_string())?;
     if !output.status.success() {
-        let stderr = String::from_utf8_lossy(&output.stderr);
         return Err(format!(
             "it failed ({}): {}",
             output.status,
-            stderr.lines().last().unwrap_or_default()
+            target::last_line(&output.stderr)
         ));
     }
     let stdout = String::from_utf8_lossy(&output.stdout);
