@@ -232,14 +232,29 @@ fn registration_order_is_firing_order_and_first_distribution_wins() {
             entries: &[("colorsys", "order_b:hook")],
             modules: &[("order_b.py", "import builtins\ndef hook(m): builtins.ORDER.append('b')\n")],
         },
+        PatchDist {
+            name: "ΑΣ.Β",
+            group: "acme.patches",
+            entries: &[("colorsys", "order_s:hook")],
+            modules: &[("order_s.py", "import builtins\ndef hook(m): builtins.ORDER.append('s')\n")],
+        },
     ]);
-    // A second copy of b-patches later on sys.path: shadowed, as in importlib.metadata.
-    let shadowed = PatchDir::new(&[PatchDist {
-        name: "B_Patches",
-        group: "acme.patches",
-        entries: &[("colorsys", "order_b:hook_shadowed")],
-        modules: &[],
-    }]);
+    // Second copies later on sys.path are shadowed, as in importlib.metadata,
+    // which folds the separators before lowercasing: 'ΑΣ.Β' is 'ας_β'.
+    let shadowed = PatchDir::new(&[
+        PatchDist {
+            name: "B_Patches",
+            group: "acme.patches",
+            entries: &[("colorsys", "order_b:hook_shadowed")],
+            modules: &[],
+        },
+        PatchDist {
+            name: "ας_β",
+            group: "acme.patches",
+            entries: &[("colorsys", "order_s:hook_shadowed")],
+            modules: &[],
+        },
+    ]);
     let path = format!("{}:{}", first.path_str(), shadowed.path_str());
     each_interpreter(|venv, implementation| {
         let env = [
@@ -253,7 +268,7 @@ fn registration_order_is_firing_order_and_first_distribution_wins() {
         );
         assert_eq!(
             stdout(&output),
-            "['a1', 'a2', 'b']\n",
+            "['a1', 'a2', 'b', 's']\n",
             "{}",
             describe(&output)
         );
