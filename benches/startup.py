@@ -17,7 +17,8 @@ What it does (all under --workdir, default target/bench, rebuilt every run):
    three targets that no measured command imports:
      bare       nothing else
      autowrapt  `pip install autowrapt==2.0.0 wrapt==2.5.2` (from PyPI)
-     ours       `wrapt-install --venv`
+     ours       `wrapt-install --venv` (activation by a .pth line, the default)
+     sitecustomize  `wrapt-install --venv --mode sitecustomize`
 3. Instructions with `valgrind --tool=callgrind` (deterministic, unlike time
    on a shared machine), as ratios to the bare venv:
      idle       `python -c pass`, nothing enabled
@@ -57,7 +58,7 @@ ROOT = Path(__file__).resolve().parent.parent
 GROUP = "bench.patches"
 TARGETS = ("bench_target_alpha", "bench_target_beta", "bench_target_gamma")
 IMPORTS = 1000
-VENVS = ("bare", "autowrapt", "ours")
+VENVS = ("bare", "autowrapt", "ours", "sitecustomize")
 
 
 def log(message):
@@ -192,6 +193,7 @@ def make_venvs(args, wheels):
          "--no-index", "--find-links", wheels, "autowrapt==2.0.0", "wrapt==2.5.2"]
     )
     run([args.wrapt_install, "--venv", venvs["ours"].path, "-q"])
+    run([args.wrapt_install, "--venv", venvs["sitecustomize"].path, "-q", "--mode", "sitecustomize"])
     for venv in venvs.values():
         patch_distribution(venv.site())
     return venvs
@@ -219,6 +221,7 @@ ENABLE = {
     "bare": {},
     "autowrapt": {"AUTOWRAPT_BOOTSTRAP": GROUP},
     "ours": {"WRAPT_PATCHES": GROUP},
+    "sitecustomize": {"WRAPT_PATCHES": GROUP},
 }
 
 
@@ -393,25 +396,29 @@ def report(args, results, wall, memory, wall_tool, scaling, install):
     add("")
     add("### Instructions (callgrind), ratio to the bare venv")
     add("")
-    add("| case | budget | bare | autowrapt 2.0.0 + wrapt 2.5.2 | wrapt-install (native) | wrapt-install (fallback) |")
-    add("| --- | --- | --- | --- | --- | --- |")
+    add("| case | budget | bare | autowrapt 2.0.0 + wrapt 2.5.2 | wrapt-install, `.pth` (native) "
+        "| wrapt-install, `--mode sitecustomize` (native) | wrapt-install, `.pth` (fallback) |")
+    add("| --- | --- | --- | --- | --- | --- | --- |")
     bare_idle = results["bare:idle"]
-    add("| installed, nothing enabled (`-c pass`) | <= +1.2 %% | %s | %s | **%s** | — |" % (
-        "{:,}".format(bare_idle), pct(results["autowrapt:idle"], bare_idle), pct(results["ours:idle"], bare_idle)))
+    add("| installed, nothing enabled (`-c pass`) | <= +1.2 %% | %s | %s | **%s** | **%s** | — |" % (
+        "{:,}".format(bare_idle), pct(results["autowrapt:idle"], bare_idle), pct(results["ours:idle"], bare_idle),
+        pct(results["sitecustomize:idle"], bare_idle)))
     bare_enabled = results["bare:enabled"]
-    add("| one group enabled, 3 targets never imported | <= +4 %% | %s | %s | **%s** | %s |" % (
+    add("| one group enabled, 3 targets never imported | <= +4 %% | %s | %s | **%s** | **%s** | %s |" % (
         "{:,}".format(bare_enabled), pct(results["autowrapt:enabled"], bare_enabled),
-        pct(results["ours:enabled"], bare_enabled), pct(results["fallback:enabled"], bare_enabled)))
-    own = {name: import_overhead(results, name) for name in ("autowrapt", "ours", "fallback")}
+        pct(results["ours:enabled"], bare_enabled), pct(results["sitecustomize:enabled"], bare_enabled),
+        pct(results["fallback:enabled"], bare_enabled)))
+    kinds = ("autowrapt", "ours", "sitecustomize", "fallback")
+    own = {name: import_overhead(results, name) for name in kinds}
     bare_imports = own["ours"][1]
-    add("| %d fresh imports, group enabled (finder active) | <= +0.5 %% | %s (%s per import) | %s | **%s** | %s |" % (
-        IMPORTS, "{:,}".format(bare_imports), "{:,}".format(bare_imports // IMPORTS),
-        pct(own["autowrapt"][0], bare_imports), pct(own["ours"][0], bare_imports), pct(own["fallback"][0], bare_imports)))
-    missing = {name: import_overhead(results, name, "missing") for name in ("autowrapt", "ours", "fallback")}
+    add("| %d fresh imports, group enabled (finder active) | <= +0.5 %% | %s (%s per import) | %s | **%s** | **%s** | %s |" % (
+        (IMPORTS, "{:,}".format(bare_imports), "{:,}".format(bare_imports // IMPORTS))
+        + tuple(pct(own[name][0], bare_imports) for name in kinds)))
+    missing = {name: import_overhead(results, name, "missing") for name in kinds}
     bare_missing = missing["ours"][1]
-    add("| %d failing imports (`ModuleNotFoundError`), group enabled — not a budget | — | %s (%s per import) | %s | **%s** | %s |" % (
-        IMPORTS, "{:,}".format(bare_missing), "{:,}".format(bare_missing // IMPORTS),
-        pct(missing["autowrapt"][0], bare_missing), pct(missing["ours"][0], bare_missing), pct(missing["fallback"][0], bare_missing)))
+    add("| %d failing imports (`ModuleNotFoundError`), group enabled — not a budget | — | %s (%s per import) | %s | **%s** | **%s** | %s |" % (
+        (IMPORTS, "{:,}".format(bare_missing), "{:,}".format(bare_missing // IMPORTS))
+        + tuple(pct(missing[name][0], bare_missing) for name in kinds)))
     add("")
     add("Raw counts: " + ", ".join("%s %s" % (label, "{:,}".format(value)) for label, value in sorted(results.items())))
     add("")
@@ -424,29 +431,29 @@ def report(args, results, wall, memory, wall_tool, scaling, install):
     if wall:
         add("### Wall-clock (median, %s, %d runs) and peak RSS (median), ratio to the bare venv" % (wall_tool, args.runs))
         add("")
-        add("| case | autowrapt | wrapt-install (native) | wrapt-install (fallback) |")
-        add("| --- | --- | --- | --- |")
+        add("| case | autowrapt | wrapt-install, `.pth` (native) | wrapt-install, sitecustomize (native) "
+            "| wrapt-install, `.pth` (fallback) |")
+        add("| --- | --- | --- | --- | --- |")
         for case in ("idle", "enabled"):
-            base = wall["bare:" + case]
-            fallback = ratio(wall["fallback:enabled"], base) if case == "enabled" else "—"
-            add("| %s, time (bare %.1f ms) | %s | %s | %s |" % (
-                case, base * 1000, ratio(wall["autowrapt:" + case], base), ratio(wall["ours:" + case], base), fallback))
-            if memory is None:
-                continue
-            base = memory["bare:" + case]
-            fallback = ratio(memory["fallback:enabled"], base) if case == "enabled" else "—"
-            add("| %s, peak RSS (bare %.1f MiB) | %s | %s | %s |" % (
-                case, base / 1024, ratio(memory["autowrapt:" + case], base), ratio(memory["ours:" + case], base), fallback))
+            for measured, what, unit, scale in ((wall, "time", "ms", 1000), (memory, "peak RSS", "MiB", 1 / 1024)):
+                if measured is None:
+                    continue
+                base = measured["bare:" + case]
+                fallback = ratio(measured["fallback:enabled"], base) if case == "enabled" else "—"
+                add("| %s, %s (bare %.1f %s) | %s | %s | %s | %s |" % (
+                    case, what, base * scale, unit, ratio(measured["autowrapt:" + case], base),
+                    ratio(measured["ours:" + case], base), ratio(measured["sitecustomize:" + case], base), fallback))
         add("")
     if scaling:
         add("### Enabled startup as distributions grow (instructions over bare)")
         add("")
-        add("| distributions | bare | autowrapt | wrapt-install (native) | wrapt-install (fallback) |")
-        add("| --- | --- | --- | --- | --- |")
+        add("| distributions | bare | autowrapt | wrapt-install, `.pth` (native) | wrapt-install, sitecustomize (native) "
+            "| wrapt-install, `.pth` (fallback) |")
+        add("| --- | --- | --- | --- | --- | --- |")
         for row in scaling:
-            add("| %d | %s | %s | %s | %s |" % (
+            add("| %d | %s | %s | %s | %s | %s |" % (
                 row["dists"], "{:,}".format(row["bare"]), pct(row["autowrapt"], row["bare"]),
-                pct(row["ours"], row["bare"]), pct(row["fallback"], row["bare"])))
+                pct(row["ours"], row["bare"]), pct(row["sitecustomize"], row["bare"]), pct(row["fallback"], row["bare"])))
         add("")
     if install:
         add("### Install time into a fresh venv (median of %d; wheels local, no network)" % args.install_runs)

@@ -10,13 +10,16 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::output::Output;
-use crate::plan::{self, VERSION};
+use crate::plan::{self, Activation, VERSION};
 use crate::target::{self, Layout};
 use crate::transaction;
 
 /// The group `--check` enables on top of the defaults (shipped in our own
 /// `entry_points.txt`, so there is always one entry point to find).
 pub const EXAMPLE_GROUP: &str = "wrapt_bootstrap.examples";
+
+/// What `templates/wrapt_bootstrap/examples.py` writes on stderr.
+const EXAMPLE_REPORTS: [&str; 2] = ["patching tempfile", "calling mkdtemp"];
 
 const STATUS_SCRIPT: &str = "import json, wrapt_bootstrap as w; print(json.dumps(w._status()))";
 
@@ -41,6 +44,9 @@ pub struct CheckReport {
     pub interpreter: PathBuf,
     pub python: String,
     pub files_verified: usize,
+    /// How the installation activates (from its RECORD).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub activation: Option<Activation>,
     pub problems: Vec<String>,
     pub warnings: Vec<String>,
     pub status: Option<Status>,
@@ -78,6 +84,7 @@ fn check(layout: &Layout, out: &Output) -> Result<CheckReport> {
         interpreter: layout.interpreter.clone(),
         python: layout.info.description(),
         files_verified: 0,
+        activation: None,
         problems: Vec::new(),
         warnings: Vec::new(),
         status: None,
@@ -119,9 +126,18 @@ fn check(layout: &Layout, out: &Output) -> Result<CheckReport> {
         ));
     }
 
+    let activation = transaction::installed_activation(&records).unwrap_or(Activation::Pth);
+    report.activation = Some(activation);
+    if activation == Activation::Sitecustomize {
+        if let Some(reason) = layout.info.sitecustomize_conflict(purelib) {
+            report.problems.push(format!(
+                "the sitecustomize package cannot work: {reason}; reinstall with --mode pth"
+            ));
+        }
+    }
     match run_status(&layout.interpreter) {
         Ok(status) => {
-            judge_status(&status, purelib, &mut report);
+            judge_status(&status, purelib, activation, &mut report);
             report.status = Some(status);
         }
         Err(problem) => report.problems.push(problem),
@@ -148,11 +164,17 @@ fn run_status(interpreter: &Path) -> Result<Status, String> {
             target::last_line(&output.stderr)
         ));
     }
-    if !stderr.trim().is_empty() {
+    // The example group, which the check itself enables, reports its
+    // firings by design: a sitecustomize or a .pth line may import tempfile.
+    let unexpected: Vec<&str> = stderr
+        .lines()
+        .filter(|line| !line.trim().is_empty() && !EXAMPLE_REPORTS.contains(line))
+        .collect();
+    if !unexpected.is_empty() {
         return Err(format!(
             "{} printed on stderr at startup: {}",
             interpreter.display(),
-            stderr.trim().replace('\n', " | ")
+            unexpected.join(" | ")
         ));
     }
     let stdout = String::from_utf8_lossy(&output.stdout);
@@ -170,11 +192,15 @@ fn run_status(interpreter: &Path) -> Result<Status, String> {
     })
 }
 
-fn judge_status(status: &Status, purelib: &Path, report: &mut CheckReport) {
+fn judge_status(status: &Status, purelib: &Path, activation: Activation, report: &mut CheckReport) {
     if !status.active {
+        let file = match activation {
+            Activation::Pth => plan::PTH,
+            Activation::Sitecustomize => plan::SITECUSTOMIZE,
+        };
         report.problems.push(format!(
             "activation did not happen: with WRAPT_PATCHES=+{EXAMPLE_GROUP} the interpreter started without wrapt_bootstrap active; is {} in place?",
-            purelib.join(plan::PTH).display()
+            purelib.join(file).display()
         ));
     }
     if status.version != VERSION {
@@ -224,7 +250,11 @@ fn print_report(report: &CheckReport, out: &Output) {
         } else {
             "NOT active"
         };
-        out.info(format!("  activation: {state} ({implementation})"));
+        let by = report
+            .activation
+            .map(|a| format!(", by {}", a.as_str()))
+            .unwrap_or_default();
+        out.info(format!("  activation: {state} ({implementation}{by})"));
         if status.defaults.is_empty() {
             out.info("  defaults: none (enable per process with WRAPT_PATCHES=GROUP)");
         } else {
@@ -273,6 +303,7 @@ mod tests {
             interpreter: "/p/python".into(),
             python: "Python 3.12.1".into(),
             files_verified: 0,
+            activation: None,
             problems: vec![],
             warnings: vec![],
             status: None,
@@ -294,6 +325,7 @@ mod tests {
         judge_status(
             &status(&purelib.join("wrapt_bootstrap/__init__.py")),
             purelib,
+            Activation::Pth,
             &mut r,
         );
         assert!(r.problems.is_empty(), "{:?}", r.problems);
@@ -304,7 +336,12 @@ mod tests {
         let mut s = status(Path::new("/elsewhere/wrapt_bootstrap/__init__.py"));
         s.active = false;
         s.version = "0.0.1".into();
-        judge_status(&s, purelib, &mut r);
+        judge_status(&s, purelib, Activation::Sitecustomize, &mut r);
         assert_eq!(r.problems.len(), 3, "{:?}", r.problems);
+        assert!(
+            r.problems[0].contains("/p/sitecustomize/__init__.py in place"),
+            "{:?}",
+            r.problems
+        );
     }
 }

@@ -13,7 +13,8 @@ macro_rules! exit_codes {
   0  success (or nothing to do)
   1  --check found a problem
   2  usage error or bad input: target not found, not a virtual environment,
-     interpreter too old or unusable, invalid group name, unreadable RECORD
+     interpreter too old or unusable, invalid group name, unreadable RECORD,
+     --mode sitecustomize where another sitecustomize would win
   3  refused to touch a file that is not ours (foreign or modified; --force
      overrides), or a symlinked directory (never followed)
   4  I/O or permission error; the next run completes or reverses it"
@@ -79,6 +80,10 @@ pub struct InstallArgs {
                 if it does not exist, with --python EXE (else python3 on PATH) as the base interpreter"
     )]
     pub create: bool,
+
+    /// How startup activates the bootstrap (default: as installed, else pth)
+    #[arg(long, value_name = "MODE", value_enum, conflicts_with = "check")]
+    pub mode: Option<crate::plan::Activation>,
 
     /// Enable a patch group by default (repeatable; adds to the installed defaults)
     #[arg(long, value_name = "GROUP")]

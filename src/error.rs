@@ -69,6 +69,11 @@ pub enum Error {
     },
 
     #[error(
+        "--mode sitecustomize cannot work in {purelib}: {reason}; use --mode pth (the default)"
+    )]
+    Sitecustomize { purelib: PathBuf, reason: String },
+
+    #[error(
         "invalid group name {name:?}: group names are non-empty and use only A-Z a-z 0-9 _ . -"
     )]
     InvalidGroup { name: String },
@@ -146,7 +151,8 @@ impl Error {
             | Error::TooOld { .. }
             | Error::NotAVenv { .. }
             | Error::InvalidGroup { .. }
-            | Error::BadRecord { .. } => EXIT_USAGE,
+            | Error::BadRecord { .. }
+            | Error::Sitecustomize { .. } => EXIT_USAGE,
             Error::UnsafePath { .. }
             | Error::Foreign { .. }
             | Error::Modified { .. }

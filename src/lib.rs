@@ -26,7 +26,7 @@ pub use check::{CheckReport, Status};
 pub use cli::{InstallArgs, UninstallArgs};
 pub use error::{Error, Result, EXIT_CHECK_FAILED, EXIT_IO, EXIT_REFUSED, EXIT_USAGE};
 pub use options::{GroupChanges, InstallOptions, Mode, TargetSpec, UninstallOptions, Verbosity};
-pub use plan::{Plan, PlannedFile, Stage, PTH, START, VERSION};
+pub use plan::{Activation, Plan, PlannedFile, Stage, PTH, SITECUSTOMIZE, START, VERSION};
 pub use record::{hash_bytes, read as read_record, RecordEntry};
 pub use target::{Interpreter, Layout};
 pub use transaction::{Action, Change, Counts, Problem};
@@ -81,6 +81,8 @@ struct Report<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     defaults: Option<&'a [String]>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    activation: Option<Activation>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pth_line: Option<String>,
     changes: &'a [Change],
     counts: Counts,
@@ -108,7 +110,19 @@ pub fn install(opts: &InstallOptions) -> Result<()> {
     let defaults = opts
         .groups
         .apply(&transaction::installed_defaults(purelib, &records));
-    let mut plan = Plan::render(&defaults);
+    let activation = opts
+        .activation
+        .or_else(|| transaction::installed_activation(&records))
+        .unwrap_or(Activation::Pth);
+    if activation == Activation::Sitecustomize {
+        if let Some(reason) = layout.info.sitecustomize_conflict(purelib) {
+            return Err(Error::Sitecustomize {
+                purelib: purelib.clone(),
+                reason,
+            });
+        }
+    }
+    let mut plan = Plan::render(&defaults, activation);
     let compiled = bytecode::compile(&layout.interpreter, purelib, &plan.python_sources())
         .map_err(|reason| Error::Bytecode {
             path: layout.interpreter.clone(),
@@ -126,7 +140,8 @@ pub fn install(opts: &InstallOptions) -> Result<()> {
         python: layout.info.description(),
         installed_before: records.iter().map(|r| r.version().to_owned()).collect(),
         defaults: Some(&plan.defaults),
-        pth_line: Some(plan.pth_line()),
+        activation: Some(activation),
+        pth_line: plan.pth_line(),
         changes: &changes,
         counts: Counts::of(&changes),
         nothing_to_do: Counts::of(&changes).is_noop(),
@@ -182,6 +197,7 @@ pub fn install(opts: &InstallOptions) -> Result<()> {
         c.removed
     ));
     out.info(describe_defaults(&plan.defaults));
+    out.info(describe_activation(activation));
     Ok(())
 }
 
@@ -209,6 +225,7 @@ pub fn uninstall(opts: &UninstallOptions) -> Result<()> {
         python: layout.info.description(),
         installed_before: records.iter().map(|r| r.version().to_owned()).collect(),
         defaults: None,
+        activation: None,
         pth_line: None,
         changes: &changes,
         counts: Counts::of(&changes),
@@ -284,6 +301,9 @@ fn print_dry_run(report: &Report<'_>, out: &Output) -> Result<()> {
             change.path
         ));
     }
+    if let Some(activation) = report.activation {
+        out.info(describe_activation(activation));
+    }
     if let Some(line) = &report.pth_line {
         out.info(format!("{PTH} line: {line}"));
     }
@@ -295,6 +315,16 @@ fn print_dry_run(report: &Report<'_>, out: &Output) -> Result<()> {
     }
     out.info("nothing was written (--dry-run)");
     Ok(())
+}
+
+fn describe_activation(activation: Activation) -> String {
+    match activation {
+        Activation::Pth => format!("activation: {PTH} (CPython <= 3.14) and {START} (3.15+)"),
+        Activation::Sitecustomize => format!(
+            "activation: the {} package, which runs the environment's own sitecustomize after it",
+            SITECUSTOMIZE.trim_end_matches("/__init__.py")
+        ),
+    }
 }
 
 fn describe_defaults(defaults: &[String]) -> String {

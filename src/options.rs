@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use crate::cli::{InstallArgs, OutputArgs, TargetArgs, UninstallArgs};
 use crate::error::{Error, Result};
+use crate::plan::Activation;
 
 /// How much to print on stdout (errors always go to stderr).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -78,6 +79,8 @@ pub struct InstallOptions {
     pub target: TargetSpec,
     pub mode: Mode,
     pub groups: GroupChanges,
+    /// `None`: as installed, else `.pth`.
+    pub activation: Option<Activation>,
     pub force: bool,
     pub json: bool,
     pub verbosity: Verbosity,
@@ -101,6 +104,7 @@ impl InstallOptions {
             target: TargetSpec::from_args(&args.target, args.create && mode == Mode::Install),
             mode,
             groups,
+            activation: args.mode,
             force: args.force,
             json: args.json,
             verbosity: (&args.output).into(),

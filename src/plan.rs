@@ -19,6 +19,41 @@ pub const PTH: &str = "00_wrapt_bootstrap.pth";
 /// Activation on `CPython` >= 3.15 (PEP 829); same stem as the `.pth`, which
 /// suppresses that file's import lines there. Harmless before 3.15.
 pub const START: &str = "00_wrapt_bootstrap.start";
+/// Activation with `--mode sitecustomize`: a package, which Python finds
+/// before a `sitecustomize.py` module in the same directory, so that an
+/// environment's own stays untouched (the package runs it).
+pub const SITECUSTOMIZE: &str = "sitecustomize/__init__.py";
+
+/// How the bootstrap is activated at startup.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Activation {
+    /// A `.pth` import line (CPython <= 3.14) and a PEP 829 `.start` entry
+    /// point (CPython >= 3.15)
+    Pth,
+    /// A `sitecustomize` package that runs the environment's own
+    /// sitecustomize after activating
+    Sitecustomize,
+}
+
+impl Activation {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Activation::Pth => "pth",
+            Activation::Sitecustomize => "sitecustomize",
+        }
+    }
+}
+
+/// Whether `path` (relative) is an activation file: a `.pth` or `.start`
+/// directly in purelib, or the `sitecustomize` package's `__init__.py`.
+pub fn is_activation(path: &str) -> bool {
+    path == SITECUSTOMIZE
+        || (!path.contains('/')
+            && std::path::Path::new(path)
+                .extension()
+                .is_some_and(|e| e == "pth" || e == "start"))
+}
 /// The modification time of every file an install writes (2026-01-01
 /// 00:00 UTC), as pip gives installed files their wheel's: the bytecode
 /// compiled at install records its source's mtime, so the mtime must be
@@ -65,6 +100,15 @@ macro_rules! template {
 const PTH_WHEN_SET: &[u8] = template!("activate_when_set.pth");
 const PTH_ALWAYS: &[u8] = template!("activate_always.pth");
 const START_TEMPLATE: &[u8] = template!("activate.start");
+/// The same check as the `.pth` line's, as code in a module with bytecode,
+/// where it costs next to nothing to run; always true with defaults.
+const SITECUSTOMIZE_TEMPLATE: &str = include_str!(concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/templates/sitecustomize/__init__.py"
+));
+const SITECUSTOMIZE_CHECK_LINE: &str =
+    "\nif b\"WRAPT_PATCHES\" in posix.environ or b\"AUTOWRAPT_BOOTSTRAP\" in posix.environ:\n";
+const SITECUSTOMIZE_ALWAYS_LINE: &str = "\nif True:  # default groups are set\n";
 const INIT_TEMPLATE: &str = include_str!(concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/templates/wrapt_bootstrap/__init__.py"
@@ -87,7 +131,8 @@ pub enum Stage {
     Metadata,
     /// RECORD: written once the files it lists are in place.
     Record,
-    /// `.start`, then `.pth`: last in, first out.
+    /// `.start`, then `.pth`, or the `sitecustomize` package: last in,
+    /// first out.
     Activation,
 }
 
@@ -108,6 +153,7 @@ pub struct Plan {
     pub files: Vec<PlannedFile>,
     /// Sorted, deduplicated.
     pub defaults: Vec<String>,
+    pub activation: Activation,
 }
 
 /// `wrapt_bootstrap-<version>.dist-info`.
@@ -126,8 +172,8 @@ pub fn is_our_dist_info(name: &str) -> bool {
 
 impl Plan {
     /// Renders every file for these default groups (which the caller has
-    /// validated).
-    pub fn render(defaults: &BTreeSet<String>) -> Plan {
+    /// validated), activated as `activation` says.
+    pub fn render(defaults: &BTreeSet<String>, activation: Activation) -> Plan {
         let defaults: Vec<String> = defaults.iter().cloned().collect();
         let dist_info = dist_info_dir();
         let init = render_init(INIT_TEMPLATE, &defaults)
@@ -142,6 +188,11 @@ impl Plan {
         } else {
             PTH_ALWAYS
         };
+        let sitecustomize = if defaults.is_empty() {
+            SITECUSTOMIZE_TEMPLATE.to_owned()
+        } else {
+            SITECUSTOMIZE_TEMPLATE.replacen(SITECUSTOMIZE_CHECK_LINE, SITECUSTOMIZE_ALWAYS_LINE, 1)
+        };
 
         let file = |path: String, bytes: Vec<u8>, mode, stage| PlannedFile {
             path,
@@ -149,7 +200,7 @@ impl Plan {
             mode,
             stage,
         };
-        let files = vec![
+        let mut files = vec![
             file(
                 format!("{PACKAGE_DIR}/__init__.py"),
                 init.into_bytes(),
@@ -198,15 +249,29 @@ impl Plan {
                 MODE_FILE,
                 Stage::Metadata,
             ),
-            file(
-                START.to_owned(),
-                START_TEMPLATE.to_vec(),
+        ];
+        match activation {
+            Activation::Pth => files.extend([
+                file(
+                    START.to_owned(),
+                    START_TEMPLATE.to_vec(),
+                    MODE_FILE,
+                    Stage::Activation,
+                ),
+                file(PTH.to_owned(), pth.to_vec(), MODE_FILE, Stage::Activation),
+            ]),
+            Activation::Sitecustomize => files.push(file(
+                SITECUSTOMIZE.to_owned(),
+                sitecustomize.into_bytes(),
                 MODE_FILE,
                 Stage::Activation,
-            ),
-            file(PTH.to_owned(), pth.to_vec(), MODE_FILE, Stage::Activation),
-        ];
-        let mut plan = Plan { files, defaults };
+            )),
+        }
+        let mut plan = Plan {
+            files,
+            defaults,
+            activation,
+        };
         plan.add_record(format!("{dist_info}/RECORD"));
         plan
     }
@@ -240,22 +305,23 @@ impl Plan {
         self.files.sort_by_key(|f| f.stage);
     }
 
-    /// The package's Python sources, `(path, bytes)`, for [`Plan::add_bytecode`].
+    /// The Python sources, `(path, bytes)`, for [`Plan::add_bytecode`].
     pub fn python_sources(&self) -> Vec<(&str, &[u8])> {
         self.files
             .iter()
             .filter(|f| {
-                f.stage == Stage::Package
-                    && std::path::Path::new(&f.path)
-                        .extension()
-                        .is_some_and(|e| e == "py")
+                std::path::Path::new(&f.path)
+                    .extension()
+                    .is_some_and(|e| e == "py")
             })
             .map(|f| (f.path.as_str(), f.bytes.as_slice()))
             .collect()
     }
 
-    /// Adds the compiled bytecode of the package's sources
-    /// (`__pycache__/<module>.<tag>.pyc`, from `bytecode::compile`) and
+    /// Adds the compiled bytecode of the sources
+    /// (`__pycache__/<module>.<tag>.pyc`, from `bytecode::compile`), in
+    /// the stage of its source (the `sitecustomize` package's comes after
+    /// its `__init__.py`, which works without it), and
     /// lists it in RECORD without a hash, as pip lists bytecode: marshal's
     /// output follows the compiling interpreter's state (its reference
     /// flags follow reference counts: on 3.9 the bytes of a first install
@@ -264,13 +330,17 @@ impl Plan {
     pub fn add_bytecode(&mut self, compiled: Vec<(String, Vec<u8>)>) {
         let record_path = self.record_path().to_owned();
         self.files.retain(|f| f.stage != Stage::Record);
-        self.files
-            .extend(compiled.into_iter().map(|(path, bytes)| PlannedFile {
+        for (path, bytes) in compiled {
+            let stage = self
+                .source_of_bytecode(&path)
+                .map_or(Stage::Package, |source| source.stage);
+            self.files.push(PlannedFile {
                 path,
                 bytes,
                 mode: MODE_FILE,
-                stage: Stage::Package,
-            }));
+                stage,
+            });
+        }
         self.add_record(record_path);
     }
 
@@ -288,23 +358,24 @@ impl Plan {
     }
 
     /// Whether `path` is the bytecode Python caches for one of this plan's
-    /// modules (`wrapt_bootstrap/__pycache__/<module>.*.pyc`): derived from
-    /// our source, so ours to replace whoever wrote it.
+    /// modules (`<dir>/__pycache__/<module>.*.pyc`): derived from our
+    /// source, so ours to replace whoever wrote it.
     pub fn is_bytecode_of_ours(&self, path: &str) -> bool {
-        let Some(name) = path
-            .strip_prefix(PACKAGE_DIR)
-            .and_then(|rest| rest.strip_prefix("/__pycache__/"))
-            .filter(|name| {
-                !name.contains('/')
-                    && std::path::Path::new(name)
-                        .extension()
-                        .is_some_and(|e| e == "pyc")
-            })
-        else {
-            return false;
-        };
+        self.source_of_bytecode(path).is_some()
+    }
+
+    /// The planned source that `path` is the cached bytecode of, if any.
+    fn source_of_bytecode(&self, path: &str) -> Option<&PlannedFile> {
+        let (dir, name) = path.rsplit_once("/__pycache__/")?;
+        if name.contains('/')
+            || !std::path::Path::new(name)
+                .extension()
+                .is_some_and(|e| e == "pyc")
+        {
+            return None;
+        }
         let module = name.split('.').next().unwrap_or_default();
-        self.get(&format!("{PACKAGE_DIR}/{module}.py")).is_some()
+        self.get(&format!("{dir}/{module}.py"))
     }
 
     /// The path of the RECORD this plan writes.
@@ -317,13 +388,13 @@ impl Plan {
             .path
     }
 
-    /// The `.pth` line this plan installs (for `--dry-run`).
-    pub fn pth_line(&self) -> String {
+    /// The `.pth` line this plan installs, if it installs one (for
+    /// `--dry-run`).
+    pub fn pth_line(&self) -> Option<String> {
         self.files
             .iter()
             .find(|f| f.path == PTH)
             .map(|f| String::from_utf8_lossy(&f.bytes).trim_end().to_owned())
-            .unwrap_or_default()
     }
 
     pub fn get(&self, path: &str) -> Option<&PlannedFile> {
@@ -423,7 +494,7 @@ mod tests {
     #[test]
     fn native_size_is_rendered_into_init() {
         assert_eq!(INIT_TEMPLATE.matches(NATIVE_SIZE_TEMPLATE_LINE).count(), 1);
-        let plan = Plan::render(&BTreeSet::new());
+        let plan = Plan::render(&BTreeSet::new(), Activation::Pth);
         let init = plan
             .files
             .iter()
@@ -471,7 +542,7 @@ mod tests {
 
     #[test]
     fn plan_order_and_record() {
-        let plan = Plan::render(&set(&[]));
+        let plan = Plan::render(&set(&[]), Activation::Pth);
         let paths: Vec<&str> = plan.files.iter().map(|f| f.path.as_str()).collect();
         assert_eq!(
             paths,
@@ -501,7 +572,10 @@ mod tests {
         }
         assert_eq!(plan.get(PTH).unwrap().bytes, PTH_WHEN_SET);
         assert_eq!(
-            Plan::render(&set(&["a"])).get(PTH).unwrap().bytes,
+            Plan::render(&set(&["a"]), Activation::Pth)
+                .get(PTH)
+                .unwrap()
+                .bytes,
             PTH_ALWAYS
         );
         let metadata = String::from_utf8(plan.files[5].bytes.clone()).unwrap();
@@ -511,7 +585,7 @@ mod tests {
 
     #[test]
     fn bytecode_is_listed_in_record_and_known_as_ours() {
-        let mut plan = Plan::render(&set(&[]));
+        let mut plan = Plan::render(&set(&[]), Activation::Pth);
         let sources: Vec<&str> = plan.python_sources().iter().map(|(p, _)| *p).collect();
         assert_eq!(
             sources,

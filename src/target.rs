@@ -24,16 +24,36 @@ try:
 except AttributeError:
     import platform
     implementation = platform.python_implementation().lower()
+purelib = sysconfig.get_paths()["purelib"]
+# The sitecustomize modules on sys.path up to purelib: a later one is for
+# ours to run. '' is the probe's own directory, not on sys.path while site
+# runs.
+sitecustomize = []
+try:
+    from importlib.machinery import PathFinder
+except ImportError:
+    PathFinder = None
+import os.path
+for entry in sys.path if PathFinder else ():
+    try:
+        spec = entry and PathFinder.find_spec("sitecustomize", [entry])
+    except Exception:
+        spec = None
+    if spec and spec.has_location:
+        sitecustomize.append(spec.origin)
+    if entry and os.path.realpath(entry) == os.path.realpath(purelib):
+        break
 sys.stdout.write(json.dumps({
     "implementation": implementation,
     "version": list(sys.version_info[:3]),
     "abiflags": getattr(sys, "abiflags", ""),
     "gil_disabled": bool(sysconfig.get_config_var("Py_GIL_DISABLED")),
-    "purelib": sysconfig.get_paths()["purelib"],
+    "purelib": purelib,
     "prefix": sys.prefix,
     "base_prefix": getattr(sys, "base_prefix", sys.prefix),
     "real_prefix": getattr(sys, "real_prefix", None),
     "executable": sys.executable,
+    "sitecustomize": sitecustomize,
 }) + "\n")
 "#;
 
@@ -49,6 +69,10 @@ pub struct Interpreter {
     pub base_prefix: PathBuf,
     pub real_prefix: Option<PathBuf>,
     pub executable: PathBuf,
+    /// The `sitecustomize` modules found on `sys.path` up to `purelib`, in
+    /// its order.
+    #[serde(default)]
+    pub sitecustomize: Vec<PathBuf>,
 }
 
 impl Interpreter {
@@ -62,6 +86,34 @@ impl Interpreter {
         };
         let [major, minor, micro] = self.version;
         format!("{name} {major}.{minor}.{micro}")
+    }
+
+    /// Why a `sitecustomize` package in `purelib` would not run, or could
+    /// not run the sitecustomize it hides; `None` when it would work. Only
+    /// the first `sitecustomize` on `sys.path` is ever imported: one before
+    /// `purelib` (Debian ships one in its stdlib directory) wins over ours,
+    /// and in `purelib` only a `sitecustomize.py` beside ours (or ours) can
+    /// be run from ours.
+    pub fn sitecustomize_conflict(&self, purelib: &Path) -> Option<String> {
+        let canonical = |path: &Path| path.canonicalize().unwrap_or_else(|_| path.to_owned());
+        let first = self.sitecustomize.first()?;
+        let purelib = canonical(purelib);
+        if canonical(first.parent().unwrap_or(first)) == purelib {
+            (first.file_name() != Some("sitecustomize.py".as_ref())).then(|| {
+                format!(
+                    "{} is not a sitecustomize.py, which is all a sitecustomize package can run in its place",
+                    first.display()
+                )
+            })
+        } else if canonical(first) == purelib.join(crate::plan::SITECUSTOMIZE) {
+            None
+        } else {
+            Some(format!(
+                "{} comes before {} on sys.path, so Python imports it instead of ours",
+                first.display(),
+                purelib.display()
+            ))
+        }
     }
 
     /// `sys.prefix != sys.base_prefix` (PEP 405), or an old-style
@@ -456,6 +508,45 @@ mod tests {
     }
 
     #[test]
+    fn sitecustomize_conflicts() {
+        let purelib = Path::new("/v/lib/python3.12/site-packages");
+        let with = |found: &[&str]| Interpreter {
+            implementation: "cpython".into(),
+            version: [3, 12, 1],
+            abiflags: String::new(),
+            gil_disabled: false,
+            purelib: purelib.into(),
+            prefix: "/v".into(),
+            base_prefix: "/usr".into(),
+            real_prefix: None,
+            executable: "/v/bin/python".into(),
+            sitecustomize: found.iter().map(PathBuf::from).collect(),
+        };
+        let conflict = |found: &[&str]| with(found).sitecustomize_conflict(purelib);
+        assert_eq!(conflict(&[]), None);
+        assert_eq!(
+            conflict(&[
+                "/v/lib/python3.12/site-packages/sitecustomize.py",
+                "/later/sitecustomize.py"
+            ]),
+            None
+        );
+        assert_eq!(
+            conflict(&["/v/lib/python3.12/site-packages/sitecustomize/__init__.py"]),
+            None
+        );
+        assert_eq!(
+            conflict(&["/usr/lib/python3.12/sitecustomize.py", "/v/lib/python3.12/site-packages/sitecustomize.py"]).unwrap(),
+            "/usr/lib/python3.12/sitecustomize.py comes before /v/lib/python3.12/site-packages on sys.path, so Python imports it instead of ours"
+        );
+        assert!(conflict(&[
+            "/v/lib/python3.12/site-packages/sitecustomize.cpython-312-x86_64-linux-gnu.so"
+        ])
+        .unwrap()
+        .contains("is not a sitecustomize.py"));
+    }
+
+    #[test]
     fn support_checks() {
         let info = Interpreter {
             implementation: "cpython".into(),
@@ -467,6 +558,7 @@ mod tests {
             base_prefix: "/usr".into(),
             real_prefix: None,
             executable: "/x/bin/python".into(),
+            sitecustomize: Vec::new(),
         };
         let err = check_supported(Path::new("/x/bin/python"), &info).unwrap_err();
         assert_eq!(

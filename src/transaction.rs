@@ -27,7 +27,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::error::{Error, Result};
-use crate::plan::{self, Plan, Stage};
+use crate::plan::{self, is_activation, Activation, Plan, PlannedFile, Stage};
 use crate::record::{self, RecordEntry};
 
 /// Temporary files are hidden, and never end in `.pth` or `.start`, so a
@@ -215,9 +215,16 @@ pub fn leftover_record(
         .ok()
         .and_then(|text| plan::parse_defaults(&text))
         .unwrap_or_default();
-    let rendered = Plan::render(&defaults);
     let mut entries = Vec::new();
-    for file in rendered.files.iter().filter(|f| f.stage != Stage::Record) {
+    let renderings =
+        [Activation::Pth, Activation::Sitecustomize].map(|a| Plan::render(&defaults, a));
+    let files: BTreeMap<&str, &PlannedFile> = renderings
+        .iter()
+        .flat_map(|plan| &plan.files)
+        .filter(|f| f.stage != Stage::Record)
+        .map(|f| (f.path.as_str(), f))
+        .collect();
+    for file in files.into_values() {
         if let OnDisk::File { bytes, .. } = on_disk(&full_path(purelib, &file.path)?)? {
             if bytes == file.bytes {
                 entries.push(RecordEntry::for_bytes(&file.path, &bytes));
@@ -404,7 +411,8 @@ pub fn plan_uninstall(purelib: &Path, records: &[InstalledRecord]) -> Result<Vec
 }
 
 /// Removal changes in removal order: `.pth` first (it activates on <= 3.14),
-/// then `.start`, then everything else, RECORDs last.
+/// then `.start` (or the `sitecustomize` package), then everything else,
+/// RECORDs last.
 fn plan_removals<'a>(
     purelib: &Path,
     records: &[InstalledRecord],
@@ -415,7 +423,7 @@ fn plan_removals<'a>(
         let extension = Path::new(path).extension();
         if top_level && extension.is_some_and(|e| e == "pth") {
             0
-        } else if top_level && extension.is_some_and(|e| e == "start") {
+        } else if is_activation(path) {
             1
         } else if records.iter().any(|r| r.record_path == path) {
             3
@@ -495,15 +503,6 @@ impl Counts {
     pub fn is_noop(&self) -> bool {
         self.created + self.replaced + self.removed == 0
     }
-}
-
-/// Whether `path` (relative) is an activation file: a `.pth` or `.start`
-/// directly in purelib.
-fn is_activation(path: &str) -> bool {
-    !path.contains('/')
-        && Path::new(path)
-            .extension()
-            .is_some_and(|e| e == "pth" || e == "start")
 }
 
 /// Whether these changes must take the activation files out before the
@@ -699,12 +698,22 @@ fn our_dirs(purelib: &Path) -> Result<Vec<PathBuf>> {
 
 /// What an interrupted run may leave that no RECORD lists: temporary files
 /// (in purelib and in our directories), and our directories left empty (a
-/// run killed between `mkdir` and its first file). Removes them; returns
+/// run killed between `mkdir` and its first file; an empty `sitecustomize`
+/// directory, which would import as a namespace package and hide a later
+/// sitecustomize, holds nothing of anyone's either). Removes them; returns
 /// how many directories went. Only under the exclusive lock.
 pub fn tidy(purelib: &Path) -> Result<usize> {
     remove_stale_temps(purelib)?;
     let mut count = 0;
-    for dir in our_dirs(purelib)? {
+    let sitecustomize = purelib.join(
+        Path::new(plan::SITECUSTOMIZE)
+            .parent()
+            .expect("a package's __init__.py has a parent"),
+    );
+    let empty_sitecustomize = [sitecustomize.join("__pycache__"), sitecustomize]
+        .into_iter()
+        .filter(|d| d.symlink_metadata().is_ok_and(|m| m.is_dir()));
+    for dir in our_dirs(purelib)?.into_iter().chain(empty_sitecustomize) {
         if remove_temps_then_dir_if_empty(&dir)? {
             count += 1;
         }
@@ -862,6 +871,22 @@ fn remove_emptied_dirs(purelib: &Path, removed: &[&str]) -> Result<usize> {
     Ok(count)
 }
 
+/// How the installed version is activated, if its RECORD says.
+pub fn installed_activation(records: &[InstalledRecord]) -> Option<Activation> {
+    let listed = |path: &str| {
+        records
+            .iter()
+            .any(|r| r.entries.iter().any(|e| e.path == path))
+    };
+    if listed(plan::SITECUSTOMIZE) {
+        Some(Activation::Sitecustomize)
+    } else if listed(plan::PTH) {
+        Some(Activation::Pth)
+    } else {
+        None
+    }
+}
+
 /// Reads the default groups of the installed `wrapt_bootstrap/__init__.py`,
 /// if it is ours and parses; otherwise none.
 pub fn installed_defaults(purelib: &Path, records: &[InstalledRecord]) -> BTreeSet<String> {
@@ -954,7 +979,10 @@ mod tests {
     fn install(purelib: &Path, defaults: &[&str], force: bool) -> Result<Vec<Change>> {
         let _lock = lock(purelib, true, || {})?;
         let records = installed_records(purelib, force)?;
-        let plan = Plan::render(&defaults.iter().map(|s| (*s).to_owned()).collect());
+        let plan = Plan::render(
+            &defaults.iter().map(|s| (*s).to_owned()).collect(),
+            Activation::Pth,
+        );
         let changes = plan_install(purelib, &plan, &records)?;
         if let Some(err) = refusal(purelib, &changes, force) {
             return Err(err);
@@ -984,7 +1012,7 @@ mod tests {
         let pyc = "wrapt_bootstrap/__pycache__/__init__.cpython-312.pyc";
         write(purelib, pyc, b"written by Python");
         let records = installed_records(purelib, false).unwrap();
-        let mut plan = Plan::render(&BTreeSet::new());
+        let mut plan = Plan::render(&BTreeSet::new(), Activation::Pth);
         plan.add_bytecode(vec![(pyc.to_owned(), b"compiled at install".to_vec())]);
         let changes = plan_install(purelib, &plan, &records).unwrap();
         let change = changes.iter().find(|c| c.path == pyc).unwrap();
@@ -998,7 +1026,7 @@ mod tests {
         let records = installed_records(purelib, false).unwrap();
         assert_eq!(verify(purelib, &records).unwrap().1, Vec::<String>::new());
 
-        let mut plan = Plan::render(&BTreeSet::new());
+        let mut plan = Plan::render(&BTreeSet::new(), Activation::Pth);
         let foreign = "wrapt_bootstrap/__pycache__/theirs.cpython-312.pyc";
         write(purelib, foreign, b"not ours");
         plan.add_bytecode(vec![(foreign.to_owned(), b"ours?".to_vec())]);
@@ -1184,7 +1212,7 @@ mod tests {
         let purelib = tmp.path();
         install(purelib, &[], false).unwrap();
         let records = installed_records(purelib, false).unwrap();
-        let enable = Plan::render(&BTreeSet::from(["acme".to_owned()]));
+        let enable = Plan::render(&BTreeSet::from(["acme".to_owned()]), Activation::Pth);
         let changes = plan_install(purelib, &enable, &records).unwrap();
         assert!(!deactivates_first(&changes), "{changes:?}");
 

@@ -1,8 +1,9 @@
 # Post-import hooks registered at interpreter startup, installed by
 # wrapt-install.
 #
-# 00_wrapt_bootstrap.pth (CPython <= 3.14) or 00_wrapt_bootstrap.start
-# (PEP 829, CPython >= 3.15) calls _activate() while site runs. It reads
+# 00_wrapt_bootstrap.pth (CPython <= 3.14), 00_wrapt_bootstrap.start
+# (PEP 829, CPython >= 3.15) or, with --mode sitecustomize, the
+# sitecustomize package calls _activate() while site runs. It reads
 # WRAPT_PATCHES / AUTOWRAPT_BOOTSTRAP and the environment's defaults, and
 # only when some group is enabled loads the implementation (the native
 # module, or the pure-Python fallback where it cannot load), puts the finder
@@ -192,13 +193,15 @@ def _activate():
         # site runs it, else after sitecustomize. site.main() looks both
         # functions up at call time, so wrapping the module attributes is
         # enough; both are put back before anything else can see them.
-        # Activated by a later addsitedir() or by hand, nothing is pending.
+        # Activated from our sitecustomize, that one is already running and
+        # calls _sitecustomize_done itself. Activated by a later addsitedir()
+        # or by hand, nothing is pending.
         site = sys.modules.get("site")
-        if getattr(getattr(site, "__spec__", None), "_initializing", False):
-            for name, wrapper in (
-                ("execsitecustomize", _run_sitecustomize),
-                ("execusercustomize", _run_usercustomize),
-            ):
+        if _initializing(site):
+            wrappers = [("execusercustomize", _run_usercustomize)]
+            if not _initializing(sys.modules.get("sitecustomize")):
+                wrappers.append(("execsitecustomize", _run_sitecustomize))
+            for name, wrapper in wrappers:
                 original = getattr(site, name, None)
                 if original is not None:
                     _site_originals[name] = original
@@ -211,14 +214,22 @@ def _activate():
         sys.__excepthook__(*sys.exc_info())
 
 
+def _initializing(module):
+    return getattr(getattr(module, "__spec__", None), "_initializing", False)
+
+
 def _run_sitecustomize():
     try:
         _site_originals["execsitecustomize"]()
     finally:
-        # ENABLE_USER_SITE is only settled after venv() has processed our
-        # .pth, so it is read now, not at activation.
-        if not getattr(sys.modules["site"], "ENABLE_USER_SITE", False):
-            _finish_site()
+        _sitecustomize_done()
+
+
+def _sitecustomize_done():
+    # ENABLE_USER_SITE is only settled after venv() has processed our .pth,
+    # so it is read now, not at activation.
+    if _site_originals and not getattr(sys.modules["site"], "ENABLE_USER_SITE", False):
+        _finish_site()
 
 
 def _run_usercustomize():

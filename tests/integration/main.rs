@@ -5,6 +5,7 @@
 mod grammar;
 mod hooks;
 mod install;
+mod sitecustomize;
 mod startup;
 mod support;
 mod transaction;

@@ -389,10 +389,15 @@ def inner(module):
 fn sys_path_entries_added_later_in_site_are_scanned_too() {
     // Step 3 of the startup sequence: a .pth path line sorting after ours
     // (as editable installs add), and sitecustomize appending to sys.path,
-    // both after our activation line ran. The first uses an *.egg-info
-    // directory, as `setup.py develop` leaves.
-    for python in pythons() {
-        let venv = Venv::installed(python);
+    // both after our activation ran. The first uses an *.egg-info
+    // directory, as `setup.py develop` leaves. In sitecustomize mode, the
+    // environment's sitecustomize.py runs from ours.
+    for (python, mode) in pythons()
+        .iter()
+        .flat_map(|python| [(python, "pth"), (python, "sitecustomize")])
+    {
+        let venv = Venv::new(python);
+        venv.install(&["--mode", mode]);
         let editable = tempfile::tempdir().unwrap();
         let egg_info = editable.path().join("late_patches.egg-info");
         fs::create_dir_all(&egg_info).unwrap();
@@ -439,7 +444,7 @@ fn sys_path_entries_added_later_in_site_are_scanned_too() {
             assert_eq!(
                 stdout(&output),
                 "pth sitecustomize\n",
-                "python 3.{} {implementation:?}: {}",
+                "python 3.{} {implementation:?}, {mode} mode: {}",
                 python.minor,
                 describe(&output)
             );

@@ -1,0 +1,340 @@
+//! `--mode sitecustomize`: activation from a `sitecustomize` package that
+//! runs the sitecustomize it hides, and refuses where another would win.
+
+use std::fs;
+use std::os::unix::fs::MetadataExt as _;
+use std::path::Path;
+
+use crate::support::{
+    describe, pythons, stderr, stdout, wrapt_install, wrapt_uninstall, Implementation, Venv,
+};
+
+/// The environment's own sitecustomize: it records whether our bootstrap
+/// ran before it, imports the example group's target, and cleans up after
+/// itself as such modules do.
+const USER_SITECUSTOMIZE: &str = "\
+import sys
+BOOTSTRAPPED_FIRST = 'wrapt_bootstrap' in sys.modules
+import tempfile
+del sys, tempfile
+";
+
+fn install_sitecustomize(venv: &Venv) {
+    venv.install(&["--mode", "sitecustomize"]);
+    assert!(venv
+        .site_packages
+        .join("sitecustomize/__init__.py")
+        .is_file());
+    for activation in ["00_wrapt_bootstrap.pth", "00_wrapt_bootstrap.start"] {
+        assert!(
+            !venv.site_packages.join(activation).exists(),
+            "{activation}"
+        );
+    }
+}
+
+#[test]
+fn the_environments_own_sitecustomize_keeps_running_and_comes_back_untouched() {
+    for python in pythons() {
+        let venv = Venv::new(python);
+        let own = venv.site_packages.join("sitecustomize.py");
+        fs::write(&own, USER_SITECUSTOMIZE).unwrap();
+        let before = venv.snapshot();
+        let mtime = fs::metadata(&own).unwrap().mtime_nsec();
+        install_sitecustomize(&venv);
+        let what = |output: &std::process::Output| {
+            format!("python 3.{}: {}", python.minor, describe(output))
+        };
+        for implementation in Implementation::BOTH {
+            // Enabled: hooks are registered before the environment's own
+            // sitecustomize runs, so the tempfile it imports is patched.
+            let output = venv.run_code(
+                implementation,
+                &[("WRAPT_PATCHES", "wrapt_bootstrap.examples")],
+                "import sitecustomize as s, wrapt_bootstrap as w; \
+                 print(s.BOOTSTRAPPED_FIRST, s.__file__, w._status()['implementation'])",
+            );
+            assert_eq!(
+                stdout(&output),
+                format!("True {} {}\n", own.display(), implementation.name()),
+                "{}",
+                what(&output)
+            );
+            assert_eq!(stderr(&output), "patching tempfile\n", "{}", what(&output));
+            // Idle: it runs all the same, and nothing of ours is imported.
+            let output = venv.run_code(
+                implementation,
+                &[],
+                "import sys, sitecustomize as s; \
+                 print(s.BOOTSTRAPPED_FIRST, [m for m in sys.modules if 'wrapt' in m])",
+            );
+            assert_eq!(stdout(&output), "False []\n", "{}", what(&output));
+            assert_eq!(stderr(&output), "", "{}", what(&output));
+        }
+        let output = wrapt_install()
+            .args(["--check", "--json", "--venv"])
+            .arg(&venv.root)
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{}", what(&output));
+        assert!(
+            stdout(&output).contains(r#""activation": "sitecustomize""#),
+            "{}",
+            what(&output)
+        );
+
+        let output = wrapt_uninstall()
+            .arg("--venv")
+            .arg(&venv.root)
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{}", what(&output));
+        assert_eq!(venv.snapshot(), before, "python 3.{}", python.minor);
+        assert_eq!(fs::metadata(&own).unwrap().mtime_nsec(), mtime);
+    }
+}
+
+#[test]
+fn a_failing_sitecustomize_fails_exactly_as_it_did_without_us() {
+    for python in pythons() {
+        let venv = Venv::new(python);
+        let own = venv.site_packages.join("sitecustomize.py");
+        let cases = [
+            "raise ValueError('broken on purpose')\n",
+            "import no_such_module_anywhere\n",
+            // Ignored by site without a word: the name is sitecustomize's.
+            "raise ImportError('gone', name='sitecustomize')\n",
+            "import sys\nsys.stderr.write('customized\\n')\n",
+        ];
+        let starts = |venv: &Venv| -> Vec<(Option<i32>, String, String)> {
+            cases
+                .iter()
+                .map(|source| {
+                    fs::write(&own, source).unwrap();
+                    let output = venv.python(Implementation::Native, &[], &["-c", "print('ran')"]);
+                    (output.status.code(), stdout(&output), stderr(&output))
+                })
+                .collect()
+        };
+        let without_us = starts(&venv);
+        assert!(without_us[0].2.contains("ValueError: broken on purpose"));
+        install_sitecustomize(&venv);
+        assert_eq!(starts(&venv), without_us, "python 3.{}", python.minor);
+    }
+}
+
+#[test]
+fn a_sitecustomize_further_down_sys_path_still_runs() {
+    // A .pth path line puts a directory with its own sitecustomize after
+    // site-packages: Python imported it before we came, and still does.
+    let python = pythons().last().unwrap();
+    let venv = Venv::new(python);
+    let later = tempfile::tempdir().unwrap();
+    fs::write(
+        later.path().join("sitecustomize.py"),
+        "import sys\nsys.stderr.write('later sitecustomize\\n')\n",
+    )
+    .unwrap();
+    fs::write(
+        venv.site_packages.join("zz_later.pth"),
+        format!("{}\n", later.path().display()),
+    )
+    .unwrap();
+    let start = || {
+        let output = venv.python(Implementation::Native, &[], &["-c", "pass"]);
+        assert!(output.status.success(), "{}", describe(&output));
+        stderr(&output)
+    };
+    assert_eq!(start(), "later sitecustomize\n");
+    install_sitecustomize(&venv);
+    assert_eq!(start(), "later sitecustomize\n");
+}
+
+/// A copy of `python`'s installation whose stdlib directory holds a
+/// `sitecustomize.py`, as Debian's does (`/usr/lib/python3.X`): the
+/// interpreter binary copied, everything else linked.
+fn installation_with_stdlib_sitecustomize(
+    python: &Path,
+    minor: u32,
+    home: &Path,
+) -> std::path::PathBuf {
+    let real = python.canonicalize().unwrap();
+    let real_home = real.parent().unwrap().parent().unwrap();
+    let stdlib = format!("lib/python3.{minor}");
+    fs::create_dir_all(home.join("bin")).unwrap();
+    fs::create_dir_all(home.join(&stdlib)).unwrap();
+    let exe = home.join("bin").join(real.file_name().unwrap());
+    fs::copy(&real, &exe).unwrap();
+    for entry in fs::read_dir(real_home.join("lib")).unwrap().flatten() {
+        if entry.file_name().to_string_lossy().starts_with("libpython") {
+            std::os::unix::fs::symlink(entry.path(), home.join("lib").join(entry.file_name()))
+                .unwrap();
+        }
+    }
+    for entry in fs::read_dir(real_home.join(&stdlib)).unwrap().flatten() {
+        std::os::unix::fs::symlink(entry.path(), home.join(&stdlib).join(entry.file_name()))
+            .unwrap();
+    }
+    fs::write(
+        home.join(&stdlib).join("sitecustomize.py"),
+        "# the distribution's own\n",
+    )
+    .unwrap();
+    exe
+}
+
+#[test]
+fn refuses_where_another_sitecustomize_would_win() {
+    let python = pythons().last().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let exe =
+        installation_with_stdlib_sitecustomize(&python.exe, python.minor, &dir.path().join("home"));
+    let venv_dir = dir.path().join("venv");
+    let created = std::process::Command::new(&exe)
+        .args(["-m", "venv", "--without-pip"])
+        .arg(&venv_dir)
+        .output()
+        .unwrap();
+    assert!(created.status.success(), "{}", describe(&created));
+    let site_packages = venv_dir.join(format!("lib/python3.{}/site-packages", python.minor));
+    let before = crate::support::snapshot(&site_packages);
+
+    let attempt = |args: &[&str]| {
+        wrapt_install()
+            .arg("--venv")
+            .arg(&venv_dir)
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    for args in [
+        &["--mode", "sitecustomize"][..],
+        &["--mode", "sitecustomize", "--dry-run", "--force"],
+    ] {
+        let output = attempt(args);
+        assert_eq!(output.status.code(), Some(2), "{}", describe(&output));
+        let error = stderr(&output);
+        assert_eq!(error.lines().count(), 1, "{error}");
+        assert!(
+            error.contains(&format!(
+                "{} comes before {} on sys.path",
+                dir.path()
+                    .join(format!(
+                        "home/lib/python3.{}/sitecustomize.py",
+                        python.minor
+                    ))
+                    .display(),
+                site_packages.display()
+            )),
+            "{error}"
+        );
+        assert!(error.contains("use --mode pth"), "{error}");
+        assert_eq!(
+            crate::support::snapshot(&site_packages),
+            before,
+            "nothing written"
+        );
+    }
+    // The default mode does not care.
+    let output = attempt(&[]);
+    assert!(output.status.success(), "{}", describe(&output));
+    assert!(site_packages.join("00_wrapt_bootstrap.pth").is_file());
+}
+
+#[test]
+fn refuses_a_sitecustomize_it_could_not_run_in_its_place() {
+    // Bytecode without source, in site-packages: only a sitecustomize.py
+    // can be run from our package.
+    let python = pythons().last().unwrap();
+    let venv = Venv::new(python);
+    let compiled = venv.site_packages.join("sitecustomize.pyc");
+    let source = venv.root.join("sitecustomize_source.py");
+    fs::write(&source, "pass\n").unwrap();
+    let output = std::process::Command::new(venv.interpreter())
+        .arg("-c")
+        .arg("import py_compile, sys; py_compile.compile(sys.argv[1], sys.argv[2], doraise=True)")
+        .arg(&source)
+        .arg(&compiled)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", describe(&output));
+    let output = wrapt_install()
+        .args(["--mode", "sitecustomize", "--venv"])
+        .arg(&venv.root)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2), "{}", describe(&output));
+    assert!(
+        stderr(&output).contains(&format!("{} is not a sitecustomize.py", compiled.display())),
+        "{}",
+        describe(&output)
+    );
+}
+
+#[test]
+fn the_mode_is_kept_until_changed_and_switching_leaves_no_trace() {
+    let python = pythons().last().unwrap();
+    let venv = Venv::new(python);
+    let pristine = venv.snapshot();
+    let pth = venv.site_packages.join("00_wrapt_bootstrap.pth");
+    let package = venv.site_packages.join("sitecustomize");
+    venv.install(&[]);
+    assert!(pth.is_file() && !package.exists());
+    install_sitecustomize(&venv);
+    assert!(package
+        .join("__pycache__")
+        .read_dir()
+        .unwrap()
+        .next()
+        .is_some());
+    // A plain reinstall, or a change of defaults, keeps the mode.
+    let output = venv.install(&["--enable", "wrapt_bootstrap.examples"]);
+    assert!(
+        stdout(&output).contains("sitecustomize package"),
+        "{}",
+        describe(&output)
+    );
+    assert!(package.join("__init__.py").is_file() && !pth.exists());
+    // Defaults set: active without WRAPT_PATCHES.
+    let output = venv.run_code(Implementation::Native, &[], "import tempfile");
+    assert_eq!(stderr(&output), "patching tempfile\n");
+    let output = venv.install(&["--dry-run", "--json"]);
+    assert!(
+        stdout(&output).contains(r#""activation": "sitecustomize""#),
+        "{}",
+        describe(&output)
+    );
+    assert!(
+        !stdout(&output).contains("pth_line"),
+        "{}",
+        describe(&output)
+    );
+    venv.install(&["--mode", "pth", "--disable", "wrapt_bootstrap.examples"]);
+    assert!(
+        pth.is_file() && !package.exists(),
+        "the package and its bytecode are gone"
+    );
+    let output = wrapt_uninstall()
+        .arg("--venv")
+        .arg(&venv.root)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", describe(&output));
+    assert_eq!(venv.snapshot(), pristine);
+}
+
+#[test]
+fn a_broken_install_never_breaks_startup() {
+    let python = pythons().last().unwrap();
+    let venv = Venv::new(python);
+    install_sitecustomize(&venv);
+    fs::remove_dir_all(venv.site_packages.join("wrapt_bootstrap")).unwrap();
+    for env in [
+        &[][..],
+        &[("WRAPT_PATCHES", "wrapt_bootstrap.examples")][..],
+    ] {
+        let output = venv.python(Implementation::Native, env, &["-c", "pass"]);
+        assert!(output.status.success(), "{}", describe(&output));
+        assert_eq!(stderr(&output), "", "{env:?}");
+    }
+}
