@@ -492,6 +492,25 @@ mod tests {
     }
 
     #[test]
+    fn sitecustomize_checks_the_environment_unless_defaults_are_set() {
+        assert_eq!(
+            SITECUSTOMIZE_TEMPLATE
+                .matches(SITECUSTOMIZE_CHECK_LINE)
+                .count(),
+            1
+        );
+        let render = |defaults: &[&str]| {
+            let plan = Plan::render(&set(defaults), Activation::Sitecustomize);
+            assert!(plan.get(PTH).is_none() && plan.get(START).is_none());
+            String::from_utf8(plan.get(SITECUSTOMIZE).unwrap().bytes.clone()).unwrap()
+        };
+        assert_eq!(render(&[]), SITECUSTOMIZE_TEMPLATE);
+        let always = render(&["a"]);
+        assert!(!always.contains(SITECUSTOMIZE_CHECK_LINE));
+        assert!(always.contains(SITECUSTOMIZE_ALWAYS_LINE));
+    }
+
+    #[test]
     fn native_size_is_rendered_into_init() {
         assert_eq!(INIT_TEMPLATE.matches(NATIVE_SIZE_TEMPLATE_LINE).count(), 1);
         let plan = Plan::render(&BTreeSet::new(), Activation::Pth);
