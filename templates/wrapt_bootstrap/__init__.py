@@ -33,6 +33,16 @@ __version__ = "0.1.0"
 # WRAPT_PATCHES is unset.
 _DEFAULT_GROUPS = ()
 
+# The programs left alone even when groups are enabled: packaging and
+# environment tools, which a patch could break, and which run wherever
+# WRAPT_PATCHES is exported. WRAPT_PATCHES_SKIP edits the list with the
+# grammar of WRAPT_PATCHES (README: "Tool processes").
+_DEFAULT_SKIP = (
+    "pip", "pipx", "virtualenv", "venv", "ensurepip", "uv", "poetry", "pdm", "hatch",
+    "flit", "build", "twine", "wheel", "pip-compile", "pip-sync", "conda", "mamba",
+    "tox", "nox", "pre-commit",
+)
+
 # Rendered by wrapt-install: the size of the _native.abi3.so it wrote.
 # Loading a truncated shared object kills the process instead of raising, so
 # a native module of any other size is not loaded (the fallback serves).
@@ -45,6 +55,8 @@ _decided = False
 _active = False
 _debug = False
 _selected = ()
+# The program name that made this process a tool process, if one did.
+_skipped = None
 _autowrapt_groups = ()
 _seen_dists = set()
 _scanned_paths = set()
@@ -67,42 +79,91 @@ def _flag(name):
     return os.environ.get(name, "").strip().lower() not in ("", "0", "false", "no", "off")
 
 
+_ALLOWED = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-"
+
+
+def _edit(value, defaults, invalid):
+    # The list grammar of DESIGN.md, for WRAPT_PATCHES and WRAPT_PATCHES_SKIP:
+    # unset -> the defaults; empty, 0, off or none -> None (nothing, said
+    # outright); plain names -> exactly those; +name / -name -> the defaults
+    # edited. Names ignored as invalid go to `invalid`. A name is valid when str.strip with the
+    # allowed characters leaves nothing: no regex module needed at startup.
+    if value is None:
+        return list(defaults)
+    items = [item.strip() for item in value.split(",")]
+    items = [item for item in items if item]
+    if not items or (len(items) == 1 and items[0].lower() in ("0", "off", "none")):
+        return None
+    names = [] if any(item[0] not in "+-" for item in items) else list(defaults)
+    for item in items:
+        sign, name = (item[0], item[1:].strip()) if item[0] in "+-" else ("+", item)
+        if not name or name.strip(_ALLOWED):
+            invalid.append(item)
+        elif sign == "-":
+            names = [other for other in names if other != name]
+        elif name not in names:
+            names.append(name)
+    return names
+
+
 def _select(wrapt_patches, autowrapt_bootstrap, defaults):
-    # The selection grammar of DESIGN.md. Returns (groups, autowrapt_groups,
-    # invalid): the groups selected by WRAPT_PATCHES (or the defaults when it
-    # is unset), the groups named by AUTOWRAPT_BOOTSTRAP, and the names
-    # ignored as invalid. A name is valid when str.strip with the allowed
-    # characters leaves nothing: no regex module needed at startup.
-    allowed = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-"
+    # Returns (groups, autowrapt_groups, invalid): the groups selected by
+    # WRAPT_PATCHES (or the defaults when it is unset), the groups named by
+    # AUTOWRAPT_BOOTSTRAP, and the names ignored as invalid.
     invalid = []
-    if wrapt_patches is None:
-        groups = list(defaults)
-    else:
-        items = [item.strip() for item in wrapt_patches.split(",")]
-        items = [item for item in items if item]
-        if not items or (len(items) == 1 and items[0].lower() in ("0", "off", "none")):
-            return [], [], invalid
-        # Plain names select exactly those groups; a list of only +/- edits
-        # starts from the defaults.
-        groups = [] if any(item[0] not in "+-" for item in items) else list(defaults)
-        for item in items:
-            sign, name = (item[0], item[1:].strip()) if item[0] in "+-" else ("+", item)
-            if not name or name.strip(allowed):
-                invalid.append(item)
-            elif sign == "-":
-                groups = [group for group in groups if group != name]
-            elif name not in groups:
-                groups.append(name)
+    groups = _edit(wrapt_patches, defaults, invalid)
+    if groups is None:
+        # The kill switch silences AUTOWRAPT_BOOTSTRAP as well.
+        return [], [], invalid
     autowrapt_groups = []
     for name in (autowrapt_bootstrap or "").split(","):
         name = name.strip()
         if not name:
             continue
-        if name.strip(allowed):
+        if name.strip(_ALLOWED):
             invalid.append(name)
         elif name not in autowrapt_groups:
             autowrapt_groups.append(name)
     return groups, autowrapt_groups, invalid
+
+
+def _program():
+    # The program this process runs, as the skip list names it: the
+    # top-level package of `-m`, else the script's name without .py and a
+    # version suffix (pip3.12 -> pip); None for -c, stdin and the prompt.
+    argv = getattr(sys, "orig_argv", None)
+    if argv is None:
+        # CPython 3.9, where sys.argv says only "-m": the command line as
+        # the kernel has it, else what sys.argv does say.
+        try:
+            with open("/proc/self/cmdline", "rb") as stream:
+                argv = [os.fsdecode(arg) for arg in stream.read().split(b"\0")[:-1]]
+        except OSError:
+            argv = [sys.executable] + [arg for arg in sys.argv[:1] if arg not in ("-m", "-c", "")]
+    args = iter(argv[1:])
+    for arg in args:
+        if arg in ("-X", "-W", "--check-hash-based-pycs"):
+            next(args, None)
+        elif arg == "-":
+            return None
+        elif arg[:1] != "-":
+            name = arg.rpartition("/")[2]
+            if name.endswith(".py"):
+                name = name[:-3]
+            return name.rstrip("0123456789.") or None
+        elif arg[:2] != "--":
+            # A cluster of one-letter options: -c, -m, -X and -W take the
+            # rest of it, or the next argument.
+            for at in range(1, len(arg)):
+                letter = arg[at]
+                if letter in "cmXW":
+                    value = arg[at + 1 :] or next(args, "")
+                    if letter == "m":
+                        return value.partition(".")[0] or None
+                    if letter == "c":
+                        return None
+                    break
+    return None
 
 
 def _report(message):
@@ -152,7 +213,7 @@ def _activate():
     # The startup entry point (.pth line / PEP 829 .start); idempotent: in a
     # virtual environment site processes site-packages twice, and every
     # subinterpreter runs site again.
-    global _decided, _active, _selected, _autowrapt_groups
+    global _decided, _active, _selected, _autowrapt_groups, _skipped
     if _decided:
         return
     _decided = True
@@ -167,6 +228,18 @@ def _activate():
         )
     if not groups and not autowrapt_groups:
         return
+    program = _program()
+    if program is not None:
+        invalid = []
+        skip = _edit(environ.get("WRAPT_PATCHES_SKIP"), _DEFAULT_SKIP, invalid) or ()
+        if invalid:
+            _report("ignoring invalid name%s %s in WRAPT_PATCHES_SKIP"
+                    % ("s" if len(invalid) > 1 else "", ", ".join(repr(name) for name in invalid)))
+        if program in skip:
+            _skipped = program
+            if _flag("WRAPT_PATCHES_DEBUG"):
+                _report("%s is a tool process (WRAPT_PATCHES_SKIP): no patches here" % program)
+            return
     _active = True
     try:
         impl = _load_impl()

@@ -50,6 +50,7 @@ def _status():
         "active": _package._active,
         "implementation": impl.IMPLEMENTATION if impl is not None else None,
         "selected": list(_package._selected),
+        "skipped_as_tool": _package._skipped,
         "defaults": list(_package._DEFAULT_GROUPS),
         "entry_points": dict(_package._entry_counts),
         "file": _package.__file__,
