@@ -8,4 +8,5 @@ mod install;
 mod sitecustomize;
 mod startup;
 mod support;
+mod tools;
 mod transaction;
