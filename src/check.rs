@@ -1,6 +1,8 @@
 //! `wrapt-install --check`: every RECORD hash verified, then activation
 //! proven by running the environment's own interpreter with the example
-//! group enabled and asking `wrapt_bootstrap._status()`.
+//! group enabled (on top of the caller's `WRAPT_PATCHES`) and asking
+//! `wrapt_bootstrap._status()`, and the [`ordering`] of each hook
+//! registered at startup diagnosed.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -9,6 +11,7 @@ use std::process::Command;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::ordering::{self, ImportTree, Ordering, Registration};
 use crate::output::Output;
 use crate::plan::{self, Activation, VERSION};
 use crate::target::{self, Layout};
@@ -21,7 +24,16 @@ pub const EXAMPLE_GROUP: &str = "wrapt_bootstrap.examples";
 /// What `templates/wrapt_bootstrap/examples.py` writes on stderr.
 const EXAMPLE_REPORTS: [&str; 2] = ["patching tempfile", "calling mkdtemp"];
 
-const STATUS_SCRIPT: &str = "import json, wrapt_bootstrap as w; print(json.dumps(w._status()))";
+/// Prints the status, each registration marked with whether its target was
+/// imported before `wrapt_bootstrap` (`sys.modules` keeps import order).
+const STATUS_SCRIPT: &str = r#"
+import json, sys, wrapt_bootstrap as w
+status = w._status()
+order = {name: at for at, name in enumerate(sys.modules)}
+for registration in status.get("registered", ()):
+    registration["before_activation"] = order.get(registration["target"], len(order)) < order["wrapt_bootstrap"]
+print(json.dumps(status))
+"#;
 
 /// What `wrapt_bootstrap._status()` returns (`templates/wrapt_bootstrap/__init__.py`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -33,6 +45,8 @@ pub struct Status {
     pub defaults: Vec<String>,
     pub entry_points: BTreeMap<String, u64>,
     pub file: PathBuf,
+    #[serde(default)]
+    pub registered: Vec<Registration>,
 }
 
 /// The outcome of a check (also the `--json` output).
@@ -50,6 +64,10 @@ pub struct CheckReport {
     pub problems: Vec<String>,
     pub warnings: Vec<String>,
     pub status: Option<Status>,
+    /// The `WRAPT_PATCHES` the interpreter was run with.
+    pub selection: String,
+    /// Each hook registered at startup, registered in time or late.
+    pub ordering: Vec<Ordering>,
 }
 
 /// Runs the check and reports it; `Err(CheckFailed)` when it found problems.
@@ -88,6 +106,11 @@ fn check(layout: &Layout, out: &Output) -> Result<CheckReport> {
         problems: Vec::new(),
         warnings: Vec::new(),
         status: None,
+        selection: ordering::selection(
+            std::env::var("WRAPT_PATCHES").ok().as_deref(),
+            EXAMPLE_GROUP,
+        ),
+        ordering: Vec::new(),
     };
     // Shared: a concurrent install or uninstall waits until we are done.
     let _lock = transaction::lock(purelib, false, || out.waiting(purelib))?;
@@ -135,9 +158,16 @@ fn check(layout: &Layout, out: &Output) -> Result<CheckReport> {
             ));
         }
     }
-    match run_status(&layout.interpreter) {
-        Ok(status) => {
+    match run_status(&layout.interpreter, &report.selection) {
+        Ok((status, tree)) => {
             judge_status(&status, purelib, activation, &mut report);
+            report.ordering = ordering::diagnose(&status.registered, &tree, purelib);
+            for late in report.ordering.iter().filter(|o| o.late) {
+                report.warnings.push(format!(
+                    "{} (group {}) was {}",
+                    late.target, late.group, late.explanation
+                ));
+            }
             report.status = Some(status);
         }
         Err(problem) => report.problems.push(problem),
@@ -146,13 +176,15 @@ fn check(layout: &Layout, out: &Output) -> Result<CheckReport> {
     Ok(report)
 }
 
-/// Runs the interpreter as a user would, with the example group added to
-/// the defaults; returns its status or the problem, described.
-fn run_status(interpreter: &Path) -> Result<Status, String> {
+/// Runs the interpreter as a user would, with `selection` as
+/// `WRAPT_PATCHES` and `-X importtime`; returns its status and import
+/// tree, or the problem, described.
+fn run_status(interpreter: &Path, selection: &str) -> Result<(Status, ImportTree), String> {
     let mut cmd = Command::new(interpreter);
-    cmd.args(["-c", STATUS_SCRIPT]).current_dir("/");
+    cmd.args(["-X", "importtime", "-c", STATUS_SCRIPT])
+        .current_dir("/");
     target::clean_python_env(&mut cmd);
-    cmd.env("WRAPT_PATCHES", format!("+{EXAMPLE_GROUP}"));
+    cmd.env("WRAPT_PATCHES", selection);
     let output = target::output(&mut cmd)
         .map_err(|e| format!("could not run {}: {e}", interpreter.display()))?;
     let stderr = String::from_utf8_lossy(&output.stderr);
@@ -166,8 +198,9 @@ fn run_status(interpreter: &Path) -> Result<Status, String> {
     }
     // The example group, which the check itself enables, reports its
     // firings by design: a sitecustomize or a .pth line may import tempfile.
-    let unexpected: Vec<&str> = stderr
-        .lines()
+    let (tree, other) = ImportTree::split(&stderr);
+    let unexpected: Vec<&str> = other
+        .into_iter()
         .filter(|line| !line.trim().is_empty() && !EXAMPLE_REPORTS.contains(line))
         .collect();
     if !unexpected.is_empty() {
@@ -183,13 +216,14 @@ fn run_status(interpreter: &Path) -> Result<Status, String> {
         .rev()
         .find(|l| l.starts_with('{'))
         .unwrap_or("");
-    serde_json::from_str(line).map_err(|e| {
+    let status = serde_json::from_str(line).map_err(|e| {
         format!(
             "{} printed no status ({e}): {:?}",
             interpreter.display(),
             stdout.trim()
         )
-    })
+    })?;
+    Ok((status, tree))
 }
 
 fn judge_status(status: &Status, purelib: &Path, activation: Activation, report: &mut CheckReport) {
@@ -271,6 +305,16 @@ fn print_report(report: &CheckReport, out: &Output) {
             out.info(format!("    {group}: {count} entry point{plural}"));
         }
     }
+    if !report.ordering.is_empty() {
+        out.info(format!(
+            "  ordering, with WRAPT_PATCHES={}:",
+            report.selection
+        ));
+        for hook in &report.ordering {
+            let verdict = if hook.late { "LATE" } else { "in time" };
+            out.info(format!("    {} ({}): {verdict}", hook.target, hook.group));
+        }
+    }
     for warning in &report.warnings {
         out.warn(warning);
     }
@@ -292,6 +336,7 @@ mod tests {
             defaults: vec!["a".into()],
             entry_points: BTreeMap::from([("a".into(), 0), (EXAMPLE_GROUP.into(), 1)]),
             file: file.to_owned(),
+            registered: Vec::new(),
         }
     }
 
@@ -307,6 +352,8 @@ mod tests {
             problems: vec![],
             warnings: vec![],
             status: None,
+            selection: String::new(),
+            ordering: Vec::new(),
         }
     }
 

@@ -13,6 +13,7 @@ mod check;
 pub mod cli;
 mod error;
 mod options;
+mod ordering;
 mod output;
 mod plan;
 mod record;

@@ -61,6 +61,10 @@ _autowrapt_groups = ()
 _seen_dists = set()
 _scanned_paths = set()
 _entry_counts = {}
+# (group, target, hook, already imported): what the ordering doctor of
+# wrapt-install --check reports. A hook whose target was already imported
+# fires at once, too late for references other code took before.
+_registered = []
 # site's execsitecustomize / execusercustomize while we wrap them.
 _site_originals = {}
 
@@ -357,6 +361,7 @@ def _scan_and_register(groups, paths, seen):
             continue
         if _debug:
             _report("entry point %s = %s in group '%s' from %s" % (name, value, group, dist_dir))
+        _registered.append((group, name, value, name in sys.modules))
         impl.register_post_import_hook(
             value, name, "'%s' (group '%s', entry '%s')" % (value, group, name)
         )

@@ -53,5 +53,9 @@ def _status():
         "skipped_as_tool": _package._skipped,
         "defaults": list(_package._DEFAULT_GROUPS),
         "entry_points": dict(_package._entry_counts),
+        "registered": [
+            {"group": group, "target": target, "hook": hook, "late": late}
+            for group, target, hook, late in _package._registered
+        ],
         "file": _package.__file__,
     }

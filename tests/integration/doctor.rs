@@ -1,0 +1,119 @@
+//! The ordering doctor of `--check`: per hook registered at startup,
+//! registered in time or late, and by what a late target was imported.
+
+use std::fs;
+
+use crate::support::{describe, pythons, stdout, wrapt_install, PatchDist, Venv};
+
+fn acme_patches(venv: &Venv) {
+    PatchDist {
+        name: "acme-patches",
+        group: "acme.patches",
+        entries: &[
+            ("colorsys", "acme_patch:hook"),
+            ("wave", "acme_patch:hook"),
+            ("codecs", "acme_patch:hook"),
+        ],
+        modules: &[("acme_patch.py", "def hook(module):\n    pass\n")],
+    }
+    .write_into(&venv.site_packages);
+}
+
+/// `wrapt-install --check --json` with `WRAPT_PATCHES=acme.patches`: the
+/// report, and each target's (late, explanation).
+fn check(venv: &Venv) -> (serde_json::Value, Vec<(String, bool, String)>) {
+    let output = wrapt_install()
+        .args(["--check", "--json", "--venv"])
+        .arg(&venv.root)
+        .env("WRAPT_PATCHES", "acme.patches")
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", describe(&output));
+    let report: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
+    let ordering = report["ordering"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| {
+            (
+                o["target"].as_str().unwrap().to_owned(),
+                o["late"].as_bool().unwrap(),
+                o["explanation"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    (report, ordering)
+}
+
+#[test]
+fn check_shows_which_hooks_were_registered_too_late_and_why() {
+    for python in pythons() {
+        let venv = Venv::installed(python);
+        acme_patches(&venv);
+        // Sorts before our .pth, so it runs first.
+        fs::write(
+            venv.site_packages.join("000_early.pth"),
+            "import colorsys\n",
+        )
+        .unwrap();
+        let (report, ordering) = check(&venv);
+        let what = format!("python 3.{}: {report:#}", python.minor);
+        assert_eq!(
+            report["selection"], "acme.patches,+wrapt_bootstrap.examples",
+            "{what}"
+        );
+        let targets: Vec<(&str, bool)> = ordering
+            .iter()
+            .map(|(target, late, _)| (target.as_str(), *late))
+            .collect();
+        assert_eq!(
+            targets,
+            [
+                ("colorsys", true),
+                ("wave", false),
+                ("codecs", true),
+                ("tempfile", false)
+            ],
+            "{what}"
+        );
+        assert!(
+            ordering[0].2.contains(
+                "imported before wrapt-bootstrap activated, by site, running an import line of 000_early.pth"
+            ),
+            "{what}"
+        );
+        assert!(
+            ordering[2].2.contains("before site ran"),
+            "codecs comes with the interpreter: {what}"
+        );
+        assert_eq!(report["warnings"].as_array().unwrap().len(), 2, "{what}");
+        assert_eq!(report["ok"], true, "late hooks are warnings: {what}");
+    }
+}
+
+#[test]
+fn sitecustomize_mode_comes_after_every_pth_line_and_the_doctor_says_so() {
+    let venv = Venv::new(pythons().last().unwrap());
+    venv.install(&["--mode", "sitecustomize"]);
+    acme_patches(&venv);
+    fs::write(venv.site_packages.join("zz_late.pth"), "import wave\n").unwrap();
+    let (report, ordering) = check(&venv);
+    let wave = ordering
+        .iter()
+        .find(|(target, ..)| target == "wave")
+        .unwrap();
+    assert!(wave.1, "{report:#}");
+    assert!(
+        wave.2
+            .contains("by site, running an import line of zz_late.pth"),
+        "{report:#}"
+    );
+    // The same line is in time for the default mode's .pth, which runs first.
+    venv.install(&["--mode", "pth"]);
+    let (report, ordering) = check(&venv);
+    let wave = ordering
+        .iter()
+        .find(|(target, ..)| target == "wave")
+        .unwrap();
+    assert!(!wave.1, "{report:#}");
+}
