@@ -68,6 +68,60 @@ pub fn parse<'a>(
     entries: &mut Vec<EntryPoint<'a>>,
     problems: &mut Vec<LineProblem>,
 ) {
+    walk(
+        text,
+        |section| groups.iter().copied().find(|g| *g == section),
+        |_, line| match line {
+            Ok(entry) => entries.push(entry),
+            Err(problem) => problems.push(problem),
+        },
+    );
+}
+
+/// One group of a file, from every section that names it, for a caller that
+/// wants all of them (`wrapt-install --list`) rather than a few.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Section<'a> {
+    pub group: &'a str,
+    /// In file order.
+    pub entries: Vec<EntryPoint<'a>>,
+    /// The malformed lines inside the group's sections.
+    pub problems: Vec<LineProblem>,
+}
+
+/// Every group in `text` that has at least one line, in the order of its
+/// first section; a group appearing in several sections is one [`Section`].
+pub fn sections(text: &str) -> Vec<Section<'_>> {
+    let mut sections: Vec<Section<'_>> = Vec::new();
+    walk(text, Some, |group, line| {
+        let at = sections
+            .iter()
+            .position(|s| s.group == group)
+            .unwrap_or_else(|| {
+                sections.push(Section {
+                    group,
+                    entries: Vec::new(),
+                    problems: Vec::new(),
+                });
+                sections.len() - 1
+            });
+        match line {
+            Ok(entry) => sections[at].entries.push(entry),
+            Err(problem) => sections[at].problems.push(problem),
+        }
+    });
+    sections
+}
+
+/// The parser both [`parse`] and [`sections`] run: `select` maps a section
+/// name to the group it is read as (`None`: skip the section), and `found`
+/// gets each line of a selected section, with its group, as an entry point or
+/// a malformed line.
+fn walk<'a>(
+    text: &'a str,
+    mut select: impl FnMut(&'a str) -> Option<&'a str>,
+    mut found: impl FnMut(&'a str, Result<EntryPoint<'a>, LineProblem>),
+) {
     // A UTF-8 byte order mark is what some Windows editors write; importlib
     // would take it as part of the first line, which is never what was meant.
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
@@ -78,28 +132,31 @@ pub fn parse<'a>(
             continue;
         }
         if line.starts_with('[') && line.ends_with(']') {
-            let section = section_name(line);
-            current = groups.iter().copied().find(|g| *g == section);
+            current = select(section_name(line));
             continue;
         }
         let Some(group) = current else {
             continue;
         };
         let Some((name, value)) = line.split_once('=') else {
-            problems.push(LineProblem {
-                line: index + 1,
-                text: line.to_owned(),
-            });
+            found(
+                group,
+                Err(LineProblem {
+                    line: index + 1,
+                    text: line.to_owned(),
+                }),
+            );
             continue;
         };
-        {
-            entries.push(EntryPoint {
+        found(
+            group,
+            Ok(EntryPoint {
                 group,
                 name: py_strip(name),
                 value: clean_value(value),
                 line: index + 1,
-            });
-        }
+            }),
+        );
     }
 }
 
@@ -250,6 +307,39 @@ json = acme.j:p [speedups, extra]
             ]
         );
         assert!(problems.is_empty());
+    }
+
+    #[test]
+    fn sections_gather_every_group_with_its_problems() {
+        let text = "\
+stray = before:any_section
+[console_scripts]
+tool = pkg.cli:main
+[empty]
+[acme.patches]
+tempfile = acme.tmp:patch
+not an entry
+[console_scripts]
+other = pkg.other:main
+";
+        let found = sections(text);
+        let summary: Vec<_> = found
+            .iter()
+            .map(|s| {
+                let names: Vec<_> = s.entries.iter().map(|e| e.name).collect();
+                let lines: Vec<_> = s.problems.iter().map(|p| p.line).collect();
+                (s.group, names, lines)
+            })
+            .collect();
+        assert_eq!(
+            summary,
+            vec![
+                ("console_scripts", vec!["tool", "other"], vec![]),
+                ("acme.patches", vec!["tempfile"], vec![7]),
+            ]
+        );
+        assert_eq!(found[1].entries[0].value, "acme.tmp:patch");
+        assert!(sections("").is_empty());
     }
 
     #[test]
