@@ -101,6 +101,15 @@ pub struct InstallArgs {
     #[arg(long, conflicts_with_all = ["create", "enable", "disable", "force"])]
     pub check: bool,
 
+    /// List the entry-point groups that look like patch groups, with the
+    /// distributions declaring them and whether each is enabled by default;
+    /// change nothing
+    #[arg(
+        long,
+        conflicts_with_all = ["check", "dry_run", "create", "enable", "disable", "force", "mode"]
+    )]
+    pub list: bool,
+
     /// Print one JSON object instead of messages
     #[arg(long)]
     pub json: bool,

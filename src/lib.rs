@@ -6,11 +6,13 @@
 //! [`run_uninstall`], which only sequence the steps, each in its own module:
 //! validated [`options`] → [`target`] resolution and probing (one
 //! [`Layout`]) → the [`plan`] of files → the [`transaction`] that writes or
-//! removes them (by their [`record`]) → or the [`check`] of an installation.
+//! removes them (by their [`record`]) → or the [`check`] of an installation,
+//! or the [`discover`]y of the patch groups an environment offers.
 
 mod bytecode;
 mod check;
 pub mod cli;
+mod discover;
 mod error;
 mod options;
 mod ordering;
@@ -25,6 +27,7 @@ use std::path::PathBuf;
 
 pub use check::{CheckReport, Status};
 pub use cli::{InstallArgs, UninstallArgs};
+pub use discover::{Distribution, Hook, ListReport, PatchGroup};
 pub use error::{Error, Result, EXIT_CHECK_FAILED, EXIT_IO, EXIT_REFUSED, EXIT_USAGE};
 pub use options::{GroupChanges, InstallOptions, Mode, TargetSpec, UninstallOptions, Verbosity};
 pub use plan::{Activation, Plan, PlannedFile, Stage, PTH, SITECUSTOMIZE, START, VERSION};
@@ -92,7 +95,7 @@ struct Report<'a> {
     refused: Option<String>,
 }
 
-/// Installs, checks or dry-runs, as `opts.mode` says.
+/// Installs, checks, lists or dry-runs, as `opts.mode` says.
 pub fn install(opts: &InstallOptions) -> Result<()> {
     let out = Output {
         program: "wrapt-install",
@@ -100,9 +103,15 @@ pub fn install(opts: &InstallOptions) -> Result<()> {
         json: opts.json,
     };
     let layout = target::resolve(&opts.target)?;
-    if opts.mode == Mode::Check {
-        return check::run(&layout, &out);
+    match opts.mode {
+        Mode::Check => check::run(&layout, &out),
+        Mode::List => discover::run(&layout, &out),
+        Mode::Install | Mode::DryRun => install_into(&layout, opts, out),
     }
+}
+
+/// Installs into `layout`, or with `--dry-run` says what that would change.
+fn install_into(layout: &Layout, opts: &InstallOptions, out: Output) -> Result<()> {
     let purelib = &layout.purelib;
     let dry_run = opts.mode == Mode::DryRun;
     let _lock = transaction::lock(purelib, !dry_run, || out.waiting(purelib))?;

@@ -53,6 +53,8 @@ pub enum Mode {
     Install,
     DryRun,
     Check,
+    /// `--list`: the patch groups in the environment.
+    List,
 }
 
 /// Changes to the environment's default groups.
@@ -94,6 +96,8 @@ impl InstallOptions {
         };
         let mode = if args.check {
             Mode::Check
+        } else if args.list {
+            Mode::List
         } else if args.dry_run {
             Mode::DryRun
         } else {
@@ -190,6 +194,16 @@ mod tests {
         assert_eq!(opts(&[]).mode, Mode::Install);
         assert_eq!(opts(&["--dry-run"]).mode, Mode::DryRun);
         assert_eq!(opts(&["--check"]).mode, Mode::Check);
+        assert_eq!(opts(&["--list"]).mode, Mode::List);
+        assert_eq!(opts(&["--list", "--json"]).mode, Mode::List);
+        for other in ["--check", "--dry-run", "--create", "--force"] {
+            assert!(InstallArgs::try_parse_from(["wrapt-install", "--list", other]).is_err());
+        }
+        for other in [["--enable", "g"], ["--disable", "g"], ["--mode", "pth"]] {
+            let mut argv = vec!["wrapt-install", "--list"];
+            argv.extend(other);
+            assert!(InstallArgs::try_parse_from(argv).is_err(), "{other:?}");
+        }
         assert!(!opts(&["--dry-run", "--create"]).target.create);
         assert!(opts(&["--create"]).target.create);
         assert_eq!(opts(&["-q"]).verbosity, Verbosity::Quiet);

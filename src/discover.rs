@@ -1,0 +1,556 @@
+//! `wrapt-install --list`: the entry-point groups of an environment that
+//! look like patch groups, who declares them, and which are enabled by
+//! default. Reads only; works whether or not wrapt-bootstrap is installed.
+//!
+//! What "looks like a patch group" means: in one distribution, a group
+//! whose every entry is `target.module = patch.module:callable` (the
+//! convention of `wrapt.discover_post_import_hooks` and autowrapt, checked
+//! as the bootstrap checks it before registering a hook), with at least one
+//! entry and no malformed line, under a name `WRAPT_PATCHES` can select —
+//! and not one of the well-known groups of other tools ([`NOT_PATCH_GROUPS`]),
+//! whose entries often have exactly that shape
+//! (`pip = pip._internal.cli.main:main`). Any other plugin group of that
+//! shape is listed too: the shape is all there is to go by.
+//!
+//! Where: the `sys.path` of the environment's interpreter (asked once, as
+//! the probe is), its `*.dist-info` / `*.egg-info` directories read here,
+//! the first distribution of a name winning as in `importlib.metadata`
+//! (and in the bootstrap's scan). Broken metadata is skipped, never an error.
+
+use std::collections::{BTreeSet, HashMap};
+use std::ffi::OsStr;
+use std::os::unix::ffi::OsStrExt as _;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde::Serialize;
+use wrapt_common::entry_points::{self, Section};
+use wrapt_common::names;
+
+use crate::error::{Error, Result};
+use crate::output::Output;
+use crate::plan::VERSION;
+use crate::target::{self, Layout};
+use crate::transaction;
+
+/// Groups of other tools, never listed: their entries have the shape of
+/// hooks (`tool = package.module:function`) but mean something else.
+const NOT_PATCH_GROUPS: [&str; 4] = [
+    "console_scripts",
+    "gui_scripts",
+    "egg_info.writers",
+    "pytest11",
+];
+
+/// Whole families of other tools' groups: setuptools' and distutils'
+/// extension points (`distutils.commands`, `setuptools.installation`, ...),
+/// flake8's plugins.
+const NOT_PATCH_PREFIXES: [&str; 3] = ["setuptools.", "distutils.", "flake8."];
+
+/// Prints `sys.path` NUL-separated after a marker: bytes, so that a path
+/// that is not UTF-8 comes through exactly, and a marker, so that whatever
+/// a `.pth` line printed before it is not taken for a path.
+const SYS_PATH_SCRIPT: &str = r"
+import os, sys
+paths = [os.fsencode(p) for p in sys.path if isinstance(p, str) and p]
+sys.stdout.flush()
+sys.stdout.buffer.write(b'\0wrapt-install sys.path\0' + b'\0'.join(paths))
+";
+const SYS_PATH_MARKER: &[u8] = b"\0wrapt-install sys.path\0";
+
+/// What `--list` found (also the `--json` output).
+#[derive(Debug, Clone, Serialize)]
+pub struct ListReport {
+    pub version: &'static str,
+    pub purelib: PathBuf,
+    pub interpreter: PathBuf,
+    pub python: String,
+    /// Whether wrapt-bootstrap is installed (else nothing is enabled by
+    /// default, whatever `defaults` a later install would set).
+    pub installed: bool,
+    pub defaults: Vec<String>,
+    pub groups: Vec<PatchGroup>,
+}
+
+/// One patch group and every distribution that declares it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PatchGroup {
+    pub group: String,
+    /// Enabled in a process that leaves `WRAPT_PATCHES` unset.
+    pub enabled_by_default: bool,
+    pub distributions: Vec<Distribution>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Distribution {
+    pub name: String,
+    /// `None` when neither its metadata nor its directory name says.
+    pub version: Option<String>,
+    /// The `*.dist-info` / `*.egg-info` directory.
+    pub path: PathBuf,
+    /// In file order, which is the order the hooks register and fire in.
+    pub entries: Vec<Hook>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Hook {
+    /// The module whose import fires the hook.
+    pub target: String,
+    /// `patch.module:callable`
+    pub hook: String,
+}
+
+/// Lists the patch groups, as text or JSON.
+pub fn run(layout: &Layout, out: &Output) -> Result<()> {
+    let purelib = &layout.purelib;
+    // Shared: a concurrent install or uninstall waits until we are done.
+    let _lock = transaction::lock(purelib, false, || out.waiting(purelib))?;
+    let records = match transaction::installed_records(purelib, false) {
+        Ok(records) => records,
+        // Not ours to repair here; the groups are worth listing anyway.
+        Err(e @ (Error::BadRecord { .. } | Error::UnsafePath { .. })) => {
+            out.warn(e);
+            Vec::new()
+        }
+        Err(e) => return Err(e),
+    };
+    let defaults = transaction::installed_defaults(purelib, &records);
+    let paths = sys_path(&layout.interpreter)?;
+    let found = scan(&paths, out);
+    let report = ListReport {
+        version: VERSION,
+        purelib: purelib.clone(),
+        interpreter: layout.interpreter.clone(),
+        python: layout.info.description(),
+        installed: !records.is_empty(),
+        groups: patch_groups(found, &defaults),
+        defaults: defaults.into_iter().collect(),
+    };
+    if out.json {
+        return out.json(&report);
+    }
+    print_report(&report, out);
+    Ok(())
+}
+
+/// The interpreter's `sys.path` as a process of the environment sees it
+/// (`site` ran, `.pth` path lines added), without the caller's `PYTHON*`
+/// variables or user site-packages, as the probe runs; `''` entries (the
+/// current directory of a `-c` script) dropped.
+fn sys_path(interpreter: &Path) -> Result<Vec<PathBuf>> {
+    let mut cmd = Command::new(interpreter);
+    cmd.args(["-E", "-s", "-c", SYS_PATH_SCRIPT])
+        .current_dir("/");
+    target::clean_python_env(&mut cmd);
+    let output = target::output(&mut cmd).map_err(|source| Error::Spawn {
+        path: interpreter.to_owned(),
+        source,
+    })?;
+    let failure = |reason: String| Error::Probe {
+        path: interpreter.to_owned(),
+        reason,
+    };
+    if !output.status.success() {
+        return Err(failure(format!(
+            "printing sys.path failed ({}): {}",
+            output.status,
+            target::last_line(&output.stderr)
+        )));
+    }
+    let at = rfind(&output.stdout, SYS_PATH_MARKER)
+        .ok_or_else(|| failure("it printed no sys.path".to_owned()))?;
+    Ok(output.stdout[at + SYS_PATH_MARKER.len()..]
+        .split(|&b| b == 0)
+        .filter(|p| !p.is_empty())
+        .map(|p| PathBuf::from(OsStr::from_bytes(p)))
+        .collect())
+}
+
+/// Where `needle` last starts in `haystack`.
+fn rfind(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).rposition(|w| w == needle)
+}
+
+/// One group of one distribution that looks like a patch group.
+struct Found {
+    group: String,
+    dist_dir: PathBuf,
+    entries: Vec<Hook>,
+}
+
+/// Every patch-group-like section of the distributions on `paths`, the
+/// first distribution of each normalized name winning; path entries in
+/// order, and in each the metadata directories in byte-wise order (as the
+/// bootstrap's scan takes them). With `-v`, names what was passed over.
+fn scan(paths: &[PathBuf], out: &Output) -> Vec<Found> {
+    let mut taken: HashMap<String, PathBuf> = HashMap::new();
+    let mut found = Vec::new();
+    for path in paths {
+        // Not a readable directory (a zip, missing): importlib finds no
+        // distribution there either.
+        let Ok(children) = std::fs::read_dir(path) else {
+            continue;
+        };
+        let mut dists: Vec<String> = children
+            .filter_map(|child| child.ok()?.file_name().into_string().ok())
+            .filter(|name| names::normalized_dist_name(name).is_some())
+            .collect();
+        dists.sort_unstable();
+        for child in dists {
+            let dist_dir = path.join(&child);
+            let name = names::normalized_dist_name(&child).expect("filtered above");
+            if let Some(first) = taken.get(&name) {
+                out.detail(format!(
+                    "  skipped {}: {} comes first on sys.path",
+                    dist_dir.display(),
+                    first.display()
+                ));
+                continue;
+            }
+            taken.insert(name, dist_dir.clone());
+            // Missing (no entry points), unreadable or not UTF-8: broken
+            // metadata is skipped, as importlib skips it.
+            let Ok(text) = std::fs::read_to_string(dist_dir.join("entry_points.txt")) else {
+                continue;
+            };
+            for section in entry_points::sections(&text) {
+                if is_other_tools_group(section.group) {
+                    continue;
+                }
+                match patch_entries(&section) {
+                    Ok(entries) => found.push(Found {
+                        group: section.group.to_owned(),
+                        dist_dir: dist_dir.clone(),
+                        entries,
+                    }),
+                    Err(reason) => out.detail(format!(
+                        "  not a patch group: {} in {}: {reason}",
+                        section.group,
+                        dist_dir.display()
+                    )),
+                }
+            }
+        }
+    }
+    found
+}
+
+/// Whether `group` is one of the well-known groups of other tools.
+fn is_other_tools_group(group: &str) -> bool {
+    NOT_PATCH_GROUPS.contains(&group)
+        || NOT_PATCH_PREFIXES
+            .iter()
+            .any(|prefix| group.starts_with(prefix))
+}
+
+/// A section's hooks if it looks like a patch group (see the module
+/// overview), else why not.
+fn patch_entries(section: &Section<'_>) -> Result<Vec<Hook>, String> {
+    if !names::is_valid_group_name(section.group) {
+        return Err("WRAPT_PATCHES cannot select that name".to_owned());
+    }
+    if let Some(problem) = section.problems.first() {
+        return Err(problem.to_string());
+    }
+    if section.entries.is_empty() {
+        return Err("no entries".to_owned());
+    }
+    section
+        .entries
+        .iter()
+        .map(|entry| {
+            if entry_points::is_valid_target(entry.name)
+                && entry_points::is_valid_value(&entry.value)
+            {
+                Ok(Hook {
+                    target: entry.name.to_owned(),
+                    hook: entry.value.clone().into_owned(),
+                })
+            } else {
+                Err(format!(
+                    "line {}: '{} = {}' is not 'target.module = patch.module:callable'",
+                    entry.line, entry.name, entry.value
+                ))
+            }
+        })
+        .collect()
+}
+
+/// Groups sorted by name, each with its distributions sorted by name.
+fn patch_groups(found: Vec<Found>, defaults: &BTreeSet<String>) -> Vec<PatchGroup> {
+    let mut groups: Vec<PatchGroup> = Vec::new();
+    for f in found {
+        let (name, version) = name_and_version(&f.dist_dir);
+        let distribution = Distribution {
+            name,
+            version,
+            path: f.dist_dir,
+            entries: f.entries,
+        };
+        match groups.iter_mut().find(|g| g.group == f.group) {
+            Some(group) => group.distributions.push(distribution),
+            None => groups.push(PatchGroup {
+                enabled_by_default: defaults.contains(&f.group),
+                group: f.group,
+                distributions: vec![distribution],
+            }),
+        }
+    }
+    groups.sort_by(|a, b| a.group.cmp(&b.group));
+    for group in &mut groups {
+        group.distributions.sort_by(|a, b| {
+            let key = |d: &Distribution| (d.name.to_lowercase(), d.path.clone());
+            key(a).cmp(&key(b))
+        });
+    }
+    groups
+}
+
+/// The distribution's `Name` and `Version` from its METADATA (PKG-INFO for
+/// an `*.egg-info`), else from the directory name
+/// (`name-version.dist-info`, `name-version-py3.9.egg-info`).
+fn name_and_version(dist_dir: &Path) -> (String, Option<String>) {
+    let file = if dist_dir.extension() == Some(OsStr::new("egg-info")) {
+        "PKG-INFO"
+    } else {
+        "METADATA"
+    };
+    let headers = std::fs::read_to_string(dist_dir.join(file)).unwrap_or_default();
+    let header = |key: &str| {
+        headers
+            .lines()
+            .take_while(|line| !line.is_empty())
+            .find_map(|line| {
+                let (name, value) = line.split_once(':')?;
+                (name.eq_ignore_ascii_case(key) && !value.trim().is_empty())
+                    .then(|| value.trim().to_owned())
+            })
+    };
+    let stem = dist_dir
+        .file_name()
+        .and_then(OsStr::to_str)
+        .and_then(|n| {
+            n.strip_suffix(".dist-info")
+                .or_else(|| n.strip_suffix(".egg-info"))
+        })
+        .unwrap_or_default();
+    let mut parts = stem.splitn(3, '-');
+    let dir_name = parts.next().unwrap_or_default().to_owned();
+    let dir_version = parts.next().map(str::to_owned);
+    (
+        header("Name").unwrap_or(dir_name),
+        header("Version").or(dir_version),
+    )
+}
+
+fn print_report(report: &ListReport, out: &Output) {
+    out.info(format!(
+        "patch groups in {} ({} at {}):",
+        report.purelib.display(),
+        report.python,
+        report.interpreter.display()
+    ));
+    if report.groups.is_empty() {
+        out.info("  none found");
+    }
+    for group in &report.groups {
+        let enabled = if group.enabled_by_default {
+            " (enabled by default)"
+        } else {
+            ""
+        };
+        out.info(format!("  {}{enabled}", group.group));
+        for dist in &group.distributions {
+            let version = dist
+                .version
+                .as_ref()
+                .map(|v| format!(" {v}"))
+                .unwrap_or_default();
+            out.info(format!(
+                "    {}{version}  {}",
+                dist.name,
+                dist.path.display()
+            ));
+            for hook in &dist.entries {
+                out.info(format!("      {} = {}", hook.target, hook.hook));
+            }
+        }
+    }
+    for default in &report.defaults {
+        if !report.groups.iter().any(|g| &g.group == default) {
+            out.warn(format!(
+                "default group {default} is not a patch group in this environment; install the package that provides it"
+            ));
+        }
+    }
+    if report.installed {
+        out.info(
+            "enable per process with WRAPT_PATCHES=GROUP, or by default with wrapt-install --enable GROUP",
+        );
+    } else {
+        out.info(format!(
+            "wrapt-bootstrap is not installed in {}: no group is enabled at startup; install it with wrapt-install [--enable GROUP]",
+            report.purelib.display()
+        ));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `patch_entries` of the one group in `text`.
+    fn judge(text: &str) -> Result<Vec<(String, String)>, String> {
+        let sections = entry_points::sections(text);
+        assert_eq!(sections.len(), 1, "{text}");
+        patch_entries(&sections[0]).map(|hooks| {
+            hooks
+                .into_iter()
+                .map(|h| (h.target, h.hook))
+                .collect::<Vec<_>>()
+        })
+    }
+
+    #[test]
+    fn a_patch_group_is_targets_and_callables() {
+        assert_eq!(
+            judge("[acme.patches]\nrequests = acme.req:patch\nos.path = acme.osp : Patcher.run [extra]\n"),
+            Ok(vec![
+                ("requests".into(), "acme.req:patch".into()),
+                ("os.path".into(), "acme.osp:Patcher.run".into()),
+            ])
+        );
+        assert_eq!(
+            judge(
+                "[wrapt_bootstrap.examples]\ntempfile = wrapt_bootstrap.examples:patch_tempfile\n"
+            )
+            .unwrap()
+            .len(),
+            1
+        );
+    }
+
+    #[test]
+    fn one_entry_of_another_shape_disqualifies_the_group() {
+        for text in [
+            "[g]\nrequests = acme.req:patch\nurllib3 = acme_no_callable\n",
+            "[g]\nrequests = acme.req:patch\nnot-a-module = acme.x:patch\n",
+            "[g]\nrequests = acme.req:patch\n2fast = acme.x:patch\n",
+            "[g]\nrequests = acme.req:\n",
+            "[g]\nrequests = acme.req:patch\nthis line has no equals sign\n",
+            "[g;x]\nrequests = acme.req:patch\n",
+        ] {
+            let verdict = judge(text);
+            assert!(verdict.is_err(), "{text:?} looked like a patch group");
+        }
+        assert_eq!(
+            judge("[g]\nrequests = acme.req:patch\nurllib3 = acme_no_callable\n").unwrap_err(),
+            "line 3: 'urllib3 = acme_no_callable' is not 'target.module = patch.module:callable'"
+        );
+    }
+
+    #[test]
+    fn other_tools_groups_are_excluded_by_name() {
+        for group in [
+            "console_scripts",
+            "gui_scripts",
+            "distutils.commands",
+            "distutils.setup_keywords",
+            "egg_info.writers",
+            "setuptools.finalize_distribution_options",
+            "setuptools.installation",
+            "pytest11",
+            "setuptools.anything_new",
+            "distutils.whatever",
+            "flake8.extension",
+            "flake8.report",
+        ] {
+            assert!(is_other_tools_group(group), "{group}");
+        }
+        for group in [
+            "acme.patches",
+            "wrapt_bootstrap.examples",
+            "console_scripts_patches",
+            "setuptools",
+            "my.setuptools.patches",
+        ] {
+            assert!(!is_other_tools_group(group), "{group}");
+        }
+        // The shape alone would not tell them apart.
+        assert!(judge("[console_scripts]\npip = pip._internal.cli.main:main\n").is_ok());
+    }
+
+    #[test]
+    fn groups_sorted_and_defaults_marked() {
+        let found = |group: &str, dir: &str| Found {
+            group: group.into(),
+            dist_dir: PathBuf::from(dir),
+            entries: vec![Hook {
+                target: "t".into(),
+                hook: "m:f".into(),
+            }],
+        };
+        let groups = patch_groups(
+            vec![
+                found("z.patches", "/nowhere/zed-1.0.dist-info"),
+                found("a.patches", "/nowhere/Beta-2.0.dist-info"),
+                found("a.patches", "/nowhere/alpha-1.0-py3.9.egg-info"),
+            ],
+            &BTreeSet::from(["z.patches".to_owned(), "absent".to_owned()]),
+        );
+        let summary: Vec<_> = groups
+            .iter()
+            .map(|g| {
+                let dists: Vec<_> = g
+                    .distributions
+                    .iter()
+                    .map(|d| (d.name.as_str(), d.version.as_deref()))
+                    .collect();
+                (g.group.as_str(), g.enabled_by_default, dists)
+            })
+            .collect();
+        assert_eq!(
+            summary,
+            vec![
+                (
+                    "a.patches",
+                    false,
+                    vec![("alpha", Some("1.0")), ("Beta", Some("2.0"))]
+                ),
+                ("z.patches", true, vec![("zed", Some("1.0"))]),
+            ]
+        );
+    }
+
+    #[test]
+    fn name_and_version_from_metadata_else_directory() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dist = tmp.path().join("acme_patches-1.0.dist-info");
+        std::fs::create_dir(&dist).unwrap();
+        assert_eq!(
+            name_and_version(&dist),
+            ("acme_patches".into(), Some("1.0".into()))
+        );
+        std::fs::write(
+            dist.join("METADATA"),
+            "Metadata-Version: 2.1\nName: acme-patches\nVersion: 1.0.post1\n\nVersion: body text\n",
+        )
+        .unwrap();
+        assert_eq!(
+            name_and_version(&dist),
+            ("acme-patches".into(), Some("1.0.post1".into()))
+        );
+        let egg = tmp.path().join("old.egg-info");
+        std::fs::create_dir(&egg).unwrap();
+        assert_eq!(name_and_version(&egg), ("old".into(), None));
+        std::fs::write(egg.join("PKG-INFO"), "Name: Old\nVersion: 0.3\n").unwrap();
+        assert_eq!(name_and_version(&egg), ("Old".into(), Some("0.3".into())));
+    }
+
+    #[test]
+    fn marker_found_last() {
+        assert_eq!(rfind(b"ab\0m\0cd\0m\0ef", b"\0m\0"), Some(7));
+        assert_eq!(rfind(b"abc", b"\0m\0"), None);
+        assert_eq!(rfind(b"", b"\0m\0"), None);
+    }
+}
