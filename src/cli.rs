@@ -22,14 +22,16 @@ macro_rules! exit_codes {
 }
 
 const INSTALL_AFTER_HELP: &str = concat!(
-    "Target: --venv DIR, else --python EXE, else $VIRTUAL_ENV, else ./.venv.\n\n",
+    "Target: --venv DIR, else --python EXE, else $VIRTUAL_ENV, else ./.venv; or, \
+deliberately, --user or --python EXE --system.\n\n",
     exit_codes!(),
     "\n\nAt startup, WRAPT_PATCHES selects groups per process: unset = the defaults set
 here; '', 0, off or none = nothing; a,b = exactly those; +a,-b = change the defaults."
 );
 
 const UNINSTALL_AFTER_HELP: &str = concat!(
-    "Target: --venv DIR, else --python EXE, else $VIRTUAL_ENV, else ./.venv.\n\n",
+    "Target: --venv DIR, else --python EXE, else $VIRTUAL_ENV, else ./.venv; or, \
+deliberately, --user or --python EXE --system.\n\n",
     exit_codes!()
 );
 
@@ -40,9 +42,20 @@ pub struct TargetArgs {
     #[arg(long, value_name = "DIR")]
     pub venv: Option<PathBuf>,
 
-    /// The virtual environment's interpreter (a path, or a name on PATH)
+    /// The virtual environment's interpreter (a path, or a name on PATH);
+    /// with --user or --system, the base interpreter to act on
     #[arg(long, value_name = "EXE")]
     pub python: Option<PathBuf>,
+
+    /// The interpreter's user site-packages instead (--python EXE, else
+    /// python3 on PATH; not a virtual environment's)
+    #[arg(long, conflicts_with_all = ["venv", "system"])]
+    pub user: bool,
+
+    /// A base interpreter's own site-packages instead: every process of
+    /// that installation is affected, so it takes --python EXE explicitly
+    #[arg(long, requires = "python", conflicts_with = "venv")]
+    pub system: bool,
 }
 
 /// How much to say.
@@ -76,6 +89,7 @@ pub struct InstallArgs {
     // backticks around $VIRTUAL_ENV, which --help would print literally.
     #[arg(
         long,
+        conflicts_with_all = ["user", "system"],
         help = "Create the virtual environment (--venv DIR, else $VIRTUAL_ENV, else ./.venv) \
                 if it does not exist, with --python EXE (else python3 on PATH) as the base interpreter"
     )]

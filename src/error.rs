@@ -56,9 +56,24 @@ pub enum Error {
     TooOld { description: String, path: PathBuf },
 
     #[error(
-        "{description} at {path} is not a virtual environment; use --venv DIR, or --create to make ./.venv (user and system targets are not supported yet)"
+        "{description} at {path} is not a virtual environment; use --venv DIR, or --create to make ./.venv, or target it deliberately with --user or --python EXE --system"
     )]
     NotAVenv { description: String, path: PathBuf },
+
+    #[error("{description} at {path} is a virtual environment's interpreter; {reason}")]
+    VenvNotAllowed {
+        description: String,
+        path: PathBuf,
+        reason: &'static str,
+    },
+
+    #[error("user site-packages are disabled for {path} (its effective user or group is not the real one)")]
+    UserSiteDisabled { path: PathBuf },
+
+    #[error(
+        "{marker} marks this Python as managed by the system's package manager (PEP 668); use a virtual environment or --user, or pass --force to install into it anyway"
+    )]
+    ExternallyManaged { marker: PathBuf },
 
     #[error("creating the virtual environment {venv} with {python} failed ({status}): {stderr}")]
     CreateVenv {
@@ -150,6 +165,9 @@ impl Error {
             | Error::Probe { .. }
             | Error::TooOld { .. }
             | Error::NotAVenv { .. }
+            | Error::VenvNotAllowed { .. }
+            | Error::UserSiteDisabled { .. }
+            | Error::ExternallyManaged { .. }
             | Error::InvalidGroup { .. }
             | Error::BadRecord { .. }
             | Error::Sitecustomize { .. } => EXIT_USAGE,

@@ -29,7 +29,9 @@ pub use check::{CheckReport, Status};
 pub use cli::{InstallArgs, UninstallArgs};
 pub use discover::{Distribution, Hook, ListReport, PatchGroup};
 pub use error::{Error, Result, EXIT_CHECK_FAILED, EXIT_IO, EXIT_REFUSED, EXIT_USAGE};
-pub use options::{GroupChanges, InstallOptions, Mode, TargetSpec, UninstallOptions, Verbosity};
+pub use options::{
+    GroupChanges, InstallOptions, Mode, Scope, TargetSpec, UninstallOptions, Verbosity,
+};
 pub use plan::{Activation, Plan, PlannedFile, Stage, PTH, SITECUSTOMIZE, START, VERSION};
 pub use record::{hash_bytes, read as read_record, RecordEntry};
 pub use target::{Interpreter, Layout};
@@ -114,6 +116,11 @@ pub fn install(opts: &InstallOptions) -> Result<()> {
 fn install_into(layout: &Layout, opts: &InstallOptions, out: Output) -> Result<()> {
     let purelib = &layout.purelib;
     let dry_run = opts.mode == Mode::DryRun;
+    if let Some(marker) = layout.info.externally_managed() {
+        if opts.target.scope == Scope::System && !opts.force {
+            return Err(Error::ExternallyManaged { marker });
+        }
+    }
     let _lock = transaction::lock(purelib, !dry_run, || out.waiting(purelib))?;
 
     let records = transaction::installed_records(purelib, opts.force)?;

@@ -28,12 +28,26 @@ impl From<&OutputArgs> for Verbosity {
     }
 }
 
+/// Which site-packages of the chosen interpreter.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Scope {
+    /// A virtual environment's (the default).
+    #[default]
+    Venv,
+    /// The interpreter's user site-packages (`--user`).
+    User,
+    /// A base interpreter's own site-packages (`--python EXE --system`).
+    System,
+}
+
 /// Where to act, before resolution (see [`crate::target`]).
 #[derive(Debug, Clone, Default)]
 pub struct TargetSpec {
     pub venv: Option<PathBuf>,
     pub python: Option<PathBuf>,
-    /// Create the venv (with `python` as the base interpreter) if missing.
+    pub scope: Scope,
+    /// Create what is missing: the venv (with `python` as the base
+    /// interpreter), or the user site-packages directory.
     pub create: bool,
 }
 
@@ -42,6 +56,13 @@ impl TargetSpec {
         TargetSpec {
             venv: args.venv.clone(),
             python: args.python.clone(),
+            scope: if args.user {
+                Scope::User
+            } else if args.system {
+                Scope::System
+            } else {
+                Scope::Venv
+            },
             create,
         }
     }
@@ -103,9 +124,10 @@ impl InstallOptions {
         } else {
             Mode::Install
         };
+        let create = mode == Mode::Install && (args.create || args.target.user);
         Ok(InstallOptions {
             // A dry run never creates anything, the venv included.
-            target: TargetSpec::from_args(&args.target, args.create && mode == Mode::Install),
+            target: TargetSpec::from_args(&args.target, create),
             mode,
             groups,
             activation: args.mode,

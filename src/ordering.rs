@@ -129,6 +129,10 @@ fn pth_files_importing(dir: &Path, module: &str) -> Vec<String> {
         .flatten()
         .filter_map(|entry| {
             let name = entry.file_name().into_string().ok()?;
+            // site matches the suffix as exactly as this.
+            if Path::new(&name).extension() != Some("pth".as_ref()) {
+                return None;
+            }
             let text = std::fs::read_to_string(entry.path()).ok()?;
             let names_it = text
                 .lines()
@@ -137,7 +141,7 @@ fn pth_files_importing(dir: &Path, module: &str) -> Vec<String> {
                     line.split(|c: char| !(c.is_alphanumeric() || c == '_' || c == '.'))
                         .any(|word| word == module || word.starts_with(&format!("{module}.")))
                 });
-            (name.ends_with(".pth") && names_it).then_some(name)
+            names_it.then_some(name)
         })
         .collect();
     found.sort();

@@ -368,9 +368,9 @@ impl Plan {
     fn source_of_bytecode(&self, path: &str) -> Option<&PlannedFile> {
         let (dir, name) = path.rsplit_once("/__pycache__/")?;
         if name.contains('/')
-            || !std::path::Path::new(name)
+            || std::path::Path::new(name)
                 .extension()
-                .is_some_and(|e| e == "pyc")
+                .is_none_or(|e| e != "pyc")
         {
             return None;
         }

@@ -9,7 +9,7 @@ use std::process::{Command, Output, Stdio};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::options::TargetSpec;
+use crate::options::{Scope, TargetSpec};
 
 /// The oldest Python the bootstrap supports (abi3-py39).
 const MINIMUM: (u32, u32) = (3, 9);
@@ -18,7 +18,7 @@ const MINIMUM: (u32, u32) = (3, 9);
 /// 2.7 and 3.x alike, so that a too-old interpreter gets a clear "too old"
 /// rather than a syntax error.
 const PROBE: &str = r#"
-import json, sys, sysconfig
+import json, os, site, sys, sysconfig
 try:
     implementation = sys.implementation.name
 except AttributeError:
@@ -54,6 +54,11 @@ sys.stdout.write(json.dumps({
     "real_prefix": getattr(sys, "real_prefix", None),
     "executable": sys.executable,
     "sitecustomize": sitecustomize,
+    "user_site": site.getusersitepackages(),
+    # site.check_enableusersite() without -s, which the probe runs with.
+    "user_site_enabled": not hasattr(os, "getuid")
+        or (os.geteuid() == os.getuid() and os.getegid() == os.getgid()),
+    "stdlib": sysconfig.get_paths()["stdlib"],
 }) + "\n")
 "#;
 
@@ -73,6 +78,12 @@ pub struct Interpreter {
     /// its order.
     #[serde(default)]
     pub sitecustomize: Vec<PathBuf>,
+    #[serde(default)]
+    pub user_site: PathBuf,
+    #[serde(default)]
+    pub user_site_enabled: bool,
+    #[serde(default)]
+    pub stdlib: PathBuf,
 }
 
 impl Interpreter {
@@ -116,6 +127,13 @@ impl Interpreter {
         }
     }
 
+    /// PEP 668's `EXTERNALLY-MANAGED` marker, when the installation has
+    /// one: its package manager owns its site-packages.
+    pub fn externally_managed(&self) -> Option<PathBuf> {
+        let marker = self.stdlib.join("EXTERNALLY-MANAGED");
+        marker.is_file().then_some(marker)
+    }
+
     /// `sys.prefix != sys.base_prefix` (PEP 405), or an old-style
     /// virtualenv's `sys.real_prefix`.
     pub fn is_virtual_env(&self) -> bool {
@@ -146,6 +164,13 @@ enum Choice {
 /// `--venv` > `--python` > `$VIRTUAL_ENV` > `./.venv`. With `--create`,
 /// `--python` names the base interpreter, so it does not pick the target.
 fn choose(spec: &TargetSpec, virtual_env: Option<OsString>, cwd: &Path) -> Result<Choice> {
+    if spec.scope != Scope::Venv {
+        return Ok(Choice::Python(
+            spec.python
+                .clone()
+                .unwrap_or_else(|| PathBuf::from("python3")),
+        ));
+    }
     if let Some(venv) = &spec.venv {
         return Ok(Choice::Venv(venv.clone()));
     }
@@ -187,11 +212,24 @@ pub fn resolve(spec: &TargetSpec) -> Result<Layout> {
         Choice::Python(exe) => interpreter_path(&exe)?,
     };
     let info = probe(&interpreter)?;
-    check_supported(&interpreter, &info)?;
-    let purelib = info.purelib.clone();
+    check_supported(&interpreter, &info, spec.scope)?;
+    let purelib = match spec.scope {
+        Scope::User => info.user_site.clone(),
+        Scope::Venv | Scope::System => info.purelib.clone(),
+    };
+    if spec.scope == Scope::User && spec.create && purelib.symlink_metadata().is_err() {
+        // As pip install --user does.
+        fs_err::create_dir_all(&purelib)?;
+    }
     match purelib.metadata() {
         Ok(meta) if meta.is_dir() => {}
         Ok(_) => return Err(Error::NotADirectory { path: purelib }),
+        Err(_) if spec.scope == Scope::User => {
+            return Err(Error::Missing {
+                path: purelib,
+                hint: "it is the interpreter's user site-packages, where nothing is installed yet",
+            })
+        }
         Err(_) => {
             return Err(Error::Missing {
                 path: purelib,
@@ -347,9 +385,14 @@ pub(crate) fn output(cmd: &mut Command) -> std::io::Result<Output> {
 /// Removes the variables that would let the caller's environment change
 /// what an interpreter we run does (`PYTHONPATH`, `PYTHONHOME`,
 /// `PYTHONSTARTUP`, ...) and keeps our own bootstrap from activating.
+/// `PYTHONUSERBASE` stays: it says where the caller's user site-packages
+/// is, as it does for pip.
 pub(crate) fn clean_python_env(cmd: &mut Command) {
     for (key, _) in std::env::vars_os() {
-        if key.to_str().is_some_and(|k| k.starts_with("PYTHON")) {
+        if key
+            .to_str()
+            .is_some_and(|k| k.starts_with("PYTHON") && k != "PYTHONUSERBASE")
+        {
             cmd.env_remove(&key);
         }
     }
@@ -392,7 +435,7 @@ fn probe(interpreter: &Path) -> Result<Interpreter> {
     serde_json::from_str(json).map_err(|e| failure(format!("unexpected answer {json:?}: {e}")))
 }
 
-fn check_supported(interpreter: &Path, info: &Interpreter) -> Result<()> {
+fn check_supported(interpreter: &Path, info: &Interpreter, scope: Scope) -> Result<()> {
     let [major, minor, _] = info.version;
     if (major, minor) < MINIMUM {
         return Err(Error::TooOld {
@@ -400,13 +443,27 @@ fn check_supported(interpreter: &Path, info: &Interpreter) -> Result<()> {
             path: interpreter.to_owned(),
         });
     }
-    if !info.is_virtual_env() {
-        return Err(Error::NotAVenv {
+    let venv_not_allowed = |reason| Error::VenvNotAllowed {
+        description: info.description(),
+        path: interpreter.to_owned(),
+        reason,
+    };
+    match scope {
+        Scope::Venv if !info.is_virtual_env() => Err(Error::NotAVenv {
             description: info.description(),
             path: interpreter.to_owned(),
-        });
+        }),
+        Scope::User if info.is_virtual_env() => Err(venv_not_allowed(
+            "a virtual environment ignores user site-packages; pass the base interpreter with --python",
+        )),
+        Scope::User if !info.user_site_enabled => Err(Error::UserSiteDisabled {
+            path: interpreter.to_owned(),
+        }),
+        Scope::System if info.is_virtual_env() => Err(venv_not_allowed(
+            "drop --system to install into the environment",
+        )),
+        Scope::Venv | Scope::User | Scope::System => Ok(()),
     }
-    Ok(())
 }
 
 /// The last non-empty line of a child's stderr, for one-line errors.
@@ -428,6 +485,7 @@ mod tests {
         TargetSpec {
             venv: venv.map(PathBuf::from),
             python: python.map(PathBuf::from),
+            scope: Scope::Venv,
             create,
         }
     }
@@ -466,6 +524,20 @@ mod tests {
         assert_eq!(
             choose(&spec(None, None, false), Some(OsString::new()), cwd).unwrap(),
             Choice::Venv(cwd.join(".venv"))
+        );
+        // --user and --system act on an interpreter, never on $VIRTUAL_ENV
+        // or ./.venv; --user defaults to python3 on PATH.
+        let scoped = |python: Option<&str>, scope| TargetSpec {
+            scope,
+            ..spec(None, python, false)
+        };
+        assert_eq!(
+            choose(&scoped(None, Scope::User), ve(), cwd).unwrap(),
+            Choice::Python("python3".into())
+        );
+        assert_eq!(
+            choose(&scoped(Some("/usr/bin/python3"), Scope::System), ve(), cwd).unwrap(),
+            Choice::Python("/usr/bin/python3".into())
         );
     }
 
@@ -521,6 +593,9 @@ mod tests {
             real_prefix: None,
             executable: "/v/bin/python".into(),
             sitecustomize: found.iter().map(PathBuf::from).collect(),
+            user_site: PathBuf::new(),
+            user_site_enabled: true,
+            stdlib: PathBuf::new(),
         };
         let conflict = |found: &[&str]| with(found).sitecustomize_conflict(purelib);
         assert_eq!(conflict(&[]), None);
@@ -559,8 +634,11 @@ mod tests {
             real_prefix: None,
             executable: "/x/bin/python".into(),
             sitecustomize: Vec::new(),
+            user_site: "/home/u/.local/lib/python3.8/site-packages".into(),
+            user_site_enabled: true,
+            stdlib: PathBuf::new(),
         };
-        let err = check_supported(Path::new("/x/bin/python"), &info).unwrap_err();
+        let err = check_supported(Path::new("/x/bin/python"), &info, Scope::Venv).unwrap_err();
         assert_eq!(
             err.to_string(),
             "Python 3.8.18 at /x/bin/python is too old: wrapt-install needs CPython 3.9 or newer"
@@ -570,7 +648,7 @@ mod tests {
             prefix: "/usr".into(),
             ..info.clone()
         };
-        let err = check_supported(Path::new("/usr/bin/python3"), &system).unwrap_err();
+        let err = check_supported(Path::new("/usr/bin/python3"), &system, Scope::Venv).unwrap_err();
         assert!(err
             .to_string()
             .starts_with("Python 3.12.1 at /usr/bin/python3 is not a virtual environment;"));
@@ -578,13 +656,36 @@ mod tests {
             real_prefix: Some("/usr".into()),
             ..system.clone()
         };
-        assert!(check_supported(Path::new("/v/bin/python"), &old_virtualenv).is_ok());
+        assert!(check_supported(Path::new("/v/bin/python"), &old_virtualenv, Scope::Venv).is_ok());
         let pypy = Interpreter {
             implementation: "pypy".into(),
             version: [3, 10, 14],
             ..info
         };
-        assert!(check_supported(Path::new("/p/bin/python"), &pypy).is_ok());
+        assert!(check_supported(Path::new("/p/bin/python"), &pypy, Scope::Venv).is_ok());
+        let base = system.clone();
+        assert!(check_supported(Path::new("/usr/bin/python3"), &base, Scope::User).is_ok());
+        assert!(check_supported(Path::new("/usr/bin/python3"), &base, Scope::System).is_ok());
+        let venv = Interpreter {
+            prefix: "/v".into(),
+            ..base.clone()
+        };
+        for scope in [Scope::User, Scope::System] {
+            let err = check_supported(Path::new("/v/bin/python"), &venv, scope).unwrap_err();
+            assert!(
+                err.to_string()
+                    .contains("is a virtual environment's interpreter"),
+                "{err}"
+            );
+        }
+        let setuid = Interpreter {
+            user_site_enabled: false,
+            ..base
+        };
+        assert!(matches!(
+            check_supported(Path::new("/usr/bin/python3"), &setuid, Scope::User),
+            Err(Error::UserSiteDisabled { .. })
+        ));
         assert_eq!(pypy.description(), "PyPy 3.10.14");
     }
 }

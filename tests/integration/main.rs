@@ -10,5 +10,6 @@ mod install;
 mod sitecustomize;
 mod startup;
 mod support;
+mod targets;
 mod tools;
 mod transaction;

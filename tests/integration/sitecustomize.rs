@@ -3,7 +3,6 @@
 
 use std::fs;
 use std::os::unix::fs::MetadataExt as _;
-use std::path::Path;
 
 use crate::support::{
     describe, pythons, stderr, stdout, wrapt_install, wrapt_uninstall, Implementation, Venv,
@@ -150,45 +149,17 @@ fn a_sitecustomize_further_down_sys_path_still_runs() {
     assert_eq!(start(), "later sitecustomize\n");
 }
 
-/// A copy of `python`'s installation whose stdlib directory holds a
-/// `sitecustomize.py`, as Debian's does (`/usr/lib/python3.X`): the
-/// interpreter binary copied, everything else linked.
-fn installation_with_stdlib_sitecustomize(
-    python: &Path,
-    minor: u32,
-    home: &Path,
-) -> std::path::PathBuf {
-    let real = python.canonicalize().unwrap();
-    let real_home = real.parent().unwrap().parent().unwrap();
-    let stdlib = format!("lib/python3.{minor}");
-    fs::create_dir_all(home.join("bin")).unwrap();
-    fs::create_dir_all(home.join(&stdlib)).unwrap();
-    let exe = home.join("bin").join(real.file_name().unwrap());
-    fs::copy(&real, &exe).unwrap();
-    for entry in fs::read_dir(real_home.join("lib")).unwrap().flatten() {
-        if entry.file_name().to_string_lossy().starts_with("libpython") {
-            std::os::unix::fs::symlink(entry.path(), home.join("lib").join(entry.file_name()))
-                .unwrap();
-        }
-    }
-    for entry in fs::read_dir(real_home.join(&stdlib)).unwrap().flatten() {
-        std::os::unix::fs::symlink(entry.path(), home.join(&stdlib).join(entry.file_name()))
-            .unwrap();
-    }
-    fs::write(
-        home.join(&stdlib).join("sitecustomize.py"),
-        "# the distribution's own\n",
-    )
-    .unwrap();
-    exe
-}
-
 #[test]
 fn refuses_where_another_sitecustomize_would_win() {
     let python = pythons().last().unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let exe =
-        installation_with_stdlib_sitecustomize(&python.exe, python.minor, &dir.path().join("home"));
+    let home = dir.path().join("home");
+    let exe = crate::support::base_installation(python, &home);
+    fs::write(
+        home.join(format!("lib/python3.{}/sitecustomize.py", python.minor)),
+        "# the distribution's own, as Debian's in /usr/lib/python3.X\n",
+    )
+    .unwrap();
     let venv_dir = dir.path().join("venv");
     let created = std::process::Command::new(&exe)
         .args(["-m", "venv", "--without-pip"])

@@ -440,3 +440,31 @@ pub fn recording_dist(target: &'static str) -> PatchDir {
         modules: &[("acme_patch.py", RECORDING_PATCH)],
     }])
 }
+
+/// A base (not virtual) installation of `python` at `home`, as a
+/// distribution ships one, for the tests that need one they may write
+/// into: the interpreter binary copied, the stdlib and shared libraries
+/// linked, and an empty `site-packages` of its own. Returns its
+/// interpreter.
+pub fn base_installation(python: &Python, home: &Path) -> PathBuf {
+    let real = python.exe.canonicalize().unwrap();
+    let real_home = real.parent().unwrap().parent().unwrap();
+    let stdlib = format!("lib/python3.{}", python.minor);
+    fs::create_dir_all(home.join("bin")).unwrap();
+    fs::create_dir_all(home.join(&stdlib).join("site-packages")).unwrap();
+    let exe = home.join("bin").join(real.file_name().unwrap());
+    fs::copy(&real, &exe).unwrap();
+    for entry in fs::read_dir(real_home.join("lib")).unwrap().flatten() {
+        if entry.file_name().to_string_lossy().starts_with("libpython") {
+            std::os::unix::fs::symlink(entry.path(), home.join("lib").join(entry.file_name()))
+                .unwrap();
+        }
+    }
+    for entry in fs::read_dir(real_home.join(&stdlib)).unwrap().flatten() {
+        if entry.file_name() != "site-packages" {
+            std::os::unix::fs::symlink(entry.path(), home.join(&stdlib).join(entry.file_name()))
+                .unwrap();
+        }
+    }
+    exe
+}

@@ -1,0 +1,181 @@
+//! `--user` and `--python EXE --system`: the two targets outside a virtual
+//! environment, each asked for explicitly.
+
+use std::fs;
+use std::path::Path;
+use std::process::Output;
+
+use crate::support::{
+    base_installation, describe, pythons, snapshot, stderr, wrapt_install, wrapt_uninstall, Venv,
+};
+
+fn run(mut command: std::process::Command, args: &[&str], user_base: Option<&Path>) -> Output {
+    command.args(args);
+    if let Some(base) = user_base {
+        command.env("PYTHONUSERBASE", base);
+    }
+    command.output().unwrap()
+}
+
+/// `python -c "import tempfile"` with the example group enabled: what the
+/// example patch printed.
+fn patched(exe: &Path, user_base: Option<&Path>) -> String {
+    let mut command = std::process::Command::new(exe);
+    command
+        .args(["-c", "import tempfile"])
+        .env("WRAPT_PATCHES", "wrapt_bootstrap.examples")
+        .env_remove("PYTHONPATH")
+        .env_remove("PYTHONDONTWRITEBYTECODE");
+    if let Some(base) = user_base {
+        command.env("PYTHONUSERBASE", base);
+    }
+    let output = command.output().unwrap();
+    assert!(output.status.success(), "{}", describe(&output));
+    stderr(&output)
+}
+
+#[test]
+fn user_site_packages_install_check_and_uninstall() {
+    for python in pythons() {
+        let base = tempfile::tempdir().unwrap();
+        let user_site = base
+            .path()
+            .join(format!("lib/python3.{}/site-packages", python.minor));
+        let exe = python.exe.to_str().unwrap();
+        // Nothing there yet: only an install creates the directory.
+        let output = run(
+            wrapt_uninstall(),
+            &["--user", "--python", exe],
+            Some(base.path()),
+        );
+        assert_eq!(output.status.code(), Some(2), "{}", describe(&output));
+        assert!(
+            stderr(&output).contains("user site-packages"),
+            "{}",
+            describe(&output)
+        );
+        assert!(!user_site.exists());
+
+        let output = run(
+            wrapt_install(),
+            &["--user", "--python", exe],
+            Some(base.path()),
+        );
+        assert!(output.status.success(), "{}", describe(&output));
+        assert!(user_site.join("00_wrapt_bootstrap.pth").is_file());
+        assert_eq!(
+            patched(&python.exe, Some(base.path())),
+            "patching tempfile\n",
+            "python 3.{}",
+            python.minor
+        );
+        // Another user base is another user: untouched.
+        let elsewhere = tempfile::tempdir().unwrap();
+        assert_eq!(patched(&python.exe, Some(elsewhere.path())), "");
+
+        let output = run(
+            wrapt_install(),
+            &["--check", "--user", "--python", exe],
+            Some(base.path()),
+        );
+        assert!(output.status.success(), "{}", describe(&output));
+        let output = run(
+            wrapt_uninstall(),
+            &["--user", "--python", exe],
+            Some(base.path()),
+        );
+        assert!(output.status.success(), "{}", describe(&output));
+        assert_eq!(
+            snapshot(&user_site),
+            std::collections::BTreeMap::new(),
+            "everything removed"
+        );
+    }
+}
+
+#[test]
+fn user_is_refused_for_a_virtual_environment() {
+    let venv = Venv::new(pythons().last().unwrap());
+    let base = tempfile::tempdir().unwrap();
+    let python = venv.interpreter();
+    let output = run(
+        wrapt_install(),
+        &["--user", "--python", python.to_str().unwrap()],
+        Some(base.path()),
+    );
+    assert_eq!(output.status.code(), Some(2), "{}", describe(&output));
+    assert!(
+        stderr(&output).contains("a virtual environment ignores user site-packages"),
+        "{}",
+        describe(&output)
+    );
+    assert_eq!(snapshot(base.path()), std::collections::BTreeMap::new());
+}
+
+#[test]
+fn system_site_packages_only_when_asked_for_explicitly() {
+    let python = pythons().last().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    let exe = base_installation(python, &home);
+    let exe_arg = exe.to_str().unwrap();
+    let site_packages = home.join(format!("lib/python3.{}/site-packages", python.minor));
+    let before = snapshot(&site_packages);
+
+    // Never by accident: a base interpreter without --system, and --system
+    // without --python, are refused.
+    let output = run(wrapt_install(), &["--python", exe_arg], None);
+    assert_eq!(output.status.code(), Some(2), "{}", describe(&output));
+    assert!(
+        stderr(&output).contains("is not a virtual environment")
+            && stderr(&output).contains("--python EXE --system"),
+        "{}",
+        describe(&output)
+    );
+    let output = run(wrapt_install(), &["--system"], None);
+    assert_eq!(output.status.code(), Some(2), "{}", describe(&output));
+    assert!(
+        stderr(&output).contains("--python"),
+        "{}",
+        describe(&output)
+    );
+    // Nor a virtual environment's interpreter.
+    let venv = Venv::new(python);
+    let output = run(
+        wrapt_install(),
+        &["--system", "--python", venv.interpreter().to_str().unwrap()],
+        None,
+    );
+    assert_eq!(output.status.code(), Some(2), "{}", describe(&output));
+    assert!(
+        stderr(&output).contains("drop --system"),
+        "{}",
+        describe(&output)
+    );
+    // PEP 668: an installation its package manager owns needs --force.
+    let marker = home.join(format!("lib/python3.{}/EXTERNALLY-MANAGED", python.minor));
+    fs::write(&marker, "[externally-managed]\n").unwrap();
+    let output = run(wrapt_install(), &["--system", "--python", exe_arg], None);
+    assert_eq!(output.status.code(), Some(2), "{}", describe(&output));
+    assert!(
+        stderr(&output).contains("EXTERNALLY-MANAGED"),
+        "{}",
+        describe(&output)
+    );
+    assert_eq!(snapshot(&site_packages), before, "nothing written");
+    fs::remove_file(&marker).unwrap();
+
+    let output = run(wrapt_install(), &["--system", "--python", exe_arg], None);
+    assert!(output.status.success(), "{}", describe(&output));
+    assert_eq!(patched(&exe, None), "patching tempfile\n");
+    let output = run(
+        wrapt_install(),
+        &["--check", "--system", "--python", exe_arg],
+        None,
+    );
+    assert!(output.status.success(), "{}", describe(&output));
+    let output = run(wrapt_uninstall(), &["--system", "--python", exe_arg], None);
+    assert!(output.status.success(), "{}", describe(&output));
+    assert_eq!(snapshot(&site_packages), before);
+    assert_eq!(patched(&exe, None), "");
+}
