@@ -21,7 +21,6 @@ use std::collections::{BTreeSet, HashMap};
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt as _;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use serde::Serialize;
 use wrapt_common::entry_points::{self, Section};
@@ -134,29 +133,15 @@ pub fn run(layout: &Layout, out: &Output) -> Result<()> {
 }
 
 /// The interpreter's `sys.path` as a process of the environment sees it
-/// (`site` ran, `.pth` path lines added), without the caller's `PYTHON*`
-/// variables or user site-packages, as the probe runs; `''` entries (the
-/// current directory of a `-c` script) dropped.
+/// (`site` ran, `.pth` path lines added, user site-packages where the
+/// interpreter uses them), without the caller's `PYTHON*` variables; `''`
+/// entries (the current directory of a `-c` script) dropped.
 fn sys_path(interpreter: &Path) -> Result<Vec<PathBuf>> {
-    let mut cmd = Command::new(interpreter);
-    cmd.args(["-E", "-s", "-c", SYS_PATH_SCRIPT])
-        .current_dir("/");
-    target::clean_python_env(&mut cmd);
-    let output = target::output(&mut cmd).map_err(|source| Error::Spawn {
-        path: interpreter.to_owned(),
-        source,
-    })?;
+    let output = target::run_script(interpreter, SYS_PATH_SCRIPT, true, "printing sys.path")?;
     let failure = |reason: String| Error::Probe {
         path: interpreter.to_owned(),
         reason,
     };
-    if !output.status.success() {
-        return Err(failure(format!(
-            "printing sys.path failed ({}): {}",
-            output.status,
-            target::last_line(&output.stderr)
-        )));
-    }
     let at = rfind(&output.stdout, SYS_PATH_MARKER)
         .ok_or_else(|| failure("it printed no sys.path".to_owned()))?;
     Ok(output.stdout[at + SYS_PATH_MARKER.len()..]

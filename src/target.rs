@@ -400,27 +400,47 @@ pub(crate) fn clean_python_env(cmd: &mut Command) {
     cmd.env("WRAPT_PATCHES", "0");
 }
 
-/// Runs the probe: `EXE -E -s -c PROBE` from `/`. Not `-I`: Python 2.7
-/// rejects it, and it deserves a clean "too old" message.
-fn probe(interpreter: &Path) -> Result<Interpreter> {
+/// Runs `EXE -E [-s] -c SCRIPT` from `/`, with the caller's Python
+/// variables cleared, and returns the output of a run that succeeded;
+/// `what` names the run in the error of one that did not. Not `-I`: Python
+/// 2.7 rejects it, and it deserves a clean "too old" message from the probe.
+pub(crate) fn run_script(
+    interpreter: &Path,
+    script: &str,
+    user_site: bool,
+    what: &str,
+) -> Result<std::process::Output> {
     let mut cmd = Command::new(interpreter);
-    cmd.args(["-E", "-s", "-c", PROBE]).current_dir("/");
+    cmd.arg("-E");
+    if !user_site {
+        cmd.arg("-s");
+    }
+    cmd.args(["-c", script]).current_dir("/");
     clean_python_env(&mut cmd);
     let output = output(&mut cmd).map_err(|source| Error::Spawn {
         path: interpreter.to_owned(),
         source,
     })?;
+    if !output.status.success() {
+        return Err(Error::Probe {
+            path: interpreter.to_owned(),
+            reason: format!(
+                "{what} failed ({}): {}",
+                output.status,
+                last_line(&output.stderr)
+            ),
+        });
+    }
+    Ok(output)
+}
+
+/// Runs the probe (see [`run_script`]).
+fn probe(interpreter: &Path) -> Result<Interpreter> {
+    let output = run_script(interpreter, PROBE, false, "it")?;
     let failure = |reason: String| Error::Probe {
         path: interpreter.to_owned(),
         reason,
     };
-    if !output.status.success() {
-        return Err(failure(format!(
-            "it failed ({}): {}",
-            output.status,
-            last_line(&output.stderr)
-        )));
-    }
     let stdout = String::from_utf8_lossy(&output.stdout);
     let json = stdout
         .lines()

@@ -79,6 +79,17 @@ fn user_site_packages_install_check_and_uninstall() {
             Some(base.path()),
         );
         assert!(output.status.success(), "{}", describe(&output));
+        // --list sees the user site-packages as the interpreter does.
+        let output = run(
+            wrapt_install(),
+            &["--list", "--user", "--python", exe],
+            Some(base.path()),
+        );
+        assert!(
+            crate::support::stdout(&output).contains("wrapt_bootstrap.examples"),
+            "{}",
+            describe(&output)
+        );
         let output = run(
             wrapt_uninstall(),
             &["--user", "--python", exe],
