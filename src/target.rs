@@ -99,32 +99,64 @@ impl Interpreter {
         format!("{name} {major}.{minor}.{micro}")
     }
 
-    /// Why a `sitecustomize` package in `purelib` would not run, or could
-    /// not run the sitecustomize it hides; `None` when it would work. Only
-    /// the first `sitecustomize` on `sys.path` is ever imported: one before
-    /// `purelib` (Debian ships one in its stdlib directory) wins over ours,
-    /// and in `purelib` only a `sitecustomize.py` beside ours (or ours) can
-    /// be run from ours.
-    pub fn sitecustomize_conflict(&self, purelib: &Path) -> Option<String> {
+    /// Why a `sitecustomize` package in `target` (this interpreter's
+    /// site-packages, or its user site-packages, which site puts just before
+    /// them) would not run, or could not run the sitecustomize it hides;
+    /// `None` when it would work. Only the first `sitecustomize` on
+    /// `sys.path` is ever imported: one earlier than site-packages (Debian
+    /// ships one in its stdlib directory) wins over ours. One later is run
+    /// by ours, and so is a `sitecustomize.py` beside it, but no other form
+    /// of the module there.
+    pub fn sitecustomize_conflict(&self, target: &Path) -> Option<String> {
         let canonical = |path: &Path| path.canonicalize().unwrap_or_else(|_| path.to_owned());
-        let first = self.sitecustomize.first()?;
-        let purelib = canonical(purelib);
-        if canonical(first.parent().unwrap_or(first)) == purelib {
-            (first.file_name() != Some("sitecustomize.py".as_ref())).then(|| {
-                format!(
-                    "{} is not a sitecustomize.py, which is all a sitecustomize package can run in its place",
-                    first.display()
-                )
+        let site_packages = canonical(&self.purelib);
+        let target = canonical(target);
+        // The sys.path entry a module was found in: a package's is its
+        // directory's parent.
+        let entry = |found: &Path| {
+            let dir = found.parent().unwrap_or(found);
+            let is_package = found
+                .file_name()
+                .and_then(|name| name.to_str())
+                .is_some_and(|name| name.starts_with("__init__."));
+            canonical(if is_package {
+                dir.parent().unwrap_or(dir)
+            } else {
+                dir
             })
-        } else if canonical(first) == purelib.join(crate::plan::SITECUSTOMIZE) {
-            None
-        } else {
-            Some(format!(
+        };
+        // The probe lists them up to site-packages: any elsewhere is earlier.
+        if let Some(earlier) = self
+            .sitecustomize
+            .iter()
+            .find(|found| entry(found) != site_packages)
+        {
+            return Some(format!(
                 "{} comes before {} on sys.path, so Python imports it instead of ours",
-                first.display(),
-                purelib.display()
-            ))
+                earlier.display(),
+                target.display()
+            ));
         }
+        let mut beside: Vec<PathBuf> = std::fs::read_dir(&target)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|entry| entry.path())
+            .filter(|path| {
+                path.file_name()
+                    .and_then(|name| name.to_str())
+                    .is_some_and(|name| {
+                        name.starts_with("sitecustomize.") && name != "sitecustomize.py"
+                    })
+            })
+            .collect();
+        beside.sort();
+        beside.first().map(|other| {
+            format!(
+                "{} is not a sitecustomize.py, which is all a sitecustomize package can run in its place",
+                other.display()
+            )
+        })
     }
 
     /// PEP 668's `EXTERNALLY-MANAGED` marker, when the installation has
@@ -620,10 +652,7 @@ mod tests {
         let conflict = |found: &[&str]| with(found).sitecustomize_conflict(purelib);
         assert_eq!(conflict(&[]), None);
         assert_eq!(
-            conflict(&[
-                "/v/lib/python3.12/site-packages/sitecustomize.py",
-                "/later/sitecustomize.py"
-            ]),
+            conflict(&["/v/lib/python3.12/site-packages/sitecustomize.py"]),
             None
         );
         assert_eq!(
@@ -634,11 +663,25 @@ mod tests {
             conflict(&["/usr/lib/python3.12/sitecustomize.py", "/v/lib/python3.12/site-packages/sitecustomize.py"]).unwrap(),
             "/usr/lib/python3.12/sitecustomize.py comes before /v/lib/python3.12/site-packages on sys.path, so Python imports it instead of ours"
         );
-        assert!(conflict(&[
-            "/v/lib/python3.12/site-packages/sitecustomize.cpython-312-x86_64-linux-gnu.so"
-        ])
-        .unwrap()
-        .contains("is not a sitecustomize.py"));
+        // A user site-packages comes before site-packages: what the probe
+        // found there is for ours to run, what is in the target itself is
+        // looked at on disk.
+        let user_site = tempfile::tempdir().unwrap();
+        let info = with(&["/v/lib/python3.12/site-packages/sitecustomize.py"]);
+        assert_eq!(info.sitecustomize_conflict(user_site.path()), None);
+        std::fs::write(user_site.path().join("sitecustomize.py"), "").unwrap();
+        assert_eq!(info.sitecustomize_conflict(user_site.path()), None);
+        let compiled = user_site
+            .path()
+            .join("sitecustomize.cpython-312-x86_64-linux-gnu.so");
+        std::fs::write(&compiled, "").unwrap();
+        assert_eq!(
+            info.sitecustomize_conflict(user_site.path()).unwrap(),
+            format!(
+                "{} is not a sitecustomize.py, which is all a sitecustomize package can run in its place",
+                compiled.canonicalize().unwrap().display()
+            )
+        );
     }
 
     #[test]

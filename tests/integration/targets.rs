@@ -190,3 +190,20 @@ fn system_site_packages_only_when_asked_for_explicitly() {
     assert_eq!(snapshot(&site_packages), before);
     assert_eq!(patched(&exe, None), "");
 }
+
+#[test]
+fn user_site_packages_in_sitecustomize_mode() {
+    let python = pythons().last().unwrap();
+    let base = tempfile::tempdir().unwrap();
+    let exe = python.exe.to_str().unwrap();
+    let args = ["--user", "--python", exe, "--mode", "sitecustomize"];
+    let output = run(wrapt_install(), &args, Some(base.path()));
+    assert!(output.status.success(), "{}", describe(&output));
+    assert_eq!(
+        patched(&python.exe, Some(base.path())),
+        "patching tempfile\n"
+    );
+    let output = run(wrapt_uninstall(), &args[..3], Some(base.path()));
+    assert!(output.status.success(), "{}", describe(&output));
+    assert_eq!(patched(&python.exe, Some(base.path())), "");
+}
