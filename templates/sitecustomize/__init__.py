@@ -16,6 +16,14 @@
 import posix
 import sys
 
+# importlib's path machinery, as loaded at startup: importlib.machinery and
+# importlib.util would be imports of their own.
+try:
+    _machinery = sys.modules[type(__loader__).__module__]
+    _machinery.spec_from_file_location, _machinery.PathFinder
+except (KeyError, AttributeError):
+    import importlib._bootstrap_external as _machinery
+
 
 def _import_bootstrap(sys, machinery, parent):
     # `import wrapt_bootstrap`, from beside this package, without searching
@@ -45,15 +53,14 @@ _parent = __path__[0].rpartition("/")[0]
 if b"WRAPT_PATCHES" in posix.environ or b"AUTOWRAPT_BOOTSTRAP" in posix.environ:
     try:
         if "wrapt_bootstrap" not in sys.modules:
-            _import_bootstrap(sys, sys.modules[type(__loader__).__module__], _parent)
+            _import_bootstrap(sys, _machinery, _parent)
     except Exception:
         pass
 
 
-def _displaced(sys, posix, parent):
+def _displaced(sys, posix, machinery, parent):
     # The spec of the sitecustomize this package hides, or None. Checked
     # without raising: an exception costs more than the whole check.
-    machinery = sys.modules[type(__loader__).__module__]
     beside = parent + "/sitecustomize.py"
     if posix.access(beside, posix.F_OK):
         return machinery.spec_from_file_location("sitecustomize", beside)
@@ -78,11 +85,11 @@ def _displaced(sys, posix, parent):
     return None
 
 
-def _customize(sys, posix, parent):
+def _customize(sys, posix, machinery, parent):
     # Everything is an argument: the code run here shares this module's
     # namespace, and may well end with `del sys`.
     try:
-        spec = _displaced(sys, posix, parent)
+        spec = _displaced(sys, posix, machinery, parent)
         if spec is None:
             return
         code = spec.loader.get_code("sitecustomize")
@@ -105,4 +112,4 @@ def _customize(sys, posix, parent):
             done()
 
 
-_customize(sys, posix, _parent)
+_customize(sys, posix, _machinery, _parent)
