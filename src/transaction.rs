@@ -518,10 +518,20 @@ impl Counts {
 /// default groups within this version: only `__init__.py` and the `.pth`
 /// change, and any mix of old and new of those two works, so running
 /// processes keep their hooks.
+///
+/// A change of `--mode` within this version deactivates first too: its
+/// RECORD is rewritten in place, so the old mode's activation files must be
+/// gone before the RECORD that lists them is.
 pub fn deactivates_first(changes: &[Change]) -> bool {
     let upgrading = changes
         .iter()
         .any(|c| c.action == Action::Remove && c.path.ends_with(".dist-info/RECORD"));
+    let switching_mode = changes
+        .iter()
+        .any(|c| c.action == Action::Remove && is_activation(&c.path));
+    if switching_mode {
+        return true;
+    }
     let init = format!("{}/__init__.py", plan::PACKAGE_DIR);
     changes.iter().any(|c| {
         c.path.starts_with(&format!("{}/", plan::PACKAGE_DIR))
@@ -601,6 +611,14 @@ pub fn apply(
     if activation_removed {
         sync_dir(purelib)?;
     }
+    // A listed file already gone (a run interrupted after removing it)
+    // leaves its directory and bytecode to clean up all the same.
+    removed.extend(
+        changes
+            .iter()
+            .filter(|c| c.action == Action::Missing)
+            .map(|c| c.path.as_str()),
+    );
     remove_emptied_dirs(purelib, &removed)
 }
 
@@ -698,10 +716,14 @@ fn our_dirs(purelib: &Path) -> Result<Vec<PathBuf>> {
 
 /// What an interrupted run may leave that no RECORD lists: temporary files
 /// (in purelib and in our directories), and our directories left empty (a
-/// run killed between `mkdir` and its first file; an empty `sitecustomize`
-/// directory, which would import as a namespace package and hide a later
-/// sitecustomize, holds nothing of anyone's either). Removes them; returns
-/// how many directories went. Only under the exclusive lock.
+/// run killed between `mkdir` and its first file, or after emptying them),
+/// with their empty `__pycache__`. A `sitecustomize`
+/// directory without its `__init__.py` (a change of mode interrupted after
+/// the RECORD that listed its bytecode was rewritten) would import as a
+/// namespace package and hide a later sitecustomize: the bytecode of that
+/// missing `__init__.py` goes, and the directory if that empties it.
+/// Removes them; returns how many directories went. Only under the
+/// exclusive lock.
 pub fn tidy(purelib: &Path) -> Result<usize> {
     remove_stale_temps(purelib)?;
     let mut count = 0;
@@ -710,12 +732,35 @@ pub fn tidy(purelib: &Path) -> Result<usize> {
             .parent()
             .expect("a package's __init__.py has a parent"),
     );
-    let empty_sitecustomize = [sitecustomize.join("__pycache__"), sitecustomize]
-        .into_iter()
-        .filter(|d| d.symlink_metadata().is_ok_and(|m| m.is_dir()));
-    for dir in our_dirs(purelib)?.into_iter().chain(empty_sitecustomize) {
-        if remove_temps_then_dir_if_empty(&dir)? {
-            count += 1;
+    let pycache = sitecustomize.join("__pycache__");
+    if purelib
+        .join(plan::SITECUSTOMIZE)
+        .symlink_metadata()
+        .is_err()
+        && pycache.symlink_metadata().is_ok_and(|m| m.is_dir())
+    {
+        for entry in fs_err::read_dir(&pycache)? {
+            let entry = entry?;
+            let name = entry.file_name();
+            let orphan = name.to_str().is_some_and(|name| {
+                name.starts_with("__init__.")
+                    && Path::new(name).extension().is_some_and(|e| e == "pyc")
+            });
+            if orphan && entry.file_type().is_ok_and(|t| t.is_file()) {
+                fs_err::remove_file(entry.path())?;
+            }
+        }
+    }
+    let is_real_dir = |d: &Path| d.symlink_metadata().is_ok_and(|m| m.is_dir());
+    let mut dirs = our_dirs(purelib)?;
+    dirs.push(sitecustomize);
+    for dir in dirs {
+        // An empty __pycache__ first: Python's, or left by a run that
+        // removed its bytecode and was stopped before the directories.
+        for dir in [dir.join("__pycache__"), dir] {
+            if is_real_dir(&dir) && remove_temps_then_dir_if_empty(&dir)? {
+                count += 1;
+            }
         }
     }
     Ok(count)

@@ -28,12 +28,19 @@ const VERSION: &str = env!("CARGO_PKG_VERSION");
 // ---------------------------------------------------------------------------
 // Site-packages states: captured, compared, restored.
 
-/// One entry of a directory tree.
+/// One entry of a directory tree. A file records whether it has the mtime
+/// the installer gives every file it writes: whether a file counts as
+/// unchanged depends on it, so a restored state must keep it.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 enum Node {
     Dir(u32),
-    File(u32, Vec<u8>),
+    File(u32, Vec<u8>, bool),
     Link(PathBuf),
+}
+
+/// The mtime of every file an install writes (`plan::INSTALLED_MTIME`).
+fn installed_mtime() -> std::time::SystemTime {
+    std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_767_225_600)
 }
 
 /// A tree by relative path. The random part of the installer's temporary
@@ -61,13 +68,20 @@ fn capture(root: &Path) -> State {
             if meta.file_type().is_symlink() {
                 state.insert(rel, Node::Link(fs::read_link(entry.path()).unwrap()));
             } else if meta.is_dir() {
-                if name == "__pycache__" {
+                // site-packages' own bytecode cache is Python's, written
+                // whenever a module there is imported: the environment's
+                // sitecustomize.py, say. Ours, in our packages, is ours.
+                if name == "__pycache__" && dir == root {
                     continue;
                 }
                 state.insert(rel, Node::Dir(mode));
                 walk(root, &entry.path(), state);
             } else {
-                state.insert(rel, Node::File(mode, fs::read(entry.path()).unwrap()));
+                let installed = meta.modified().unwrap() == installed_mtime();
+                state.insert(
+                    rel,
+                    Node::File(mode, fs::read(entry.path()).unwrap(), installed),
+                );
             }
         }
     }
@@ -91,9 +105,13 @@ fn restore(root: &Path, state: &State) {
                 fs::create_dir(&path).unwrap();
                 fs::set_permissions(&path, fs::Permissions::from_mode(*mode)).unwrap();
             }
-            Node::File(mode, bytes) => {
+            Node::File(mode, bytes, installed) => {
                 fs::write(&path, bytes).unwrap();
                 fs::set_permissions(&path, fs::Permissions::from_mode(*mode)).unwrap();
+                if *installed {
+                    let file = fs::File::options().write(true).open(&path).unwrap();
+                    file.set_modified(installed_mtime()).unwrap();
+                }
             }
             Node::Link(target) => std::os::unix::fs::symlink(target, &path).unwrap(),
         }
@@ -123,7 +141,7 @@ fn show(state: &State) -> String {
         .iter()
         .map(|(path, node)| match node {
             Node::Dir(mode) => format!("{path}/ {mode:o}"),
-            Node::File(mode, bytes) => format!("{path} {mode:o} {} bytes", bytes.len()),
+            Node::File(mode, bytes, _) => format!("{path} {mode:o} {} bytes", bytes.len()),
             Node::Link(target) => format!("{path} -> {}", target.display()),
         })
         .collect();
@@ -483,6 +501,44 @@ fn uninstall_survives_a_fault_at_every_syscall() {
         after_again: pristine,
         other: install,
         after_other: installed,
+    });
+}
+
+#[test]
+fn switching_the_mode_survives_a_fault_at_every_syscall() {
+    // Within one version the RECORD is rewritten in place: what the old
+    // mode installed must not be lost from it before it is removed. The
+    // environment's own sitecustomize.py must come through untouched.
+    if !have_strace() {
+        return;
+    }
+    let venv = Venv::new(newest());
+    fs::write(
+        venv.site_packages.join("sitecustomize.py"),
+        "import sys\nsys.stderr.write('')\n",
+    )
+    .unwrap();
+    let pristine = capture(&venv.site_packages);
+    let by_pth = clean_result(&venv, &pristine, &Run::install(&venv, &[]));
+    let switch = Run::install(&venv, &["--mode", "sitecustomize"]);
+    let by_sitecustomize = clean_result(&venv, &by_pth, &switch);
+    exercise(&Scenario {
+        name: "pth to sitecustomize",
+        venv: &venv,
+        initial: by_pth.clone(),
+        run: switch,
+        after_again: by_sitecustomize.clone(),
+        other: Run::uninstall(&venv),
+        after_other: pristine.clone(),
+    });
+    exercise(&Scenario {
+        name: "sitecustomize to pth",
+        venv: &venv,
+        initial: by_sitecustomize,
+        run: Run::install(&venv, &["--mode", "pth"]),
+        after_again: by_pth,
+        other: Run::uninstall(&venv),
+        after_other: pristine,
     });
 }
 
@@ -1028,10 +1084,10 @@ fn nothing_is_group_or_world_writable_whatever_the_umask() {
         for (path, node) in state.iter().filter(|(p, _)| !pristine.contains_key(*p)) {
             let (mode, wanted) = match node {
                 Node::Dir(mode) => (*mode, 0o755),
-                Node::File(mode, _) if Path::new(path).extension().is_some_and(|e| e == "so") => {
+                Node::File(mode, ..) if Path::new(path).extension().is_some_and(|e| e == "so") => {
                     (*mode, 0o755)
                 }
-                Node::File(mode, _) => (*mode, 0o644),
+                Node::File(mode, ..) => (*mode, 0o644),
                 Node::Link(_) => panic!("{path} is a symlink"),
             };
             assert_eq!(mode, wanted, "umask {umask}: {path} has mode {mode:o}");
