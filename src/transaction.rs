@@ -112,6 +112,11 @@ pub struct Change {
     pub action: Action,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub problem: Option<Problem>,
+    /// A removal to make before anything is written: the file is listed
+    /// only by the RECORD this install rewrites (a change of mode within
+    /// one version), which must not stop listing it while it exists.
+    #[serde(skip)]
+    pub before_writes: bool,
 }
 
 /// Holds the purelib lock until dropped (closing the descriptor releases
@@ -381,6 +386,7 @@ pub fn plan_install(
             path: file.path.clone(),
             action,
             problem,
+            before_writes: false,
         });
     }
     let planned: BTreeSet<&str> = plan.files.iter().map(|f| f.path.as_str()).collect();
@@ -389,7 +395,19 @@ pub fn plan_install(
         .flat_map(|r| r.entries.iter().map(|e| e.path.as_str()))
         .filter(|p| !planned.contains(p))
         .collect();
-    changes.extend(plan_removals(purelib, records, obsolete)?);
+    let rewritten: BTreeSet<&str> = records
+        .iter()
+        .filter(|r| r.record_path == plan.record_path())
+        .flat_map(|r| r.entries.iter().map(|e| e.path.as_str()))
+        .collect();
+    changes.extend(
+        plan_removals(purelib, records, obsolete)?
+            .into_iter()
+            .map(|change| Change {
+                before_writes: rewritten.contains(change.path.as_str()),
+                ..change
+            }),
+    );
     if deactivates_first(&changes) {
         // Taken out first, so written again however they compare.
         for change in &mut changes {
@@ -446,6 +464,7 @@ fn plan_removals<'a>(
             path: path.to_owned(),
             action,
             problem,
+            before_writes: false,
         });
     }
     Ok(changes)
@@ -518,20 +537,10 @@ impl Counts {
 /// default groups within this version: only `__init__.py` and the `.pth`
 /// change, and any mix of old and new of those two works, so running
 /// processes keep their hooks.
-///
-/// A change of `--mode` within this version deactivates first too: its
-/// RECORD is rewritten in place, so the old mode's activation files must be
-/// gone before the RECORD that lists them is.
 pub fn deactivates_first(changes: &[Change]) -> bool {
     let upgrading = changes
         .iter()
         .any(|c| c.action == Action::Remove && c.path.ends_with(".dist-info/RECORD"));
-    let switching_mode = changes
-        .iter()
-        .any(|c| c.action == Action::Remove && is_activation(&c.path));
-    if switching_mode {
-        return true;
-    }
     let init = format!("{}/__init__.py", plan::PACKAGE_DIR);
     changes.iter().any(|c| {
         c.path.starts_with(&format!("{}/", plan::PACKAGE_DIR))
@@ -541,9 +550,10 @@ pub fn deactivates_first(changes: &[Change]) -> bool {
 }
 
 /// Carries out `changes` (from [`plan_install`] or [`plan_uninstall`], with
-/// [`refusal`] already consulted): writes in the order given, then
-/// removals, then emptied directories. `done` is told about each change
-/// made. Returns the number of directories removed.
+/// [`refusal`] already consulted): the removals marked `before_writes`,
+/// then writes in the order given, then the other removals, then emptied
+/// directories. `done` is told about each change made. Returns the number
+/// of directories removed.
 ///
 /// With [`deactivates_first`], the activation files present are removed
 /// (and the removal made durable) before anything else, and rewritten last.
@@ -575,6 +585,13 @@ pub fn apply(
         sync_dir(purelib)?;
     }
 
+    let mut removed = Vec::new();
+    let early: Vec<&Change> = changes
+        .iter()
+        .filter(|c| c.action == Action::Remove && c.before_writes)
+        .collect();
+    remove_in_order(purelib, &early, &mut removed, &mut done)?;
+
     for change in changes {
         if !matches!(change.action, Action::Create | Action::Replace) {
             continue;
@@ -590,9 +607,33 @@ pub fn apply(
         done(change);
     }
 
-    let mut removed = Vec::new();
+    let late: Vec<&Change> = changes
+        .iter()
+        .filter(|c| c.action == Action::Remove && !c.before_writes)
+        .collect();
+    remove_in_order(purelib, &late, &mut removed, &mut done)?;
+    // A listed file already gone (a run interrupted after removing it)
+    // leaves its directory and bytecode to clean up all the same.
+    removed.extend(
+        changes
+            .iter()
+            .filter(|c| c.action == Action::Missing)
+            .map(|c| c.path.as_str()),
+    );
+    remove_emptied_dirs(purelib, &removed)
+}
+
+/// Makes `removals` in their order (activation files first), each
+/// activation removal durable before the package goes; adds each path to
+/// `removed`.
+fn remove_in_order<'a>(
+    purelib: &Path,
+    removals: &[&'a Change],
+    removed: &mut Vec<&'a str>,
+    done: &mut impl FnMut(&Change),
+) -> Result<()> {
     let mut activation_removed = false;
-    for change in changes.iter().filter(|c| c.action == Action::Remove) {
+    for change in removals {
         if change.problem == Some(Problem::Directory) {
             // Listed as a file, now a directory: not ours to delete, even
             // with --force.
@@ -611,15 +652,7 @@ pub fn apply(
     if activation_removed {
         sync_dir(purelib)?;
     }
-    // A listed file already gone (a run interrupted after removing it)
-    // leaves its directory and bytecode to clean up all the same.
-    removed.extend(
-        changes
-            .iter()
-            .filter(|c| c.action == Action::Missing)
-            .map(|c| c.path.as_str()),
-    );
-    remove_emptied_dirs(purelib, &removed)
+    Ok(())
 }
 
 /// Removes a file (or symlink, never what it points to); `false` when it
@@ -717,13 +750,9 @@ fn our_dirs(purelib: &Path) -> Result<Vec<PathBuf>> {
 /// What an interrupted run may leave that no RECORD lists: temporary files
 /// (in purelib and in our directories), and our directories left empty (a
 /// run killed between `mkdir` and its first file, or after emptying them),
-/// with their empty `__pycache__`. A `sitecustomize`
-/// directory without its `__init__.py` (a change of mode interrupted after
-/// the RECORD that listed its bytecode was rewritten) would import as a
-/// namespace package and hide a later sitecustomize: the bytecode of that
-/// missing `__init__.py` goes, and the directory if that empties it.
-/// Removes them; returns how many directories went. Only under the
-/// exclusive lock.
+/// with their empty `__pycache__`; an empty `sitecustomize` directory would
+/// import as a namespace package and hide a later sitecustomize. Removes
+/// them; returns how many directories went. Only under the exclusive lock.
 pub fn tidy(purelib: &Path) -> Result<usize> {
     remove_stale_temps(purelib)?;
     let mut count = 0;
@@ -732,25 +761,6 @@ pub fn tidy(purelib: &Path) -> Result<usize> {
             .parent()
             .expect("a package's __init__.py has a parent"),
     );
-    let pycache = sitecustomize.join("__pycache__");
-    if purelib
-        .join(plan::SITECUSTOMIZE)
-        .symlink_metadata()
-        .is_err()
-        && pycache.symlink_metadata().is_ok_and(|m| m.is_dir())
-    {
-        for entry in fs_err::read_dir(&pycache)? {
-            let entry = entry?;
-            let name = entry.file_name();
-            let orphan = name.to_str().is_some_and(|name| {
-                name.starts_with("__init__.")
-                    && Path::new(name).extension().is_some_and(|e| e == "pyc")
-            });
-            if orphan && entry.file_type().is_ok_and(|t| t.is_file()) {
-                fs_err::remove_file(entry.path())?;
-            }
-        }
-    }
     let is_real_dir = |d: &Path| d.symlink_metadata().is_ok_and(|m| m.is_dir());
     let mut dirs = our_dirs(purelib)?;
     dirs.push(sitecustomize);
