@@ -89,9 +89,10 @@ _ALLOWED = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-"
 def _edit(value, defaults, invalid):
     # The list grammar of DESIGN.md, for WRAPT_PATCHES and WRAPT_PATCHES_SKIP:
     # unset -> the defaults; empty, 0, off or none -> None (nothing, said
-    # outright); plain names -> exactly those; +name / -name -> the defaults
-    # edited. Names ignored as invalid go to `invalid`. A name is valid when str.strip with the
-    # allowed characters leaves nothing: no regex module needed at startup.
+    # outright); a list with a plain name -> exactly its names; a list of
+    # only +name / -name -> the defaults edited. Names ignored as invalid go
+    # to `invalid`. A name is valid when str.strip with the allowed
+    # characters leaves nothing: no regex module needed at startup.
     if value is None:
         return list(defaults)
     items = [item.strip() for item in value.split(",")]
@@ -143,7 +144,9 @@ def _program():
             with open("/proc/self/cmdline", "rb") as stream:
                 argv = [os.fsdecode(arg) for arg in stream.read().split(b"\0")[:-1]]
         except OSError:
-            argv = [sys.executable] + [arg for arg in sys.argv[:1] if arg not in ("-m", "-c", "")]
+            argv = [sys.executable] + [
+                arg for arg in getattr(sys, "argv", ())[:1] if arg not in ("-m", "-c", "")
+            ]
     args = iter(argv[1:])
     for arg in args:
         if arg in ("-X", "-W", "--check-hash-based-pycs"):
