@@ -153,7 +153,6 @@ pub struct Plan {
     pub files: Vec<PlannedFile>,
     /// Sorted, deduplicated.
     pub defaults: Vec<String>,
-    pub activation: Activation,
 }
 
 /// `wrapt_bootstrap-<version>.dist-info`.
@@ -267,11 +266,7 @@ impl Plan {
                 Stage::Activation,
             )),
         }
-        let mut plan = Plan {
-            files,
-            defaults,
-            activation,
-        };
+        let mut plan = Plan { files, defaults };
         plan.add_record(format!("{dist_info}/RECORD"));
         plan
     }
