@@ -53,16 +53,7 @@ pub fn selection(caller: Option<&str>, example: &str) -> String {
 /// `WRAPT_PATCHES`'s "nothing at all": empty, only commas and spaces, or
 /// one `0`, `off` or `none` (any case).
 fn is_kill_switch(value: &str) -> bool {
-    let items: Vec<&str> = value
-        .split(',')
-        .map(str::trim)
-        .filter(|item| !item.is_empty())
-        .collect();
-    match items.as_slice() {
-        [] => true,
-        [one] => ["0", "off", "none"].contains(&one.to_ascii_lowercase().as_str()),
-        _ => false,
-    }
+    wrapt_common::selection::edit(Some(value), &[], &mut Vec::new()).is_none()
 }
 
 /// The modules `-X importtime` reported, in its order (a module is listed

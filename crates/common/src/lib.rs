@@ -1,7 +1,9 @@
 //! Parsing shared by the `wrapt-install` CLI and the `wrapt_bootstrap._native`
-//! module: names, `entry_points.txt`, and the scan of distribution metadata on
-//! `sys.path`. Plain Rust, no Python, so it is unit-tested here.
+//! module: names, `entry_points.txt`, the scan of distribution metadata on
+//! `sys.path`, and what the environment selects at startup. Plain Rust, no
+//! Python, so it is unit-tested here.
 
 pub mod entry_points;
 pub mod names;
 pub mod scan;
+pub mod selection;
