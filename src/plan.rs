@@ -5,6 +5,8 @@
 
 use std::collections::BTreeSet;
 
+use wrapt_common::selection;
+
 use crate::record::{self, RecordEntry};
 
 /// The version written into METADATA and the dist-info directory name.
@@ -75,8 +77,9 @@ const MODE_SHARED_OBJECT: u32 = 0o755;
 /// The line of `__init__.py` that carries the environment's default groups.
 const DEFAULTS_PREFIX: &str = "_DEFAULT_GROUPS = ";
 const DEFAULTS_TEMPLATE_LINE: &str = "_DEFAULT_GROUPS = ()";
-/// The bootstrap loads `_native.abi3.so` only when its size is this one:
-/// dlopen of a truncated file crashes the interpreter instead of raising.
+/// The bootstrap and the sitecustomize package load `_native.abi3.so` only
+/// when its size is this one: dlopen of a truncated file crashes the
+/// interpreter instead of raising.
 const NATIVE_SIZE_TEMPLATE_LINE: &str = "\n_NATIVE_SIZE = 0\n";
 
 macro_rules! template {
@@ -114,7 +117,12 @@ const INIT_TEMPLATE: &str = include_str!(concat!(
     "/templates/wrapt_bootstrap/__init__.py"
 ));
 const API: &[u8] = template!("wrapt_bootstrap/_api.py");
-const FALLBACK: &[u8] = template!("wrapt_bootstrap/_fallback.py");
+const FALLBACK_TEMPLATE: &str = include_str!(concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/templates/wrapt_bootstrap/_fallback.py"
+));
+/// The fallback's list of tool programs, rendered from the native module's.
+const SKIP_TEMPLATE_LINE: &str = "\n_DEFAULT_SKIP = ()\n";
 const EXAMPLES: &[u8] = template!("wrapt_bootstrap/examples.py");
 const METADATA_TEMPLATE: &str =
     include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/templates/METADATA"));
@@ -175,23 +183,26 @@ impl Plan {
     pub fn render(defaults: &BTreeSet<String>, activation: Activation) -> Plan {
         let defaults: Vec<String> = defaults.iter().cloned().collect();
         let dist_info = dist_info_dir();
-        let init = render_init(INIT_TEMPLATE, &defaults)
-            .expect("templates/wrapt_bootstrap/__init__.py has one `_DEFAULT_GROUPS = ()` line (unit-tested)")
-            .replacen(
-                NATIVE_SIZE_TEMPLATE_LINE,
-                &format!("\n_NATIVE_SIZE = {}\n", NATIVE_SO.len()),
-                1,
-            );
+        let init = render_loader(INIT_TEMPLATE, &defaults);
         let pth = if defaults.is_empty() {
             PTH_WHEN_SET
         } else {
             PTH_ALWAYS
         };
+        let sitecustomize = render_loader(SITECUSTOMIZE_TEMPLATE, &defaults);
         let sitecustomize = if defaults.is_empty() {
-            SITECUSTOMIZE_TEMPLATE.to_owned()
+            sitecustomize
         } else {
-            SITECUSTOMIZE_TEMPLATE.replacen(SITECUSTOMIZE_CHECK_LINE, SITECUSTOMIZE_ALWAYS_LINE, 1)
+            sitecustomize.replacen(SITECUSTOMIZE_CHECK_LINE, SITECUSTOMIZE_ALWAYS_LINE, 1)
         };
+        let fallback = FALLBACK_TEMPLATE.replacen(
+            SKIP_TEMPLATE_LINE,
+            &format!(
+                "\n_DEFAULT_SKIP = {}\n",
+                python_tuple(selection::DEFAULT_SKIP)
+            ),
+            1,
+        );
 
         let file = |path: String, bytes: Vec<u8>, mode, stage| PlannedFile {
             path,
@@ -214,7 +225,7 @@ impl Plan {
             ),
             file(
                 format!("{PACKAGE_DIR}/_fallback.py"),
-                FALLBACK.to_vec(),
+                fallback.into_bytes(),
                 MODE_FILE,
                 Stage::Package,
             ),
@@ -397,17 +408,28 @@ impl Plan {
     }
 }
 
-/// The Python tuple literal for `groups` (already valid names, so plain
+/// The Python tuple literal for `names` (already valid names, so plain
 /// single quotes are safe): `()`, `('a.b',)`, `('a', 'b')`.
-pub fn python_tuple(groups: &[String]) -> String {
-    match groups {
+pub fn python_tuple<S: AsRef<str>>(names: &[S]) -> String {
+    let items: Vec<String> = names.iter().map(|n| format!("'{}'", n.as_ref())).collect();
+    match items.as_slice() {
         [] => "()".to_owned(),
-        [one] => format!("('{one}',)"),
-        many => {
-            let items: Vec<String> = many.iter().map(|g| format!("'{g}'")).collect();
-            format!("({})", items.join(", "))
-        }
+        [one] => format!("({one},)"),
+        many => format!("({})", many.join(", ")),
     }
+}
+
+/// A module that loads the native module (`wrapt_bootstrap/__init__.py`,
+/// `sitecustomize/__init__.py`) with its default groups and the native
+/// module's size rendered.
+fn render_loader(template: &str, defaults: &[String]) -> String {
+    render_init(template, defaults)
+        .expect("the template has one `_DEFAULT_GROUPS = ()` line (unit-tested)")
+        .replacen(
+            NATIVE_SIZE_TEMPLATE_LINE,
+            &format!("\n_NATIVE_SIZE = {}\n", NATIVE_SO.len()),
+            1,
+        )
 }
 
 /// `__init__.py` with its `_DEFAULT_GROUPS = ()` line replaced; `None` unless
@@ -499,30 +521,51 @@ mod tests {
             assert!(plan.get(PTH).is_none() && plan.get(START).is_none());
             String::from_utf8(plan.get(SITECUSTOMIZE).unwrap().bytes.clone()).unwrap()
         };
-        assert_eq!(render(&[]), SITECUSTOMIZE_TEMPLATE);
+        let checking = render(&[]);
+        assert!(checking.contains(SITECUSTOMIZE_CHECK_LINE));
+        assert!(checking.contains("\n_DEFAULT_GROUPS = ()\n"));
         let always = render(&["a"]);
         assert!(!always.contains(SITECUSTOMIZE_CHECK_LINE));
         assert!(always.contains(SITECUSTOMIZE_ALWAYS_LINE));
+        assert!(always.contains("\n_DEFAULT_GROUPS = ('a',)\n"));
     }
 
     #[test]
-    fn native_size_is_rendered_into_init() {
-        assert_eq!(INIT_TEMPLATE.matches(NATIVE_SIZE_TEMPLATE_LINE).count(), 1);
+    fn native_size_is_rendered_into_both_loaders() {
+        for (template, path, activation) in [
+            (
+                INIT_TEMPLATE,
+                "wrapt_bootstrap/__init__.py",
+                Activation::Pth,
+            ),
+            (
+                SITECUSTOMIZE_TEMPLATE,
+                SITECUSTOMIZE,
+                Activation::Sitecustomize,
+            ),
+        ] {
+            assert_eq!(template.matches(NATIVE_SIZE_TEMPLATE_LINE).count(), 1);
+            let plan = Plan::render(&BTreeSet::new(), activation);
+            let text = String::from_utf8(plan.get(path).expect("planned").bytes.clone()).unwrap();
+            assert!(text.contains(&format!("\n_NATIVE_SIZE = {}\n", NATIVE_SO.len())));
+        }
+    }
+
+    #[test]
+    fn the_fallback_gets_the_native_skip_list() {
+        assert_eq!(FALLBACK_TEMPLATE.matches(SKIP_TEMPLATE_LINE).count(), 1);
         let plan = Plan::render(&BTreeSet::new(), Activation::Pth);
-        let init = plan
-            .files
-            .iter()
-            .find(|file| file.path == "wrapt_bootstrap/__init__.py")
-            .expect("__init__.py planned");
-        let text = String::from_utf8(init.bytes.clone()).unwrap();
-        assert!(text.contains(&format!("\n_NATIVE_SIZE = {}\n", NATIVE_SO.len())));
+        let fallback = plan.get("wrapt_bootstrap/_fallback.py").expect("planned");
+        let text = String::from_utf8(fallback.bytes.clone()).unwrap();
+        assert!(text.contains("\n_DEFAULT_SKIP = ('pip', 'pipx', "));
+        assert_eq!(text.matches("_DEFAULT_SKIP = (").count(), 1);
     }
 
     #[test]
     fn defaults_line_rendering() {
-        assert_eq!(python_tuple(&[]), "()");
-        assert_eq!(python_tuple(&["a.b".into()]), "('a.b',)");
-        assert_eq!(python_tuple(&["a".into(), "b".into()]), "('a', 'b')");
+        assert_eq!(python_tuple::<String>(&[]), "()");
+        assert_eq!(python_tuple(&["a.b"]), "('a.b',)");
+        assert_eq!(python_tuple(&["a", "b"]), "('a', 'b')");
         let rendered =
             render_init("x\n_DEFAULT_GROUPS = ()\ny", &["a".into(), "b-c".into()]).unwrap();
         assert_eq!(rendered, "x\n_DEFAULT_GROUPS = ('a', 'b-c')\ny");

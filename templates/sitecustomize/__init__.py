@@ -10,11 +10,21 @@
 # again.
 #
 # With nothing enabled it costs this import and no other: the decision is
-# made from the environment first. importlib's own modules serve the rest,
-# so that nothing site has not imported is imported.
+# made from the environment first. Enabled, it loads and activates the
+# native module directly: importing the wrapt_bootstrap package (importlib's
+# work and its bytecode) would cost more than the whole activation. Where
+# the native module cannot serve, the package is imported, and takes the
+# fallback. importlib's own modules serve the rest, so that nothing site has
+# not imported is imported.
 
 import posix
 import sys
+
+# Rendered by wrapt-install, as in wrapt_bootstrap: the groups enabled when
+# WRAPT_PATCHES is unset, and the size of the _native.abi3.so it wrote
+# (dlopen of a truncated file kills the process instead of raising).
+_DEFAULT_GROUPS = ()
+_NATIVE_SIZE = 0
 
 # importlib's path machinery, as loaded at startup: importlib.machinery and
 # importlib.util would be imports of their own.
@@ -25,10 +35,46 @@ except (KeyError, AttributeError):
     import importlib._bootstrap_external as _machinery
 
 
+def _activate(sys, posix, machinery, parent):
+    # Activates wrapt_bootstrap; returns what to run when site's
+    # customization ends (the rescan of sys.path), or None.
+    impl = _load_native(sys, posix, parent + "/wrapt_bootstrap/_native.abi3.so")
+    if impl is None:
+        # Importing the package activates it, with the fallback.
+        _import_bootstrap(sys, machinery, parent)
+        return getattr(sys.modules["wrapt_bootstrap"]._impl, "rescan", None)
+    return impl.rescan if impl.activate(_DEFAULT_GROUPS) else None
+
+
+def _load_native(sys, posix, native):
+    # The checks and the loading of wrapt_bootstrap._load_impl, which decides
+    # exactly when WRAPT_PATCHES_PURE is set at all.
+    if (
+        sys.implementation.name != "cpython"
+        or "t" in getattr(sys, "abiflags", "")
+        or b"WRAPT_PATCHES_PURE" in posix.environ
+    ):
+        return None
+    try:
+        if posix.stat(native).st_size != _NATIVE_SIZE:
+            return None
+        import _imp
+
+        spec = type(sys.implementation)(name="wrapt_bootstrap._native", origin=native)
+        impl = _imp.create_dynamic(spec)
+        _imp.exec_dynamic(impl)
+    except Exception:
+        # e.g. pyo3 refusing an isolated subinterpreter.
+        return None
+    impl.__file__ = native
+    sys.modules[spec.name] = impl
+    return impl
+
+
 def _import_bootstrap(sys, machinery, parent):
     # `import wrapt_bootstrap`, from beside this package, without searching
-    # sys.path for it (a fifth of a million instructions at every enabled
-    # start on CPython 3.12): what importlib does once it has found it.
+    # sys.path for it (a fifth of a million instructions on CPython 3.12):
+    # what importlib does once it has found it.
     name = "wrapt_bootstrap"
     package = parent + "/" + name
     spec = machinery.spec_from_file_location(
@@ -49,11 +95,33 @@ def _import_bootstrap(sys, machinery, parent):
         raise
 
 
+def _site_end(sys, rescan):
+    # Scan what site's customization adds to sys.path: the sitecustomize we
+    # run below, and usercustomize when site runs it next. site.main()
+    # looks execusercustomize up at call time; it is put back before
+    # anything else can see it. ENABLE_USER_SITE is settled by now.
+    site = sys.modules["site"]
+    if not getattr(site, "ENABLE_USER_SITE", False):
+        rescan()
+        return
+    usercustomize = site.execusercustomize
+
+    def run_usercustomize():
+        site.execusercustomize = usercustomize
+        try:
+            usercustomize()
+        finally:
+            rescan()
+
+    site.execusercustomize = run_usercustomize
+
+
 _parent = __path__[0].rpartition("/")[0]
+_rescan = None
 if b"WRAPT_PATCHES" in posix.environ or b"AUTOWRAPT_BOOTSTRAP" in posix.environ:
     try:
         if "wrapt_bootstrap" not in sys.modules:
-            _import_bootstrap(sys, _machinery, _parent)
+            _rescan = _activate(sys, posix, _machinery, _parent)
     except Exception:
         pass
 
@@ -85,7 +153,7 @@ def _displaced(sys, posix, machinery, parent):
     return None
 
 
-def _customize(sys, posix, machinery, parent):
+def _customize(sys, posix, machinery, parent, rescan, site_end):
     # Everything is an argument: the code run here shares this module's
     # namespace, and may well end with `del sys`.
     try:
@@ -104,12 +172,8 @@ def _customize(sys, posix, machinery, parent):
         namespace["__file__"] = spec.origin
         exec(code, namespace)
     finally:
-        # The end of site's customization: wrapt_bootstrap scans what was
-        # added to sys.path meanwhile (a version without the function has
-        # nothing to do).
-        done = getattr(sys.modules.get("wrapt_bootstrap"), "_sitecustomize_done", None)
-        if done is not None:
-            done()
+        if rescan is not None:
+            site_end(sys, rescan)
 
 
-_customize(sys, posix, _machinery, _parent)
+_customize(sys, posix, _machinery, _parent, _rescan, _site_end)

@@ -7,8 +7,6 @@ package itself (``wrapt_bootstrap.when_imported``), loaded on first use so
 that interpreter startup does not pay for them.
 """
 
-import sys
-
 import wrapt_bootstrap as _package
 
 
@@ -33,8 +31,7 @@ def when_imported(name):
 
 def discover_post_import_hooks(group):
     """Register every entry point of ``group`` found on ``sys.path`` now."""
-    _package._load_impl()
-    _package._scan_and_register([group], list(sys.path), set())
+    _package._load_impl().discover(group)
 
 
 def notify_module_loaded(module):
@@ -44,18 +41,12 @@ def notify_module_loaded(module):
 
 def _status():
     """What wrapt-install --check reports."""
-    impl = _package._impl
-    return {
-        "version": _package.__version__,
-        "active": _package._active,
-        "implementation": impl.IMPLEMENTATION if impl is not None else None,
-        "selected": list(_package._selected),
-        "skipped_as_tool": _package._skipped,
-        "defaults": list(_package._DEFAULT_GROUPS),
-        "entry_points": dict(_package._entry_counts),
-        "registered": [
-            {"group": group, "target": target, "hook": hook, "late": late}
-            for group, target, hook, late in _package._registered
-        ],
-        "file": _package.__file__,
-    }
+    impl = _package._load_impl()
+    status = impl.status()
+    status.update(
+        version=_package.__version__,
+        implementation=impl.IMPLEMENTATION,
+        defaults=list(_package._DEFAULT_GROUPS),
+        file=_package.__file__,
+    )
+    return status

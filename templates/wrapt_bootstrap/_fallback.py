@@ -1,4 +1,4 @@
-"""Pure-Python hook registry, import finder and entry-point scan.
+"""Pure-Python activation, hook registry, import finder and entry-point scan.
 
 The same semantics as the native module (``crates/bootstrap``), for the
 interpreters that cannot load it: PyPy, free-threaded builds, isolated
@@ -14,10 +14,12 @@ import os
 import sys
 from _thread import allocate_lock
 
+from . import _flag
+
 IMPLEMENTATION = "fallback"
 
-_debug = False
-_strict = False
+_debug = _flag("WRAPT_PATCHES_DEBUG")
+_strict = _flag("WRAPT_PATCHES_STRICT")
 _lock = allocate_lock()
 # target module name -> [(hook, label), ...] in registration order; a name is
 # removed when its hooks fire, so the finder's miss path is one dict lookup.
@@ -26,12 +28,6 @@ _pending = {}
 # registered at most once per process, so activation is idempotent.
 _string_hooks = set()
 _in_progress = set()
-
-
-def configure(debug, strict):
-    global _debug, _strict
-    _debug = bool(debug)
-    _strict = bool(strict)
 
 
 def _report(message):
@@ -106,11 +102,6 @@ def notify_module_loaded(module):
     if hooks:
         for hook, label in hooks:
             _fire(hook, label, module, name)
-
-
-def pending():
-    with _lock:
-        return {name: len(hooks) for name, hooks in _pending.items()}
 
 
 def _namespace_loader(spec):
@@ -333,3 +324,254 @@ def scan(groups, paths, seen):
             if any(group in text for group in wanted):
                 _parse_entry_points(text, wanted, dist_dir, source, entries, problems)
     return entries, problems
+
+
+# Activation: the steps of the native module's activate (activation.rs).
+
+# Rendered by wrapt-install from the native module's list: the programs left
+# alone even when groups are enabled, packaging and environment tools, which
+# a patch could break, and which run wherever WRAPT_PATCHES is exported.
+# WRAPT_PATCHES_SKIP edits the list with the grammar of WRAPT_PATCHES
+# (README: "Tool processes").
+_DEFAULT_SKIP = ()
+
+# _decided: the environment was read (once per interpreter, so that a
+# warning is printed once); _active: something was enabled and activated.
+_decided = False
+_active = False
+_selected = ()
+_autowrapt_groups = ()
+# The program name that made this process a tool process, if one did.
+_skipped = None
+_seen_dists = set()
+_scanned_paths = set()
+_entry_counts = {}
+# (group, target, hook, already imported): what the ordering doctor of
+# wrapt-install --check reports. A hook whose target was already imported
+# fires at once, too late for references other code took before.
+_registered = []
+
+_ALLOWED = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-"
+
+
+def _edit(value, defaults, invalid):
+    # The list grammar of DESIGN.md, for WRAPT_PATCHES and WRAPT_PATCHES_SKIP:
+    # unset -> the defaults; empty, 0, off or none -> None (nothing, said
+    # outright); a list with a plain name -> exactly its names; a list of
+    # only +name / -name -> the defaults edited. Names ignored as invalid go
+    # to `invalid`. A name is valid when str.strip with the allowed
+    # characters leaves nothing: no regex module needed at startup.
+    if value is None:
+        return list(defaults)
+    items = [item.strip() for item in value.split(",")]
+    items = [item for item in items if item]
+    if not items or (len(items) == 1 and items[0].lower() in ("0", "off", "none")):
+        return None
+    names = [] if any(item[0] not in "+-" for item in items) else list(defaults)
+    for item in items:
+        sign, name = (item[0], item[1:].strip()) if item[0] in "+-" else ("+", item)
+        if not name or name.strip(_ALLOWED):
+            invalid.append(item)
+        elif sign == "-":
+            names = [other for other in names if other != name]
+        elif name not in names:
+            names.append(name)
+    return names
+
+
+def select(wrapt_patches, autowrapt_bootstrap, defaults):
+    """The selection grammar as a pure function.
+
+    Returns ``(groups, autowrapt_groups, invalid)``: the groups selected by
+    WRAPT_PATCHES (or the defaults when it is unset), the groups named by
+    AUTOWRAPT_BOOTSTRAP, and the names ignored as invalid.
+    """
+    invalid = []
+    groups = _edit(wrapt_patches, defaults, invalid)
+    if groups is None:
+        # The kill switch silences AUTOWRAPT_BOOTSTRAP as well.
+        return [], [], invalid
+    autowrapt_groups = []
+    for name in (autowrapt_bootstrap or "").split(","):
+        name = name.strip()
+        if not name:
+            continue
+        if name.strip(_ALLOWED):
+            invalid.append(name)
+        elif name not in autowrapt_groups:
+            autowrapt_groups.append(name)
+    return groups, autowrapt_groups, invalid
+
+
+def _program():
+    # The program this process runs, as the skip list names it: the
+    # top-level package of `-m`, else the script's name without .py and a
+    # version suffix (pip3.12 -> pip); None for -c, stdin and the prompt.
+    argv = getattr(sys, "orig_argv", None)
+    if argv is None:
+        # CPython 3.9, where sys.argv says only "-m": the command line as
+        # the kernel has it, else what sys.argv does say.
+        try:
+            with open("/proc/self/cmdline", "rb") as stream:
+                argv = [os.fsdecode(arg) for arg in stream.read().split(b"\0")[:-1]]
+        except OSError:
+            argv = [sys.executable] + [
+                arg for arg in getattr(sys, "argv", ())[:1] if arg not in ("-m", "-c", "")
+            ]
+    args = iter(argv[1:])
+    for arg in args:
+        if arg in ("-X", "-W", "--check-hash-based-pycs"):
+            next(args, None)
+        elif arg == "-":
+            return None
+        elif arg[:1] != "-":
+            name = arg.rpartition("/")[2]
+            if name.endswith(".py"):
+                name = name[:-3]
+            return name.rstrip("0123456789.") or None
+        elif arg[:2] != "--":
+            # A cluster of one-letter options: -c, -m, -X and -W take the
+            # rest of it, or the next argument.
+            for at in range(1, len(arg)):
+                letter = arg[at]
+                if letter in "cmXW":
+                    value = arg[at + 1 :] or next(args, "")
+                    if letter == "m":
+                        return value.partition(".")[0] or None
+                    if letter == "c":
+                        return None
+                    break
+    return None
+
+
+def activate(defaults):
+    """Decide from the environment and activate, once per interpreter.
+
+    Returns whether it activated now (the caller then arranges the rescan at
+    the end of site). A failure after the decision is reported, never
+    raised, even under WRAPT_PATCHES_STRICT (which is about hooks).
+    """
+    global _decided, _active, _selected, _autowrapt_groups, _skipped
+    if _decided:
+        return False
+    _decided = True
+    environ = os.environ
+    groups, autowrapt_groups, invalid = select(
+        environ.get("WRAPT_PATCHES"), environ.get("AUTOWRAPT_BOOTSTRAP"), defaults
+    )
+    if invalid:
+        _report(
+            "ignoring invalid group name%s %s (allowed: letters, digits, '_', '.', '-')"
+            % ("s" if len(invalid) > 1 else "", ", ".join(repr(name) for name in invalid))
+        )
+    if not groups and not autowrapt_groups:
+        return False
+    program = _program()
+    if program is not None:
+        invalid = []
+        skip = _edit(environ.get("WRAPT_PATCHES_SKIP"), _DEFAULT_SKIP, invalid) or ()
+        if invalid:
+            _report("ignoring invalid name%s %s in WRAPT_PATCHES_SKIP"
+                    % ("s" if len(invalid) > 1 else "", ", ".join(repr(name) for name in invalid)))
+        if program in skip:
+            if _debug:
+                _report("%s is a tool process (WRAPT_PATCHES_SKIP): no patches here" % program)
+            _skipped = program
+            return False
+    _active = True
+    try:
+        if _debug:
+            _report(
+                "implementation fallback; groups %s%s"
+                % (
+                    ", ".join(groups) or "(none)",
+                    "; AUTOWRAPT_BOOTSTRAP groups " + ", ".join(autowrapt_groups)
+                    if autowrapt_groups
+                    else "",
+                )
+            )
+        for group in groups + autowrapt_groups:
+            _entry_counts[group] = 0
+        _selected = tuple(groups)
+        _autowrapt_groups = tuple(autowrapt_groups)
+        install_finder()
+        rescan()
+    except Exception:
+        _report("activation failed; the application continues without patches:")
+        sys.__excepthook__(*sys.exc_info())
+        return False
+    return True
+
+
+def rescan():
+    """Register the enabled groups' entry points on new sys.path entries.
+
+    Run at activation, and again when site has finished (later .pth path
+    lines, user site-packages and sitecustomize may add entries); nothing
+    before an activation. The first distribution of a name wins, as in
+    importlib.metadata. Only str entries count, as for importlib's
+    PathFinder: anything else (bytes, even unhashable objects) is skipped.
+    """
+    if not _active:
+        return
+    paths = [path for path in sys.path if isinstance(path, str) and path not in _scanned_paths]
+    if paths:
+        _scanned_paths.update(paths)
+        groups = list(_selected) + [g for g in _autowrapt_groups if g not in _selected]
+        _scan_and_register(groups, paths, _seen_dists)
+
+
+def discover(group):
+    """Register every entry point of ``group`` found on sys.path now."""
+    _scan_and_register([group], list(sys.path), set())
+
+
+def _scan_and_register(groups, paths, seen):
+    # Scan paths for groups, register what is found and count it in
+    # _entry_counts; seen holds the distribution names already taken.
+    # Problems are only ever reported inside the requested groups' sections,
+    # so they are about the user's own patches: always worth a line.
+    # autowrapt, when installed, owns AUTOWRAPT_BOOTSTRAP: its groups are
+    # left to it, so that no hook fires twice.
+    entries, problems = scan(groups, paths, seen)
+    for problem in problems:
+        _report("skipped: " + problem)
+    autowrapt_owned = _autowrapt_groups if "autowrapt" in seen else ()
+    for group, name, value, dist_dir in entries:
+        if group in autowrapt_owned:
+            continue
+        module, colon, attribute = value.partition(":")
+        if not (colon and _is_dotted_name(name) and _is_dotted_name(module) and _is_dotted_name(attribute)):
+            _report(
+                "skipping entry point '%s = %s' in group '%s' of %s: expected "
+                "'target.module = patch.module:function'" % (name, value, group, dist_dir)
+            )
+            continue
+        if _debug:
+            _report("entry point %s = %s in group '%s' from %s" % (name, value, group, dist_dir))
+        _registered.append((group, name, value, name in sys.modules))
+        register_post_import_hook(
+            value, name, "'%s' (group '%s', entry '%s')" % (value, group, name)
+        )
+        _entry_counts[group] = _entry_counts.get(group, 0) + 1
+
+
+def _is_dotted_name(text):
+    for part in text.split("."):
+        if not part.isidentifier():
+            return False
+    return True
+
+
+def status():
+    """What wrapt-install --check reports of this interpreter."""
+    return {
+        "active": _active,
+        "selected": list(_selected),
+        "skipped_as_tool": _skipped,
+        "entry_points": dict(_entry_counts),
+        "registered": [
+            {"group": group, "target": target, "hook": hook, "late": late}
+            for group, target, hook, late in _registered
+        ],
+    }

@@ -6,7 +6,7 @@ use crate::support::{
 };
 
 /// One row: `WRAPT_PATCHES`, `AUTOWRAPT_BOOTSTRAP`, the defaults, then what
-/// `_select` must return: groups, `AUTOWRAPT_BOOTSTRAP` groups, invalid names.
+/// `select` must return: groups, `AUTOWRAPT_BOOTSTRAP` groups, invalid names.
 type SelectCase<'a> = (
     Option<&'a str>,
     Option<&'a str>,
@@ -14,8 +14,8 @@ type SelectCase<'a> = (
     [&'a [&'a str]; 3],
 );
 
-/// The grammar as a pure function (`_select`), evaluated by each real
-/// interpreter.
+/// The grammar as a pure function (each implementation's `select`),
+/// evaluated by each real interpreter.
 #[test]
 fn select_table() {
     let cases: &[SelectCase] = &[
@@ -66,28 +66,37 @@ fn select_table() {
         .iter()
         .map(|(wrapt, autowrapt, defaults, _)| {
             format!(
-                "w._select({}, {}, {defaults:?})",
+                "impl.select({}, {}, {defaults:?})",
                 py(*wrapt),
                 py(*autowrapt)
             )
         })
         .collect();
     let code = format!(
-        "import json, wrapt_bootstrap as w\nprint(json.dumps([{}]))\n",
+        "import json, wrapt_bootstrap\nimpl = wrapt_bootstrap._load_impl()\n\
+         print(json.dumps([{}]))\n",
         calls.join(", ")
     );
     for python in pythons() {
         let venv = crate::support::shared_venv(python);
-        let output = venv.run_code(Implementation::Native, &[], &code);
-        let actual: Vec<[Vec<String>; 3]> = serde_json::from_str(&stdout(&output)).expect("json");
-        for (case, got) in cases.iter().zip(&actual) {
-            let want = case.3.map(|names| {
-                names
-                    .iter()
-                    .map(|name| (*name).to_string())
-                    .collect::<Vec<_>>()
-            });
-            assert_eq!(got, &want, "python 3.{}: case {case:?}", python.minor);
+        for implementation in Implementation::BOTH {
+            let output = venv.run_code(implementation, &[], &code);
+            let actual: Vec<[Vec<String>; 3]> =
+                serde_json::from_str(&stdout(&output)).expect("json");
+            assert_eq!(actual.len(), cases.len(), "{}", describe(&output));
+            for (case, got) in cases.iter().zip(&actual) {
+                let want = case.3.map(|names| {
+                    names
+                        .iter()
+                        .map(|name| (*name).to_string())
+                        .collect::<Vec<_>>()
+                });
+                assert_eq!(
+                    got, &want,
+                    "python 3.{} {implementation:?}: case {case:?}",
+                    python.minor
+                );
+            }
         }
     }
 }
@@ -163,21 +172,22 @@ fn environment_defaults_and_per_process_selection() {
     }
 }
 
-/// With defaults installed the package is imported at every start and
-/// decides the kill switch before loading anything else.
+/// With defaults installed the package is imported at every start; the
+/// kill switch stops the implementation before the finder and any patch.
 #[test]
-fn kill_switch_loads_nothing_even_with_defaults() {
+fn kill_switch_loads_no_finder_and_no_patch_even_with_defaults() {
     let python = &pythons()[pythons().len() - 1];
     let venv = Venv::new(python);
     venv.install(&["--enable", "wrapt_bootstrap.examples"]);
     let output = venv.run_code(
         Implementation::Native,
         &[("WRAPT_PATCHES", "0")],
-        "import sys, tempfile; print(sorted(m for m in sys.modules if m.startswith('wrapt_bootstrap')))",
+        "import sys, tempfile; print(sorted(m for m in sys.modules if m.startswith('wrapt_bootstrap')), \
+         any('wrapt_bootstrap' in repr(f) for f in sys.meta_path))",
     );
     assert_eq!(
         stdout(&output),
-        "['wrapt_bootstrap']\n",
+        "['wrapt_bootstrap', 'wrapt_bootstrap._native'] False\n",
         "{}",
         describe(&output)
     );

@@ -13,7 +13,7 @@ use crate::support::{
 /// itself as such modules do.
 const USER_SITECUSTOMIZE: &str = "\
 import sys
-BOOTSTRAPPED_FIRST = 'wrapt_bootstrap' in sys.modules
+BOOTSTRAPPED_FIRST = any(m.startswith('wrapt_bootstrap') for m in sys.modules)
 import tempfile
 del sys, tempfile
 ";

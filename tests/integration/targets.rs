@@ -6,7 +6,8 @@ use std::path::Path;
 use std::process::Output;
 
 use crate::support::{
-    base_installation, describe, pythons, snapshot, stderr, wrapt_install, wrapt_uninstall, Venv,
+    base_installation, describe, pythons, snapshot, stderr, stdout, wrapt_install, wrapt_uninstall,
+    Implementation, PatchDist, Venv,
 };
 
 fn run(mut command: std::process::Command, args: &[&str], user_base: Option<&Path>) -> Output {
@@ -206,4 +207,57 @@ fn user_site_packages_in_sitecustomize_mode() {
     let output = run(wrapt_uninstall(), &args[..3], Some(base.path()));
     assert!(output.status.success(), "{}", describe(&output));
     assert_eq!(patched(&python.exe, Some(base.path())), "");
+}
+
+/// Step 3 of the startup sequence with user site-packages: what
+/// usercustomize adds to `sys.path` is scanned too, in both modes and by
+/// both implementations (the rescan waits for it: site runs it last).
+#[test]
+fn sys_path_entries_added_by_usercustomize_are_scanned() {
+    let python = pythons().last().unwrap();
+    let exe = python.exe.to_str().unwrap();
+    let custom = tempfile::tempdir().unwrap();
+    PatchDist {
+        name: "user-patches",
+        group: "late",
+        entries: &[("colorsys", "user_patch:hook")],
+        modules: &[(
+            "user_patch.py",
+            "def hook(m):\n    m.LATE = 'usercustomize'\n",
+        )],
+    }
+    .write_into(custom.path());
+    for mode in ["pth", "sitecustomize"] {
+        let base = tempfile::tempdir().unwrap();
+        let args = ["--user", "--python", exe, "--mode", mode];
+        let output = run(wrapt_install(), &args, Some(base.path()));
+        assert!(output.status.success(), "{}", describe(&output));
+        let user_site = base
+            .path()
+            .join(format!("lib/python3.{}/site-packages", python.minor));
+        fs::write(
+            user_site.join("usercustomize.py"),
+            format!("import sys\nsys.path.append({:?})\n", custom.path()),
+        )
+        .unwrap();
+        for implementation in Implementation::BOTH {
+            let mut command = std::process::Command::new(&python.exe);
+            command
+                .args(["-c", "import colorsys; print(colorsys.LATE)"])
+                .env("WRAPT_PATCHES", "late")
+                .env("PYTHONUSERBASE", base.path())
+                .env_remove("PYTHONPATH")
+                .env_remove("WRAPT_PATCHES_PURE");
+            if implementation == Implementation::Fallback {
+                command.env("WRAPT_PATCHES_PURE", "1");
+            }
+            let output = command.output().unwrap();
+            assert_eq!(
+                (stdout(&output).as_str(), stderr(&output).as_str()),
+                ("usercustomize\n", ""),
+                "{mode} mode, {implementation:?}: {}",
+                describe(&output)
+            );
+        }
+    }
 }

@@ -241,7 +241,6 @@ unsafe fn call_with_fast_args(
 /// that class is replaced: it is never removed or looked up in the list,
 /// while another tool's finder may be (pytest's removes itself). Otherwise,
 /// and when the finder was removed and comes back, it is inserted first.
-#[pyfunction]
 pub(crate) fn install_finder(py: Python<'_>) -> PyResult<()> {
     let finder = finder(py)?;
     let meta_path = sys(py)?.getattr(intern!(py, "meta_path"))?;

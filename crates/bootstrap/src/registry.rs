@@ -71,14 +71,18 @@ pub(crate) fn sys_modules_get<'py>(
         .call_method1(intern!(py, "get"), (name, default))
 }
 
-fn debug() -> bool {
+pub(crate) fn debug() -> bool {
     DEBUG.load(Ordering::Relaxed)
 }
 
 /// `sys.stderr.write("wrapt-bootstrap: " + template % args + "\n")`, nothing
 /// when `sys.stderr` is None (pythonw). Formatting is Python's `%`, so labels
 /// and names print exactly as the fallback prints them.
-fn report<'py>(py: Python<'py>, template: &str, args: impl IntoPyObject<'py>) -> PyResult<()> {
+pub(crate) fn report<'py>(
+    py: Python<'py>,
+    template: &str,
+    args: impl IntoPyObject<'py>,
+) -> PyResult<()> {
     let stream = sys(py)?.getattr(intern!(py, "stderr"))?;
     if stream.is_none() {
         return Ok(());
@@ -89,13 +93,13 @@ fn report<'py>(py: Python<'py>, template: &str, args: impl IntoPyObject<'py>) ->
     Ok(())
 }
 
-/// Set the process-wide flags: trace firings (`debug`), let hook errors
-/// propagate (`strict`).
-#[pyfunction]
-pub(crate) fn configure(debug: &Bound<'_, PyAny>, strict: &Bound<'_, PyAny>) -> PyResult<()> {
-    DEBUG.store(debug.is_truthy()?, Ordering::Relaxed);
-    STRICT.store(strict.is_truthy()?, Ordering::Relaxed);
-    Ok(())
+/// Set the process-wide flags from the environment, when the module loads:
+/// trace firings (`WRAPT_PATCHES_DEBUG`), let hook errors propagate
+/// (`WRAPT_PATCHES_STRICT`).
+pub(crate) fn configure_from_environment() {
+    let flag = |name| wrapt_common::selection::flag(crate::activation::environ(name).as_deref());
+    DEBUG.store(flag("WRAPT_PATCHES_DEBUG"), Ordering::Relaxed);
+    STRICT.store(flag("WRAPT_PATCHES_STRICT"), Ordering::Relaxed);
 }
 
 /// Call `hook(module)` once module `name` has been imported; at once when it
@@ -172,18 +176,6 @@ pub(crate) fn notify_module_loaded<'py>(
         fire(py, &hook, &label, module, &name)?;
     }
     Ok(())
-}
-
-/// Target module name -> number of pending hooks.
-#[pyfunction]
-pub(crate) fn pending(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
-    let counts = PyDict::new(py);
-    if let Some(pending) = pending_dict_if_any(py) {
-        for (name, hooks) in pending.iter() {
-            counts.set_item(name, hooks.len()?)?;
-        }
-    }
-    Ok(counts)
 }
 
 /// `"module:attr.path"` -> the object: `__import__(module)`, then

@@ -1,0 +1,481 @@
+//! Activation at interpreter startup, the native twin of the fallback's
+//! `activate` (`templates/wrapt_bootstrap/_fallback.py`): the selection
+//! (`WRAPT_PATCHES`, `AUTOWRAPT_BOOTSTRAP`, the environment's defaults), the
+//! tool-process check, then the finder and the enabled groups' entry points
+//! as lazy hooks. The sitecustomize package calls it without importing the
+//! Python package at all; that import (importlib's work and unmarshalling
+//! its bytecode) cost more than everything here.
+//!
+//! State is per process: what `status()` reports and what later scans
+//! continue from. It sits behind a mutex that is never held while Python
+//! code could run (a hook firing, a finalizer during an allocation), so a
+//! hook that calls back in cannot deadlock.
+
+use std::collections::HashSet;
+use std::path::PathBuf;
+use std::sync::{LazyLock, Mutex, PoisonError};
+
+use pyo3::exceptions::PyException;
+use pyo3::intern;
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyList, PyString};
+use wrapt_common::scan::{self, ProblemKind};
+use wrapt_common::selection;
+
+use crate::registry::{debug, register_post_import_hook, report, sys};
+
+#[derive(Default)]
+struct State {
+    /// The environment was read (once per process, so that a warning is
+    /// printed once).
+    decided: bool,
+    /// Something was enabled and activated.
+    active: bool,
+    /// The program name that made this process a tool process.
+    skipped: Option<String>,
+    selected: Vec<String>,
+    autowrapt_groups: Vec<String>,
+    /// Normalized names of the distributions taken by the startup scans.
+    seen: HashSet<String>,
+    scanned_paths: HashSet<PathBuf>,
+    /// Entry points registered per group, in the order groups were named.
+    entry_counts: Vec<(String, usize)>,
+    /// What `wrapt-install --check`'s ordering doctor reports.
+    registered: Vec<Registration>,
+}
+
+struct Registration {
+    group: String,
+    target: String,
+    hook: String,
+    /// The target was already imported: the hook fired at once, too late
+    /// for references other code took before.
+    late: bool,
+}
+
+static STATE: LazyLock<Mutex<State>> = LazyLock::new(Mutex::default);
+
+/// Runs `f` on the state. `f` must not call into Python.
+fn with_state<R>(f: impl FnOnce(&mut State) -> R) -> R {
+    f(&mut STATE.lock().unwrap_or_else(PoisonError::into_inner))
+}
+
+/// An environment variable as `os.environ` has it, once site has run (an
+/// assignment to `os.environ` calls `putenv`). Bytes that are not UTF-8
+/// only ever make names invalid, which are reported either way.
+pub(crate) fn environ(name: &str) -> Option<String> {
+    std::env::var_os(name).map(|value| value.to_string_lossy().into_owned())
+}
+
+/// `[s for s in iterable]` of Python strings. A loop, not `collect()`:
+/// collecting asks the iterator's size_hint, which on the limited API
+/// imports `operator`.
+fn strings(iterable: &Bound<'_, PyAny>) -> PyResult<Vec<String>> {
+    let mut out = Vec::new();
+    for item in iterable.try_iter()? {
+        out.push(
+            item?
+                .cast_into::<PyString>()?
+                .to_string_lossy()
+                .into_owned(),
+        );
+    }
+    Ok(out)
+}
+
+fn as_strs(names: &[String]) -> Vec<&str> {
+    names.iter().map(String::as_str).collect()
+}
+
+/// `", ".join(repr(name) for name in names)`, quoted as Python quotes.
+fn reprs(py: Python<'_>, names: &[String]) -> PyResult<String> {
+    let mut out = Vec::with_capacity(names.len());
+    for name in names {
+        out.push(
+            PyString::new(py, name)
+                .repr()?
+                .to_string_lossy()
+                .into_owned(),
+        );
+    }
+    Ok(out.join(", "))
+}
+
+fn plural(names: &[String]) -> &'static str {
+    if names.len() > 1 {
+        "s"
+    } else {
+        ""
+    }
+}
+
+/// The selection grammar as a pure function, for tests of both
+/// implementations: `(groups, autowrapt_groups, invalid)`.
+#[pyfunction]
+#[pyo3(signature = (wrapt_patches, autowrapt_bootstrap, defaults))]
+pub(crate) fn select(
+    wrapt_patches: Option<&Bound<'_, PyString>>,
+    autowrapt_bootstrap: Option<&Bound<'_, PyString>>,
+    defaults: &Bound<'_, PyAny>,
+) -> PyResult<(Vec<String>, Vec<String>, Vec<String>)> {
+    let text = |value: Option<&Bound<'_, PyString>>| {
+        value.map(|value| value.to_string_lossy().into_owned())
+    };
+    let defaults = strings(defaults)?;
+    let selection = selection::select(
+        text(wrapt_patches).as_deref(),
+        text(autowrapt_bootstrap).as_deref(),
+        &as_strs(&defaults),
+    );
+    Ok((
+        selection.groups,
+        selection.autowrapt_groups,
+        selection.invalid,
+    ))
+}
+
+/// Decide from the environment and activate: the startup entry point,
+/// idempotent (site processes a virtual environment's site-packages twice,
+/// and every subinterpreter runs site again). Returns whether it activated
+/// now, so that the caller arranges the rescan at the end of site. A
+/// failure after the decision is reported, never raised, even under
+/// `WRAPT_PATCHES_STRICT` (which is about hooks).
+#[pyfunction]
+pub(crate) fn activate(py: Python<'_>, defaults: &Bound<'_, PyAny>) -> PyResult<bool> {
+    if with_state(|state| std::mem::replace(&mut state.decided, true)) {
+        return Ok(false);
+    }
+    let defaults = strings(defaults)?;
+    let selection = selection::select(
+        environ("WRAPT_PATCHES").as_deref(),
+        environ("AUTOWRAPT_BOOTSTRAP").as_deref(),
+        &as_strs(&defaults),
+    );
+    if !selection.invalid.is_empty() {
+        report(
+            py,
+            "ignoring invalid group name%s %s (allowed: letters, digits, '_', '.', '-')",
+            (plural(&selection.invalid), reprs(py, &selection.invalid)?),
+        )?;
+    }
+    if selection.groups.is_empty() && selection.autowrapt_groups.is_empty() {
+        return Ok(false);
+    }
+    if let Some(program) = program(py)? {
+        let mut invalid = Vec::new();
+        let skip = selection::edit(
+            environ("WRAPT_PATCHES_SKIP").as_deref(),
+            selection::DEFAULT_SKIP,
+            &mut invalid,
+        )
+        .unwrap_or_default();
+        if !invalid.is_empty() {
+            report(
+                py,
+                "ignoring invalid name%s %s in WRAPT_PATCHES_SKIP",
+                (plural(&invalid), reprs(py, &invalid)?),
+            )?;
+        }
+        if skip.contains(&program) {
+            if debug() {
+                report(
+                    py,
+                    "%s is a tool process (WRAPT_PATCHES_SKIP): no patches here",
+                    (&program,),
+                )?;
+            }
+            with_state(|state| state.skipped = Some(program));
+            return Ok(false);
+        }
+    }
+    let result = start(py, selection);
+    match result {
+        Ok(()) => Ok(true),
+        Err(error) if error.is_instance_of::<PyException>(py) => {
+            report(
+                py,
+                "activation failed; the application continues without patches:",
+                (),
+            )?;
+            let excepthook = sys(py)?.getattr(intern!(py, "__excepthook__"))?;
+            excepthook.call1((error.get_type(py), error.value(py), error.traceback(py)))?;
+            Ok(false)
+        }
+        Err(error) => Err(error),
+    }
+}
+
+fn start(py: Python<'_>, selection: selection::Selection) -> PyResult<()> {
+    let groups = if selection.groups.is_empty() {
+        "(none)".to_owned()
+    } else {
+        selection.groups.join(", ")
+    };
+    let autowrapt = if selection.autowrapt_groups.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "; AUTOWRAPT_BOOTSTRAP groups {}",
+            selection.autowrapt_groups.join(", ")
+        )
+    };
+    with_state(|state| {
+        state.active = true;
+        for group in selection.groups.iter().chain(&selection.autowrapt_groups) {
+            count_entry(state, group, 0);
+        }
+        state.selected = selection.groups;
+        state.autowrapt_groups = selection.autowrapt_groups;
+    });
+    if debug() {
+        report(
+            py,
+            "implementation native; groups %s%s",
+            (groups, autowrapt),
+        )?;
+    }
+    crate::finder::install_finder(py)?;
+    rescan(py)
+}
+
+fn count_entry(state: &mut State, group: &str, add: usize) {
+    match state
+        .entry_counts
+        .iter_mut()
+        .find(|(name, _)| name == group)
+    {
+        Some((_, count)) => *count += add,
+        None => state.entry_counts.push((group.to_owned(), add)),
+    }
+}
+
+/// The program this process runs, as the skip list names it (see
+/// `selection::program`): from `sys.orig_argv` (3.10+); on 3.9, where
+/// `sys.argv` only says `-m` while site runs, from the command line as the
+/// kernel has it, else from what `sys.argv` does say.
+fn program(py: Python<'_>) -> PyResult<Option<String>> {
+    let sys = sys(py)?;
+    let argv = match sys.getattr_opt(intern!(py, "orig_argv"))? {
+        Some(argv) => strings(&argv)?,
+        None => {
+            if let Ok(cmdline) = std::fs::read("/proc/self/cmdline") {
+                // Every argument ends with a NUL, the last one included.
+                let mut argv: Vec<String> = cmdline
+                    .split(|&byte| byte == 0)
+                    .map(|arg| String::from_utf8_lossy(arg).into_owned())
+                    .collect();
+                argv.pop();
+                argv
+            } else {
+                // argv[0], the interpreter, is never read.
+                let mut argv = vec![String::new()];
+                if let Some(sys_argv) = sys.getattr_opt(intern!(py, "argv"))? {
+                    if let Some(first) = strings(&sys_argv)?.into_iter().next() {
+                        if !matches!(first.as_str(), "-m" | "-c" | "") {
+                            argv.push(first);
+                        }
+                    }
+                }
+                argv
+            }
+        }
+    };
+    Ok(selection::program(&argv))
+}
+
+/// Register the enabled groups' entry points found on `sys.path` entries
+/// not scanned yet: run at activation, and again when site has finished
+/// (later `.pth` path lines, user site-packages and sitecustomize may add
+/// entries); nothing before an activation. The first distribution of a name
+/// wins, as in importlib.metadata.
+#[pyfunction]
+pub(crate) fn rescan(py: Python<'_>) -> PyResult<()> {
+    if !with_state(|state| state.active) {
+        return Ok(());
+    }
+    let paths = sys_path(py)?;
+    let (paths, groups) = with_state(|state| {
+        let paths: Vec<PathBuf> = paths
+            .into_iter()
+            .filter(|path| state.scanned_paths.insert(path.clone()))
+            .collect();
+        let mut groups = state.selected.clone();
+        for group in &state.autowrapt_groups {
+            if !groups.contains(group) {
+                groups.push(group.clone());
+            }
+        }
+        (paths, groups)
+    });
+    if paths.is_empty() {
+        return Ok(());
+    }
+    let (result, autowrapt_installed) = with_state(|state| {
+        let result = scan::scan(&paths, &as_strs(&groups), &mut state.seen);
+        (result, state.seen.contains("autowrapt"))
+    });
+    register(py, result, autowrapt_installed)
+}
+
+/// Register every entry point of `group` found on `sys.path` now: the
+/// public API's `discover_post_import_hooks`, independent of startup.
+#[pyfunction]
+pub(crate) fn discover(py: Python<'_>, group: &str) -> PyResult<()> {
+    let paths = sys_path(py)?;
+    let mut seen = HashSet::new();
+    let result = scan::scan(&paths, &[group], &mut seen);
+    register(py, result, seen.contains("autowrapt"))
+}
+
+/// The `str` entries of `sys.path`: importlib's PathFinder skips bytes and
+/// other objects too.
+fn sys_path(py: Python<'_>) -> PyResult<Vec<PathBuf>> {
+    let mut paths = Vec::new();
+    for entry in sys(py)?.getattr(intern!(py, "path"))?.try_iter()? {
+        let entry = entry?;
+        if entry.is_instance_of::<PyString>() {
+            paths.push(entry.extract::<PathBuf>()?);
+        }
+    }
+    Ok(paths)
+}
+
+/// Report what the scan could not read, and register what it found. Problems
+/// are only ever reported inside the requested groups' sections, so they are
+/// about the user's own patches: always worth a line. autowrapt, when
+/// installed, owns `AUTOWRAPT_BOOTSTRAP`: its groups are left to it, so that
+/// no hook fires twice.
+fn register(py: Python<'_>, result: scan::ScanResult, autowrapt_installed: bool) -> PyResult<()> {
+    for problem in &result.problems {
+        // Worded by Python's `%` so that paths and the `%r` of the line are
+        // exactly the fallback's.
+        let path = problem.path.as_os_str().into_pyobject(py)?;
+        match &problem.kind {
+            ProblemKind::NotUtf8 => report(py, "skipped: %s: not UTF-8", (path,))?,
+            ProblemKind::MalformedLine(line) => report(
+                py,
+                "skipped: %s:%d: not 'name = value': %r",
+                (path, line.line, &line.text),
+            )?,
+        }
+    }
+    let autowrapt_owned = if autowrapt_installed {
+        with_state(|state| state.autowrapt_groups.clone())
+    } else {
+        Vec::new()
+    };
+    let modules = sys(py)?.getattr(intern!(py, "modules"))?;
+    for entry in result.entries {
+        if autowrapt_owned.contains(&entry.group) {
+            continue;
+        }
+        let dist_dir = entry.dist_dir.as_os_str().into_pyobject(py)?;
+        let well_formed = match entry.value.split_once(':') {
+            Some((module, attribute)) => {
+                is_dotted_name(py, &entry.name)?
+                    && is_dotted_name(py, module)?
+                    && is_dotted_name(py, attribute)?
+            }
+            None => false,
+        };
+        if !well_formed {
+            report(
+                py,
+                "skipping entry point '%s = %s' in group '%s' of %s: expected \
+                 'target.module = patch.module:function'",
+                (&entry.name, &entry.value, &entry.group, dist_dir),
+            )?;
+            continue;
+        }
+        if debug() {
+            report(
+                py,
+                "entry point %s = %s in group '%s' from %s",
+                (&entry.name, &entry.value, &entry.group, dist_dir),
+            )?;
+        }
+        let late = modules.contains(&entry.name)?;
+        let label = format!(
+            "'{}' (group '{}', entry '{}')",
+            entry.value, entry.group, entry.name
+        );
+        with_state(|state| {
+            state.registered.push(Registration {
+                group: entry.group.clone(),
+                target: entry.name.clone(),
+                hook: entry.value.clone(),
+                late,
+            });
+        });
+        register_post_import_hook(
+            py,
+            PyString::new(py, &entry.value).as_any(),
+            PyString::new(py, &entry.name).as_any(),
+            Some(PyString::new(py, &label).as_any()),
+        )?;
+        with_state(|state| count_entry(state, &entry.group, 1));
+    }
+    Ok(())
+}
+
+/// Python's `all(part.isidentifier() for part in text.split("."))`, with
+/// ASCII decided here and anything else left to Python's own rules.
+fn is_dotted_name(py: Python<'_>, text: &str) -> PyResult<bool> {
+    for part in text.split('.') {
+        let identifier = if part.is_ascii() {
+            let mut bytes = part.bytes();
+            bytes
+                .next()
+                .is_some_and(|b| b == b'_' || b.is_ascii_alphabetic())
+                && bytes.all(|b| b == b'_' || b.is_ascii_alphanumeric())
+        } else {
+            PyString::new(py, part)
+                .call_method0(intern!(py, "isidentifier"))?
+                .is_truthy()?
+        };
+        if !identifier {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+/// What `wrapt-install --check` reports of this process (the package adds
+/// its version, file and defaults).
+#[pyfunction]
+pub(crate) fn status(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
+    let (active, selected, skipped, counts, records) = with_state(|state| {
+        let records: Vec<_> = state
+            .registered
+            .iter()
+            .map(|r| (r.group.clone(), r.target.clone(), r.hook.clone(), r.late))
+            .collect();
+        (
+            state.active,
+            state.selected.clone(),
+            state.skipped.clone(),
+            state.entry_counts.clone(),
+            records,
+        )
+    });
+    let status = PyDict::new(py);
+    let registered = PyList::empty(py);
+    for (group, target, hook, late) in records {
+        let record = PyDict::new(py);
+        record.set_item("group", group)?;
+        record.set_item("target", target)?;
+        record.set_item("hook", hook)?;
+        record.set_item("late", late)?;
+        registered.append(record)?;
+    }
+    let entry_points = PyDict::new(py);
+    for (group, count) in counts {
+        entry_points.set_item(group, count)?;
+    }
+    status.set_item("active", active)?;
+    status.set_item("selected", selected)?;
+    status.set_item("skipped_as_tool", skipped)?;
+    status.set_item("entry_points", entry_points)?;
+    status.set_item("registered", registered)?;
+    Ok(status)
+}
