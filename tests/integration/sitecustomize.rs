@@ -294,45 +294,6 @@ fn the_mode_is_kept_until_changed_and_switching_leaves_no_trace() {
     assert_eq!(venv.snapshot(), pristine);
 }
 
-/// The states `startup::broken_installs_never_break_startup` covers for the
-/// `.pth` line, reached through our sitecustomize, which loads the native
-/// module itself: silent, and the fallback serves where it can.
-#[test]
-fn a_broken_install_never_breaks_startup() {
-    let python = pythons().last().unwrap();
-    let venv = Venv::new(python);
-    install_sitecustomize(&venv);
-    let package = venv.site_packages.join("wrapt_bootstrap");
-    let enabled = [("WRAPT_PATCHES", "wrapt_bootstrap.examples")];
-    let start = |what: &str| {
-        for env in [&[][..], &enabled[..]] {
-            let output = venv.python(Implementation::Native, env, &["-c", "pass"]);
-            assert!(output.status.success(), "{what}: {}", describe(&output));
-            assert_eq!(stderr(&output), "", "{what}, {env:?}");
-        }
-    };
-    let native = package.join("_native.abi3.so");
-    let so = fs::read(&native).unwrap();
-    fs::write(&native, &so[..so.len() / 2]).unwrap();
-    start("truncated .so");
-    let output = venv.run_code(
-        Implementation::Native,
-        &enabled,
-        "import sys, tempfile, wrapt_bootstrap as w; \
-         print(w._status()['implementation'], 'wrapt_bootstrap._native' in sys.modules)",
-    );
-    assert_eq!(stdout(&output), "fallback False\n", "{}", describe(&output));
-    assert_eq!(stderr(&output), "patching tempfile\n");
-    fs::remove_file(&native).unwrap();
-    start("missing .so");
-    fs::write(package.join("__init__.py"), "this is not python(\n").unwrap();
-    start("__init__.py with a syntax error");
-    fs::write(package.join("__init__.py"), "").unwrap();
-    start("__init__.py without anything");
-    fs::remove_dir_all(&package).unwrap();
-    start("package gone");
-}
-
 /// Free-threaded builds (abiflags "t") may load an abi3 module and then
 /// crash, and PyPy cannot load it: our sitecustomize decides before touching
 /// it. A `.pth` line, which site runs before sitecustomize, plays the

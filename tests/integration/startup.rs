@@ -224,15 +224,26 @@ fn interpreter_flags_behave_as_documented() {
 
 #[test]
 fn broken_installs_never_break_startup() {
-    for python in pythons() {
-        let venv = Venv::installed(python);
+    // In sitecustomize mode our sitecustomize loads the native module
+    // itself, so both triggers go through every state.
+    for (python, mode) in pythons()
+        .iter()
+        .flat_map(|python| [(python, "pth"), (python, "sitecustomize")])
+    {
+        let venv = Venv::new(python);
+        venv.install(&["--mode", mode]);
         let package = venv.site_packages.join("wrapt_bootstrap");
         let env = [("WRAPT_PATCHES", "wrapt_bootstrap.examples")];
         let start = |what: &str| {
             for env in [&[][..], &env[..]] {
                 let output = venv.python(Implementation::Native, env, &["-c", "pass"]);
                 assert!(output.status.success(), "{what}: {}", describe(&output));
-                assert_eq!(stderr(&output), "", "python 3.{} {what}", python.minor);
+                assert_eq!(
+                    stderr(&output),
+                    "",
+                    "python 3.{} {mode} mode, {what}",
+                    python.minor
+                );
             }
         };
         // A truncated native module: the fallback serves, silently.
@@ -243,10 +254,11 @@ fn broken_installs_never_break_startup() {
         let output = venv.run_code(
             Implementation::Native,
             &env,
-            "import tempfile, wrapt_bootstrap as w; print(w._status()['implementation'])",
+            "import sys, tempfile, wrapt_bootstrap as w; \
+             print(w._status()['implementation'], 'wrapt_bootstrap._native' in sys.modules)",
         );
-        assert_eq!(stdout(&output), "fallback\n");
-        assert_eq!(stderr(&output), "patching tempfile\n");
+        assert_eq!(stdout(&output), "fallback False\n", "{mode} mode");
+        assert_eq!(stderr(&output), "patching tempfile\n", "{mode} mode");
         fs::remove_file(&native).unwrap();
         start("missing .so");
         // A package that does not even compile.
