@@ -96,22 +96,19 @@ macro_rules! template {
 // Unix), written without parentheses, which the parser backtracks through.
 // The code it execs is compiled twice as well, so it is only the guarded
 // import, which keeps a leftover line silent when the package is gone;
-// importing the package activates it. The kill switch is decided by the
-// implementation the package loads: as code here, the value check cost
-// 0.6M instructions to compile at every enabled start (CPython 3.12); there
-// it costs the load only when the switch is set.
+// importing the package activates it. The kill switch is decided there,
+// before the package loads anything: as code here, the value check cost
+// 0.6M instructions to compile at every enabled start (CPython 3.12); in the
+// package it costs the package's import only when the switch is set.
 const PTH_WHEN_SET: &[u8] = template!("activate_when_set.pth");
 const PTH_ALWAYS: &[u8] = template!("activate_always.pth");
 const START_TEMPLATE: &[u8] = template!("activate.start");
-/// The same check as the `.pth` line's, as code in a module with bytecode,
-/// where it costs next to nothing to run; always true with defaults.
+/// The `.pth` line's check and the kill switch, as code in a module with
+/// bytecode, where they cost next to nothing to run.
 const SITECUSTOMIZE_TEMPLATE: &str = include_str!(concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/templates/sitecustomize/__init__.py"
 ));
-const SITECUSTOMIZE_CHECK_LINE: &str =
-    "\nif b\"WRAPT_PATCHES\" in posix.environ or b\"AUTOWRAPT_BOOTSTRAP\" in posix.environ:\n";
-const SITECUSTOMIZE_ALWAYS_LINE: &str = "\nif True:  # default groups are set\n";
 const INIT_TEMPLATE: &str = include_str!(concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/templates/wrapt_bootstrap/__init__.py"
@@ -190,11 +187,6 @@ impl Plan {
             PTH_ALWAYS
         };
         let sitecustomize = render_loader(SITECUSTOMIZE_TEMPLATE, &defaults);
-        let sitecustomize = if defaults.is_empty() {
-            sitecustomize
-        } else {
-            sitecustomize.replacen(SITECUSTOMIZE_CHECK_LINE, SITECUSTOMIZE_ALWAYS_LINE, 1)
-        };
         let fallback = FALLBACK_TEMPLATE.replacen(
             SKIP_TEMPLATE_LINE,
             &format!(
@@ -509,25 +501,14 @@ mod tests {
     }
 
     #[test]
-    fn sitecustomize_checks_the_environment_unless_defaults_are_set() {
-        assert_eq!(
-            SITECUSTOMIZE_TEMPLATE
-                .matches(SITECUSTOMIZE_CHECK_LINE)
-                .count(),
-            1
-        );
+    fn sitecustomize_gets_the_default_groups() {
         let render = |defaults: &[&str]| {
             let plan = Plan::render(&set(defaults), Activation::Sitecustomize);
             assert!(plan.get(PTH).is_none() && plan.get(START).is_none());
             String::from_utf8(plan.get(SITECUSTOMIZE).unwrap().bytes.clone()).unwrap()
         };
-        let checking = render(&[]);
-        assert!(checking.contains(SITECUSTOMIZE_CHECK_LINE));
-        assert!(checking.contains("\n_DEFAULT_GROUPS = ()\n"));
-        let always = render(&["a"]);
-        assert!(!always.contains(SITECUSTOMIZE_CHECK_LINE));
-        assert!(always.contains(SITECUSTOMIZE_ALWAYS_LINE));
-        assert!(always.contains("\n_DEFAULT_GROUPS = ('a',)\n"));
+        assert!(render(&[]).contains("\n_DEFAULT_GROUPS = ()\n"));
+        assert!(render(&["a"]).contains("\n_DEFAULT_GROUPS = ('a',)\n"));
     }
 
     #[test]

@@ -9,8 +9,8 @@
 # down sys.path. Uninstalling removes this package, and that one is found
 # again.
 #
-# With nothing enabled it costs this import and no other: the decision is
-# made from the environment first. Enabled, it loads and activates the
+# With nothing enabled it costs this import and no other: whether anything
+# may be enabled is decided from the environment first. Enabled, it loads and activates the
 # native module directly: importing the wrapt_bootstrap package (importlib's
 # work and its bytecode) would cost more than the whole activation. Where
 # the native module cannot serve, the package is imported, and takes the
@@ -116,9 +116,23 @@ def _site_end(sys, rescan):
     site.execusercustomize = run_usercustomize
 
 
+def _may_enable(environ):
+    # Whether anything may be enabled, decided before anything is loaded
+    # (DESIGN.md, startup step 1): a variable set, or defaults, and not the
+    # kill switch (empty, only commas, or one 0 / off / none), which
+    # silences AUTOWRAPT_BOOTSTRAP too. The rule of wrapt_bootstrap's
+    # _activate, on posix.environ's bytes; the implementation decides the
+    # rest of the grammar.
+    value = environ.get(b"WRAPT_PATCHES")
+    if value is None:
+        return bool(_DEFAULT_GROUPS) or b"AUTOWRAPT_BOOTSTRAP" in environ
+    items = [item.strip() for item in value.split(b",") if item.strip()]
+    return len(items) > 1 or (len(items) == 1 and items[0].lower() not in (b"0", b"off", b"none"))
+
+
 _parent = __path__[0].rpartition("/")[0]
 _rescan = None
-if b"WRAPT_PATCHES" in posix.environ or b"AUTOWRAPT_BOOTSTRAP" in posix.environ:
+if _may_enable(posix.environ):
     try:
         if "wrapt_bootstrap" not in sys.modules:
             _rescan = _activate(sys, posix, _machinery, _parent)

@@ -105,12 +105,20 @@ def _activate():
     # The startup entry point (.pth line / PEP 829 .start); idempotent: in a
     # virtual environment site processes site-packages twice, and every
     # subinterpreter runs site again. The implementation decides, activates
-    # and reports its own failures; with neither variable set and no
-    # defaults there is nothing to decide, and it is not even loaded (a
-    # .start entry runs at every start).
-    environ = os.environ
-    if not (_DEFAULT_GROUPS or "WRAPT_PATCHES" in environ or "AUTOWRAPT_BOOTSTRAP" in environ):
-        return
+    # and reports its own failures. Where nothing can be enabled it is not
+    # even loaded (DESIGN.md, startup step 1; a .start entry runs at every
+    # start): neither variable set and no defaults, or the kill switch
+    # (empty, only commas, or one 0 / off / none), which silences
+    # AUTOWRAPT_BOOTSTRAP too. The sitecustomize package makes the same
+    # decision on bytes.
+    value = os.environ.get("WRAPT_PATCHES")
+    if value is None:
+        if not (_DEFAULT_GROUPS or "AUTOWRAPT_BOOTSTRAP" in os.environ):
+            return
+    else:
+        items = [item.strip() for item in value.split(",") if item.strip()]
+        if not items or (len(items) == 1 and items[0].lower() in ("0", "off", "none")):
+            return
     try:
         if not _load_impl().activate(_DEFAULT_GROUPS):
             return

@@ -172,26 +172,38 @@ fn environment_defaults_and_per_process_selection() {
     }
 }
 
-/// With defaults installed the package is imported at every start; the
-/// kill switch stops the implementation before the finder and any patch.
+/// With defaults installed, the `.pth` line imports the package at every
+/// start, and our sitecustomize runs at every start: both decide the kill
+/// switch before loading anything else (DESIGN.md, startup step 1).
 #[test]
-fn kill_switch_loads_no_finder_and_no_patch_even_with_defaults() {
+fn kill_switch_loads_nothing_even_with_defaults() {
     let python = &pythons()[pythons().len() - 1];
-    let venv = Venv::new(python);
-    venv.install(&["--enable", "wrapt_bootstrap.examples"]);
-    let output = venv.run_code(
-        Implementation::Native,
-        &[("WRAPT_PATCHES", "0")],
-        "import sys, tempfile; print(sorted(m for m in sys.modules if m.startswith('wrapt_bootstrap')), \
-         any('wrapt_bootstrap' in repr(f) for f in sys.meta_path))",
-    );
-    assert_eq!(
-        stdout(&output),
-        "['wrapt_bootstrap', 'wrapt_bootstrap._native'] False\n",
-        "{}",
-        describe(&output)
-    );
-    assert_eq!(stderr(&output), "");
+    for (mode, imported) in [("pth", "['wrapt_bootstrap']"), ("sitecustomize", "[]")] {
+        let venv = Venv::new(python);
+        venv.install(&["--mode", mode, "--enable", "wrapt_bootstrap.examples"]);
+        for kill in ["0", " OFF ", ", ,"] {
+            let output = venv.run_code(
+                Implementation::Native,
+                &[("WRAPT_PATCHES", kill), ("AUTOWRAPT_BOOTSTRAP", "wrapt_bootstrap.examples")],
+                "import sys, tempfile; print(sorted(m for m in sys.modules if m.startswith('wrapt_bootstrap')), \
+                 any('wrapt_bootstrap' in repr(f) for f in sys.meta_path))",
+            );
+            assert_eq!(
+                (stdout(&output).as_str(), stderr(&output).as_str()),
+                (format!("{imported} False\n").as_str(), ""),
+                "{mode} mode, WRAPT_PATCHES={kill:?}: {}",
+                describe(&output)
+            );
+        }
+        // Not the kill switch: a list that happens to remove every default
+        // is the implementation's to decide, and enables nothing either.
+        let output = venv.run_code(
+            Implementation::Native,
+            &[("WRAPT_PATCHES", "-wrapt_bootstrap.examples")],
+            "import tempfile",
+        );
+        assert_eq!(stderr(&output), "", "{mode} mode: {}", describe(&output));
+    }
 }
 
 #[test]
