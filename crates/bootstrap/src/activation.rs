@@ -22,7 +22,7 @@ use pyo3::types::{PyDict, PyList, PyString};
 use wrapt_common::scan::{self, ProblemKind};
 use wrapt_common::selection;
 
-use crate::registry::{debug, register_post_import_hook, report, sys};
+use crate::registry::{debug, register_post_import_hook, report, report_exception, sys};
 
 #[derive(Default)]
 struct State {
@@ -192,13 +192,12 @@ pub(crate) fn activate(py: Python<'_>, defaults: &Bound<'_, PyAny>) -> PyResult<
     match result {
         Ok(()) => Ok(true),
         Err(error) if error.is_instance_of::<PyException>(py) => {
-            report(
+            report_exception(
                 py,
+                &error,
                 "activation failed; the application continues without patches:",
                 (),
             )?;
-            let excepthook = sys(py)?.getattr(intern!(py, "__excepthook__"))?;
-            excepthook.call1((error.get_type(py), error.value(py), error.traceback(py)))?;
             Ok(false)
         }
         Err(error) => Err(error),

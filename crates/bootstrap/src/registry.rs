@@ -93,6 +93,20 @@ pub(crate) fn report<'py>(
     Ok(())
 }
 
+/// A [`report`] line, then `error` with its traceback as
+/// `sys.__excepthook__` prints it; the caller carries on.
+pub(crate) fn report_exception<'py>(
+    py: Python<'py>,
+    error: &PyErr,
+    template: &str,
+    args: impl IntoPyObject<'py>,
+) -> PyResult<()> {
+    report(py, template, args)?;
+    let excepthook = sys(py)?.getattr(intern!(py, "__excepthook__"))?;
+    excepthook.call1((error.get_type(py), error.value(py), error.traceback(py)))?;
+    Ok(())
+}
+
 /// Set the process-wide flags from the environment, when the module loads:
 /// trace firings (`WRAPT_PATCHES_DEBUG`), let hook errors propagate
 /// (`WRAPT_PATCHES_STRICT`).
@@ -231,11 +245,6 @@ fn fire<'py>(
         Err(err) if STRICT.load(Ordering::Relaxed) || !err.is_instance_of::<PyException>(py) => {
             Err(err)
         }
-        Err(err) => {
-            report(py, "hook %s for module '%s' failed:", (label, name))?;
-            let excepthook = sys(py)?.getattr(intern!(py, "__excepthook__"))?;
-            excepthook.call1((err.get_type(py), err.value(py), err.traceback(py)))?;
-            Ok(())
-        }
+        Err(err) => report_exception(py, &err, "hook %s for module '%s' failed:", (label, name)),
     }
 }
