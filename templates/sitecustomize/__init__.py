@@ -10,12 +10,12 @@
 # again.
 #
 # With nothing enabled it costs this import and no other: whether anything
-# may be enabled is decided from the environment first. Enabled, it loads and activates the
-# native module directly: importing the wrapt_bootstrap package (importlib's
-# work and its bytecode) would cost more than the whole activation. Where
-# the native module cannot serve, the package is imported, and takes the
-# fallback. importlib's own modules serve the rest, so that nothing site has
-# not imported is imported.
+# may be enabled is decided from the environment first. Enabled, it loads
+# and activates the native module directly: importing the wrapt_bootstrap
+# package (importlib's work and its bytecode) would cost more than the
+# whole activation. Where the native module cannot serve, the package is
+# imported, and takes the fallback. importlib's own modules serve the rest,
+# so that nothing site has not imported is imported.
 
 import posix
 import sys
