@@ -205,19 +205,23 @@ pub(crate) fn activate(py: Python<'_>, defaults: &Bound<'_, PyAny>) -> PyResult<
 }
 
 fn start(py: Python<'_>, selection: selection::Selection) -> PyResult<()> {
-    let groups = if selection.groups.is_empty() {
-        "(none)".to_owned()
-    } else {
-        selection.groups.join(", ")
-    };
-    let autowrapt = if selection.autowrapt_groups.is_empty() {
-        String::new()
-    } else {
-        format!(
-            "; AUTOWRAPT_BOOTSTRAP groups {}",
-            selection.autowrapt_groups.join(", ")
-        )
-    };
+    // Worded before the selection moves into the state, and only when traced.
+    let trace = debug().then(|| {
+        let groups = if selection.groups.is_empty() {
+            "(none)".to_owned()
+        } else {
+            selection.groups.join(", ")
+        };
+        let autowrapt = if selection.autowrapt_groups.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "; AUTOWRAPT_BOOTSTRAP groups {}",
+                selection.autowrapt_groups.join(", ")
+            )
+        };
+        (groups, autowrapt)
+    });
     with_state(|state| {
         state.active = true;
         for group in selection.groups.iter().chain(&selection.autowrapt_groups) {
@@ -226,12 +230,8 @@ fn start(py: Python<'_>, selection: selection::Selection) -> PyResult<()> {
         state.selected = selection.groups;
         state.autowrapt_groups = selection.autowrapt_groups;
     });
-    if debug() {
-        report(
-            py,
-            "implementation native; groups %s%s",
-            (groups, autowrapt),
-        )?;
+    if let Some(trace) = trace {
+        report(py, "implementation native; groups %s%s", trace)?;
     }
     crate::finder::install_finder(py)?;
     rescan(py)
