@@ -1,5 +1,5 @@
 //! Integration tests: real virtual environments made by every CPython
-//! 3.9–3.13 found, the real `wrapt-install` / `wrapt-uninstall` binaries, and
+//! 3.9–3.15 found, the real `wrapt-install` / `wrapt-uninstall` binaries, and
 //! real interpreters started as subprocesses. No mocks of Python.
 
 mod discover;

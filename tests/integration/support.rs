@@ -11,7 +11,7 @@ use std::sync::OnceLock;
 use tempfile::TempDir;
 
 /// The minor versions the project supports natively and tests on.
-pub const SUPPORTED_MINORS: [u32; 5] = [9, 10, 11, 12, 13];
+pub const SUPPORTED_MINORS: [u32; 7] = [9, 10, 11, 12, 13, 14, 15];
 
 /// Which implementation of the bootstrap a run exercises.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -37,8 +37,10 @@ pub struct Python {
     pub exe: PathBuf,
 }
 
-/// Every CPython 3.9–3.13 found: `WRAPT_TEST_PYTHONS` (colon-separated
-/// executables) if set, else pyenv's versions and `python3.X` on PATH.
+/// Every CPython 3.9–3.15 found: `WRAPT_TEST_PYTHONS` (colon-separated
+/// executables) if set, else pyenv's versions, the 3.14 and 3.15 that
+/// `install-newer-pythons` puts in `/opt/newer-pythons/bin`, and
+/// `python3.X` on PATH.
 /// Under CI a missing version is a failure, not a skip.
 pub fn pythons() -> &'static [Python] {
     static PYTHONS: OnceLock<Vec<Python>> = OnceLock::new();
@@ -68,7 +70,7 @@ pub fn pythons() -> &'static [Python] {
             assert!(std::env::var_os("CI").is_none(), "{message}");
             eprintln!("warning: {message}; testing the others");
         }
-        assert!(!found.is_empty(), "no CPython 3.9-3.13 found");
+        assert!(!found.is_empty(), "no CPython 3.9-3.15 found");
         found.into_values().collect()
     })
 }
@@ -84,11 +86,13 @@ fn default_candidates() -> Vec<PathBuf> {
             }
         }
     }
+    let mut dirs = vec![PathBuf::from("/opt/newer-pythons/bin")];
     if let Some(path) = std::env::var_os("PATH") {
-        for dir in std::env::split_paths(&path) {
-            for minor in SUPPORTED_MINORS {
-                candidates.push(dir.join(format!("python3.{minor}")));
-            }
+        dirs.extend(std::env::split_paths(&path));
+    }
+    for dir in dirs {
+        for minor in SUPPORTED_MINORS {
+            candidates.push(dir.join(format!("python3.{minor}")));
         }
     }
     candidates
