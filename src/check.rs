@@ -24,14 +24,12 @@ pub const EXAMPLE_GROUP: &str = "wrapt_bootstrap.examples";
 /// What `templates/wrapt_bootstrap/examples.py` writes on stderr.
 const EXAMPLE_REPORTS: [&str; 2] = ["patching tempfile", "calling mkdtemp"];
 
-/// Prints the status, each registration marked with whether its target was
-/// imported before `wrapt_bootstrap` (`sys.modules` keeps import order).
+/// Prints the status, with the modules imported in the order `sys.modules`
+/// keeps: the order in which their imports completed.
 const STATUS_SCRIPT: &str = r#"
 import json, sys, wrapt_bootstrap as w
 status = w._status()
-order = {name: at for at, name in enumerate(sys.modules)}
-for registration in status.get("registered", ()):
-    registration["before_activation"] = order.get(registration["target"], len(order)) < order["wrapt_bootstrap"]
+status["imported"] = list(sys.modules)
 print(json.dumps(status))
 "#;
 
@@ -47,6 +45,27 @@ pub struct Status {
     pub file: PathBuf,
     #[serde(default)]
     pub registered: Vec<Registration>,
+    /// `sys.modules`, in order (from the check's script).
+    #[serde(default, skip_serializing)]
+    pub imported: Vec<String>,
+}
+
+impl Status {
+    /// Marks each registration with whether its target was imported before
+    /// `wrapt_bootstrap`, and before `site` began (before the first module
+    /// that `-X importtime` shows `site` importing).
+    fn date_registrations(&mut self, tree: &ImportTree) {
+        let imported = &self.imported;
+        let position = |name: &str| imported.iter().position(|m| m == name);
+        let ours = position(plan::PACKAGE_DIR);
+        let site_began = tree.first_imported_within("site").and_then(position);
+        for registration in &mut self.registered {
+            let at = position(&registration.target);
+            let before = |mark: Option<usize>| at.zip(mark).is_some_and(|(at, mark)| at < mark);
+            registration.before_activation = before(ours);
+            registration.before_site = before(site_began);
+        }
+    }
 }
 
 /// The outcome of a check (also the `--json` output).
@@ -151,6 +170,10 @@ fn check(layout: &Layout, out: &Output) -> Result<CheckReport> {
 
     let activation = transaction::installed_activation(&records).unwrap_or(Activation::Pth);
     report.activation = Some(activation);
+    let start_listed = records
+        .iter()
+        .any(|r| r.entries.iter().any(|e| e.path == plan::START));
+    judge_fit(activation, start_listed, layout, &mut report);
     if activation == Activation::Sitecustomize {
         if let Some(reason) = layout.info.sitecustomize_conflict(purelib) {
             report.problems.push(format!(
@@ -159,9 +182,15 @@ fn check(layout: &Layout, out: &Output) -> Result<CheckReport> {
         }
     }
     match run_status(&layout.interpreter, &report.selection) {
-        Ok((status, tree)) => {
+        Ok((mut status, tree)) => {
+            status.date_registrations(&tree);
             judge_status(&status, purelib, activation, &mut report);
-            report.ordering = ordering::diagnose(&status.registered, &tree, purelib);
+            let site_packages = ordering::SitePackages {
+                dir: purelib,
+                activation,
+                version: layout.info.version,
+            };
+            report.ordering = ordering::diagnose(&status.registered, &tree, &site_packages);
             for late in report.ordering.iter().filter(|o| o.late) {
                 report.warnings.push(format!(
                     "{} (group {}) was {}",
@@ -226,15 +255,47 @@ fn run_status(interpreter: &Path, selection: &str) -> Result<(Status, ImportTree
     Ok((status, tree))
 }
 
+/// Whether the installed activation files fit the interpreter: files it
+/// ignores are a problem (the interpreter changed since the install; a
+/// re-install switches), and so is the `.start` an earlier layout wrote
+/// beside the `.pth`; a `.start` where a `.pth` line still works is a
+/// warning, since it was chosen (`--mode start`) but costs every start.
+fn judge_fit(
+    activation: Activation,
+    start_listed: bool,
+    layout: &Layout,
+    report: &mut CheckReport,
+) {
+    let version = layout.info.version;
+    let python = layout.info.description();
+    let path = |file| layout.purelib.join(file);
+    if let Some(reason) = activation.ignored_by(version) {
+        report.problems.push(format!(
+            "{} cannot activate {python}: {reason}; run wrapt-install to switch to {}",
+            path(activation.file()).display(),
+            Activation::default_for(version).file()
+        ));
+    }
+    if activation == Activation::Pth && start_listed {
+        report.problems.push(format!(
+            "{} is left from an earlier wrapt-install: from CPython 3.15 on it makes site skip {} and import pkgutil and two dozen more modules at every start; run wrapt-install to remove it",
+            path(plan::START).display(),
+            plan::PTH
+        ));
+    }
+    if activation == Activation::Start && Activation::default_for(version) != Activation::Start {
+        report.warnings.push(format!(
+            "{} makes site import pkgutil and two dozen more modules at every start of {python}; until CPython 3.18 a .pth line activates for a fraction of that: wrapt-install --mode pth",
+            path(plan::START).display()
+        ));
+    }
+}
+
 fn judge_status(status: &Status, purelib: &Path, activation: Activation, report: &mut CheckReport) {
     if !status.active {
-        let file = match activation {
-            Activation::Pth => plan::PTH,
-            Activation::Sitecustomize => plan::SITECUSTOMIZE,
-        };
         report.problems.push(format!(
             "activation did not happen: with WRAPT_PATCHES=+{EXAMPLE_GROUP} the interpreter started without wrapt_bootstrap active; is {} in place?",
-            purelib.join(file).display()
+            purelib.join(activation.file()).display()
         ));
     }
     if status.version != VERSION {
@@ -337,6 +398,7 @@ mod tests {
             entry_points: BTreeMap::from([("a".into(), 0), (EXAMPLE_GROUP.into(), 1)]),
             file: file.to_owned(),
             registered: Vec::new(),
+            imported: Vec::new(),
         }
     }
 

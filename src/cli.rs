@@ -14,7 +14,8 @@ macro_rules! exit_codes {
   1  --check found a problem
   2  usage error or bad input: target not found, not a virtual environment,
      interpreter too old or unusable, invalid group name, unreadable RECORD,
-     --mode sitecustomize where another sitecustomize would win
+     --mode sitecustomize where another sitecustomize would win, a --mode
+     the interpreter ignores
   3  refused to touch a file that is not ours (foreign or modified; --force
      overrides), or a symlinked directory (never followed)
   4  I/O or permission error; the next run completes or reverses it"
@@ -95,7 +96,8 @@ pub struct InstallArgs {
     )]
     pub create: bool,
 
-    /// How startup activates the bootstrap (default: as installed, else pth)
+    /// How startup activates the bootstrap (default: as installed, while the
+    /// interpreter runs it; else pth up to Python 3.17, start from 3.18)
     #[arg(long, value_name = "MODE", value_enum, conflicts_with = "check")]
     pub mode: Option<crate::plan::Activation>,
 

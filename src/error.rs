@@ -88,6 +88,14 @@ pub enum Error {
     )]
     Sitecustomize { purelib: PathBuf, reason: String },
 
+    #[error("--mode {mode} cannot activate {python}: {reason}; use --mode {default} (its default) or --mode sitecustomize")]
+    ActivationIgnored {
+        mode: &'static str,
+        python: String,
+        reason: &'static str,
+        default: &'static str,
+    },
+
     #[error(
         "invalid group name {name:?}: group names are non-empty and use only A-Z a-z 0-9 _ . -"
     )]
@@ -170,7 +178,8 @@ impl Error {
             | Error::ExternallyManaged { .. }
             | Error::InvalidGroup { .. }
             | Error::BadRecord { .. }
-            | Error::Sitecustomize { .. } => EXIT_USAGE,
+            | Error::Sitecustomize { .. }
+            | Error::ActivationIgnored { .. } => EXIT_USAGE,
             Error::UnsafePath { .. }
             | Error::Foreign { .. }
             | Error::Modified { .. }

@@ -32,7 +32,9 @@ pub use error::{Error, Result, EXIT_CHECK_FAILED, EXIT_IO, EXIT_REFUSED, EXIT_US
 pub use options::{
     GroupChanges, InstallOptions, Mode, Scope, TargetSpec, UninstallOptions, Verbosity,
 };
-pub use plan::{Activation, Plan, PlannedFile, Stage, PTH, SITECUSTOMIZE, START, VERSION};
+pub use plan::{
+    Activation, Plan, PlannedFile, Stage, PTH, SITECUSTOMIZE, START, START_PACKAGE, VERSION,
+};
 pub use record::{hash_bytes, read as read_record, RecordEntry};
 pub use target::{Interpreter, Layout};
 pub use transaction::{Action, Change, Counts, Problem};
@@ -88,8 +90,9 @@ struct Report<'a> {
     defaults: Option<&'a [String]>,
     #[serde(skip_serializing_if = "Option::is_none")]
     activation: Option<Activation>,
+    /// The `.pth` or `.start` line an install writes.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pth_line: Option<String>,
+    activation_line: Option<String>,
     changes: &'a [Change],
     counts: Counts,
     nothing_to_do: bool,
@@ -121,24 +124,22 @@ fn install_into(layout: &Layout, opts: &InstallOptions, out: Output) -> Result<(
             return Err(Error::ExternallyManaged { marker });
         }
     }
+    if !dry_run && purelib.symlink_metadata().is_err() {
+        // A user or system site-packages that does not exist yet holds
+        // nothing of ours: what could refuse the install is decided before
+        // the directory is made, as pip makes it.
+        choose_activation(layout, opts.activation, None)?;
+        fs_err::create_dir_all(purelib)?;
+    }
     let _lock = transaction::lock(purelib, !dry_run, || out.waiting(purelib))?;
 
     let records = transaction::installed_records(purelib, opts.force)?;
     let defaults = opts
         .groups
         .apply(&transaction::installed_defaults(purelib, &records));
-    let activation = opts
-        .activation
-        .or_else(|| transaction::installed_activation(&records))
-        .unwrap_or(Activation::Pth);
-    if activation == Activation::Sitecustomize {
-        if let Some(reason) = layout.info.sitecustomize_conflict(purelib) {
-            return Err(Error::Sitecustomize {
-                purelib: purelib.clone(),
-                reason,
-            });
-        }
-    }
+    let installed = transaction::installed_activation(&records);
+    let activation = choose_activation(layout, opts.activation, installed)?;
+    let version = layout.info.version;
     let mut plan = Plan::render(&defaults, activation);
     let compiled = bytecode::compile(&layout.interpreter, purelib, &plan.python_sources())
         .map_err(|reason| Error::Bytecode {
@@ -158,7 +159,7 @@ fn install_into(layout: &Layout, opts: &InstallOptions, out: Output) -> Result<(
         installed_before: records.iter().map(|r| r.version().to_owned()).collect(),
         defaults: Some(&plan.defaults),
         activation: Some(activation),
-        pth_line: plan.pth_line(),
+        activation_line: plan.activation_line().map(|(_, line)| line),
         changes: &changes,
         counts: Counts::of(&changes),
         nothing_to_do: Counts::of(&changes).is_noop(),
@@ -193,6 +194,21 @@ fn install_into(layout: &Layout, opts: &InstallOptions, out: Output) -> Result<(
     if out.json {
         return out.json(&report);
     }
+    print_installed(&report, &out);
+    if let (Some(switched), None) = (installed.filter(|i| *i != activation), opts.activation) {
+        out.info(format!(
+            "switched from {} to {} for {}: {}",
+            switched.file(),
+            activation.file(),
+            layout.info.description(),
+            switched.ignored_by(version).unwrap_or_default()
+        ));
+    }
+    Ok(())
+}
+
+/// What an install did, in words.
+fn print_installed(report: &Report<'_>, out: &Output) {
     let c = report.counts;
     let older: Vec<&str> = report
         .installed_before
@@ -207,15 +223,45 @@ fn install_into(layout: &Layout, opts: &InstallOptions, out: Output) -> Result<(
     };
     out.info(format!(
         "installed wrapt-bootstrap {VERSION} into {}{upgraded}: {} created, {} replaced, {} unchanged, {} removed",
-        purelib.display(),
+        report.purelib.display(),
         c.created,
         c.replaced,
         c.unchanged,
         c.removed
     ));
-    out.info(describe_defaults(&plan.defaults));
-    out.info(describe_activation(activation));
-    Ok(())
+    if let Some(defaults) = report.defaults {
+        out.info(describe_defaults(defaults));
+    }
+    if let Some(activation) = report.activation {
+        out.info(describe_activation(activation));
+    }
+}
+
+/// The activation an install writes (see [`Activation::choose`]), refused
+/// where it cannot work.
+fn choose_activation(
+    layout: &Layout,
+    asked: Option<Activation>,
+    installed: Option<Activation>,
+) -> Result<Activation> {
+    let version = layout.info.version;
+    let activation = Activation::choose(asked, installed, version).map_err(|reason| {
+        Error::ActivationIgnored {
+            mode: asked.map_or("", Activation::as_str),
+            python: layout.info.description(),
+            reason,
+            default: Activation::default_for(version).as_str(),
+        }
+    })?;
+    if activation == Activation::Sitecustomize {
+        if let Some(reason) = layout.info.sitecustomize_conflict(&layout.purelib) {
+            return Err(Error::Sitecustomize {
+                purelib: layout.purelib.clone(),
+                reason,
+            });
+        }
+    }
+    Ok(activation)
 }
 
 /// Removes every file the installed RECORDs list.
@@ -243,7 +289,7 @@ pub fn uninstall(opts: &UninstallOptions) -> Result<()> {
         installed_before: records.iter().map(|r| r.version().to_owned()).collect(),
         defaults: None,
         activation: None,
-        pth_line: None,
+        activation_line: None,
         changes: &changes,
         counts: Counts::of(&changes),
         nothing_to_do: records.is_empty(),
@@ -321,8 +367,9 @@ fn print_dry_run(report: &Report<'_>, out: &Output) -> Result<()> {
     if let Some(activation) = report.activation {
         out.info(describe_activation(activation));
     }
-    if let Some(line) = &report.pth_line {
-        out.info(format!("{PTH} line: {line}"));
+    if let Some(line) = &report.activation_line {
+        let file = report.activation.map_or("", Activation::file);
+        out.info(format!("{file} line: {line}"));
     }
     if let Some(defaults) = report.defaults {
         out.info(describe_defaults(defaults));
@@ -336,7 +383,13 @@ fn print_dry_run(report: &Report<'_>, out: &Output) -> Result<()> {
 
 fn describe_activation(activation: Activation) -> String {
     match activation {
-        Activation::Pth => format!("activation: {PTH} (CPython <= 3.14) and {START} (3.15+)"),
+        Activation::Pth => format!(
+            "activation: {PTH}, an import line (site ignores those from CPython 3.18 on; a re-install there switches to {START})"
+        ),
+        Activation::Start => format!(
+            "activation: {START}, a PEP 829 entry point in {}",
+            START_PACKAGE.trim_end_matches("/__init__.py")
+        ),
         Activation::Sitecustomize => format!(
             "activation: the {} package, which runs the environment's own sitecustomize after it",
             SITECUSTOMIZE.trim_end_matches("/__init__.py")

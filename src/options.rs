@@ -47,7 +47,7 @@ pub struct TargetSpec {
     pub python: Option<PathBuf>,
     pub scope: Scope,
     /// Create what is missing: the venv (with `python` as the base
-    /// interpreter), or the user site-packages directory.
+    /// interpreter), or the user or system site-packages directory.
     pub create: bool,
 }
 
@@ -124,7 +124,8 @@ impl InstallOptions {
         } else {
             Mode::Install
         };
-        let create = mode == Mode::Install && (args.create || args.target.user);
+        let create =
+            mode == Mode::Install && (args.create || args.target.user || args.target.system);
         Ok(InstallOptions {
             // A dry run never creates anything, the venv included.
             target: TargetSpec::from_args(&args.target, create),

@@ -8,10 +8,12 @@
 
 use std::path::Path;
 
+use crate::plan::{self, Activation};
+
 use serde::{Deserialize, Serialize};
 
 /// One hook registration, as `wrapt_bootstrap._status()` reports it, with
-/// `before_activation` added by the check's script.
+/// when its target was imported added by the check.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Registration {
     pub group: String,
@@ -22,6 +24,10 @@ pub struct Registration {
     /// The target was imported before `wrapt_bootstrap` was.
     #[serde(default)]
     pub before_activation: bool,
+    /// The target was imported before `site` was: by the interpreter's own
+    /// initialisation.
+    #[serde(default)]
+    pub before_site: bool,
 }
 
 /// What the doctor says about one registration (also the `--json` output).
@@ -33,8 +39,9 @@ pub struct Ordering {
     pub late: bool,
     /// The import chain that imported a late target, innermost first
     /// (`["encodings", "site"]`); empty when it was imported by top-level
-    /// code, `None` when `-X importtime` did not see it (imported while the
-    /// interpreter initialised, before site).
+    /// code, `None` when `-X importtime` did not see it: imported while the
+    /// interpreter initialised, before site, or by `importlib.import_module`
+    /// (how site imports a `.start` entry point's module).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub imported_by: Option<Vec<String>>,
     pub explanation: String,
@@ -91,6 +98,19 @@ impl ImportTree {
         (tree, rest)
     }
 
+    /// The first module whose import `module`'s own import made, and
+    /// completed (the first line of its subtree); `None` when it is not in
+    /// the tree or imported nothing.
+    pub fn first_imported_within(&self, module: &str) -> Option<&str> {
+        let at = self.lines.iter().position(|(_, name)| name == module)?;
+        let level = self.lines[at].0;
+        let first = self.lines[..at]
+            .iter()
+            .rposition(|(inner, _)| *inner <= level)
+            .map_or(0, |outside| outside + 1);
+        (first < at).then(|| self.lines[first].1.as_str())
+    }
+
     /// The chain of imports that first imported `module`, innermost first;
     /// `None` when it is not in the tree.
     pub fn importers(&self, module: &str) -> Option<Vec<String>> {
@@ -110,41 +130,135 @@ impl ImportTree {
     }
 }
 
-/// The `.pth` files in `dir` with an import line that names `module`: what
-/// site ran to import it, as far as the files tell.
-fn pth_files_importing(dir: &Path, module: &str) -> Vec<String> {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return Vec::new();
-    };
-    let mut found: Vec<String> = entries
-        .flatten()
-        .filter_map(|entry| {
-            let name = entry.file_name().into_string().ok()?;
-            // site matches the suffix as exactly as this.
-            if Path::new(&name).extension() != Some("pth".as_ref()) {
-                return None;
-            }
-            let text = std::fs::read_to_string(entry.path()).ok()?;
-            let names_it = text
-                .lines()
-                .filter(|line| line.starts_with("import ") || line.starts_with("import\t"))
-                .any(|line| {
-                    line.split(|c: char| !(c.is_alphanumeric() || c == '_' || c == '.'))
-                        .any(|word| word == module || word.starts_with(&format!("{module}.")))
-                });
-            names_it.then_some(name)
-        })
-        .collect();
-    found.sort();
-    found
+/// What `site` ran from site-packages before our activation, as far as the
+/// files there tell: the doctor's evidence for a target `site` imported.
+pub struct SitePackages<'a> {
+    pub dir: &'a Path,
+    /// How the installation activates.
+    pub activation: Activation,
+    /// The interpreter's language version.
+    pub version: [u32; 3],
 }
 
-/// The doctor's verdict on each registration; `.pth` files are looked for
-/// in `site_packages`.
+impl SitePackages<'_> {
+    /// The names of the files in the directory with `suffix`, sorted as
+    /// `site` sorts them, with their text.
+    fn files(&self, suffix: &str) -> Vec<(String, String)> {
+        let Ok(entries) = std::fs::read_dir(self.dir) else {
+            return Vec::new();
+        };
+        let mut found: Vec<(String, String)> = entries
+            .flatten()
+            .filter_map(|entry| {
+                let name = entry.file_name().into_string().ok()?;
+                // site matches the suffix as exactly as this.
+                if Path::new(&name).extension() != Some(suffix.as_ref()) {
+                    return None;
+                }
+                Some((name, std::fs::read_to_string(entry.path()).ok()?))
+            })
+            .collect();
+        found.sort();
+        found
+    }
+
+    /// The `.pth` files with an import line that names `module`.
+    fn pth_files_importing(&self, module: &str) -> Vec<String> {
+        self.files("pth")
+            .into_iter()
+            .filter(|(_, text)| {
+                text.lines()
+                    .filter(|line| line.starts_with("import ") || line.starts_with("import\t"))
+                    .any(|line| {
+                        line.split(|c: char| !(c.is_alphanumeric() || c == '_' || c == '.'))
+                            .any(|word| word == module || word.starts_with(&format!("{module}.")))
+                    })
+            })
+            .map(|(name, _)| name)
+            .collect()
+    }
+
+    /// The `.start` files whose entry points `site` runs before ours, with
+    /// their entry points: from 3.15 on, after every `.pth` import line
+    /// (so after a `.pth` of ours), in sorted order (so those sorting
+    /// before a `.start` of ours), and before `sitecustomize`. What they
+    /// import through `pkgutil.resolve_name` is invisible to `-X
+    /// importtime`, and so is what their modules import but at top level.
+    fn start_files_before_ours(&self) -> Vec<String> {
+        if Activation::Start.ignored_by(self.version).is_some() {
+            return Vec::new();
+        }
+        self.files("start")
+            .into_iter()
+            .filter(|(name, _)| match self.activation {
+                Activation::Pth => false,
+                Activation::Start => name.as_str() < plan::START,
+                Activation::Sitecustomize => true,
+            })
+            .map(|(name, text)| {
+                let entries: Vec<&str> = text
+                    .lines()
+                    .map(str::trim)
+                    .filter(|line| !line.is_empty() && !line.starts_with('#'))
+                    .collect();
+                format!("{name} ({})", entries.join(", "))
+            })
+            .collect()
+    }
+
+    /// What in `site` imported a target whose import chain ends in `site`
+    /// (or that `-X importtime` did not see being imported at all).
+    fn culprit(&self, module: &str, chain: Option<&[String]>) -> String {
+        let starts = self.start_files_before_ours();
+        // What in site runs code, the most specific first.
+        let mut sources = Vec::new();
+        if !starts.is_empty() {
+            sources.push(format!(
+                "an entry point of {} or what its module imports",
+                starts.join(", ")
+            ));
+        }
+        sources.extend(["a .pth import line", "sitecustomize", "usercustomize"].map(str::to_owned));
+        match chain {
+            Some([only]) if only == "site" => {
+                let files = self.pth_files_importing(module);
+                if files.is_empty() {
+                    sources.push("site itself".to_owned());
+                    format!("site ({})", join_or(&sources))
+                } else {
+                    format!("site, running an import line of {}", files.join(", "))
+                }
+            }
+            Some(chain) => format!(
+                "{} (within site: {})",
+                chain.join(" <- "),
+                join_or(&sources)
+            ),
+            None if starts.is_empty() => {
+                "site, through importlib.import_module (not seen by -X importtime)".to_owned()
+            }
+            None => format!(
+                "site, through importlib: an entry point of {}",
+                starts.join(", ")
+            ),
+        }
+    }
+}
+
+/// `a, b or c`.
+fn join_or(items: &[String]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.clone(),
+        [init @ .., last] => format!("{} or {last}", init.join(", ")),
+    }
+}
+
+/// The doctor's verdict on each registration.
 pub fn diagnose(
     registrations: &[Registration],
     tree: &ImportTree,
-    site_packages: &Path,
+    site_packages: &SitePackages<'_>,
 ) -> Vec<Ordering> {
     registrations
         .iter()
@@ -161,24 +275,17 @@ pub fn diagnose(
                     "after wrapt-bootstrap activated, before its group was found on a later sys.path entry"
                 };
                 let by = match imported_by.as_deref() {
-                    None | Some([]) => "Python's own initialisation, before site ran".to_owned(),
-                    Some([only]) if only == "site" => {
-                        let files = pth_files_importing(site_packages, &r.target);
-                        if files.is_empty() {
-                            "site (site itself, a .pth import line, sitecustomize or usercustomize)"
-                                .to_owned()
-                        } else {
-                            format!("site, running an import line of {}", files.join(", "))
-                        }
+                    None | Some([]) if r.before_site => {
+                        "Python's own initialisation, before site ran".to_owned()
                     }
-                    Some(chain) if chain.last().is_some_and(|top| top == "site") => format!(
-                        "{} (within site: a .pth import line, sitecustomize or usercustomize)",
-                        chain.join(" <- ")
-                    ),
-                    Some(chain) => format!(
+                    Some(chain) if r.before_site => format!(
                         "{}, while the interpreter initialised, before site ran",
                         chain.join(" <- ")
                     ),
+                    Some(chain) if chain.last().is_some_and(|top| top != "site") => {
+                        chain.join(" <- ")
+                    }
+                    chain => site_packages.culprit(&r.target, chain.filter(|c| !c.is_empty())),
                 };
                 format!(
                     "late: imported {when}, by {by}; its hook ran at once, and references taken before then (from {} import ...) stay unpatched",
@@ -234,34 +341,46 @@ wrapt-bootstrap: something else
         assert_eq!(tree.importers("colorsys"), Some(vec!["site".into()]));
         assert_eq!(tree.importers("site"), Some(vec![]));
         assert_eq!(tree.importers("json"), None);
+        assert_eq!(tree.first_imported_within("site"), Some("_stat"));
+        assert_eq!(tree.first_imported_within("encodings"), Some("_codecs"));
+        assert_eq!(tree.first_imported_within("_io"), None);
+        assert_eq!(tree.first_imported_within("json"), None);
     }
 
     #[test]
     fn diagnosis() {
         let (tree, _) = ImportTree::split(IMPORTTIME);
-        let registration = |target: &str, late, before_activation| Registration {
+        let registration = |target: &str, late, before_activation, before_site| Registration {
             group: "g".into(),
             target: target.into(),
             hook: "p:h".into(),
             late,
             before_activation,
+            before_site,
         };
-        let site_packages = tempfile::tempdir().unwrap();
-        let pth = |name: &str, text: &str| {
-            std::fs::write(site_packages.path().join(name), text).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let write = |name: &str, text: &str| {
+            std::fs::write(dir.path().join(name), text).unwrap();
         };
-        pth("000_early.pth", "import sys, colorsys.x\n");
-        pth("other.pth", "# import colorsys\n/a/path\n");
+        write("000_early.pth", "import sys, colorsys.x\n");
+        write("other.pth", "# import colorsys\n/a/path\n");
+        write("000_early.start", "early:run\n");
+        let site_packages = |activation, minor| SitePackages {
+            dir: dir.path(),
+            activation,
+            version: [3, minor, 0],
+        };
         let found = diagnose(
             &[
-                registration("wave", false, false),
-                registration("colorsys", true, true),
-                registration("marshal", true, true),
-                registration("posixpath", true, false),
-                registration("_codecs", true, true),
+                registration("wave", false, false, false),
+                registration("colorsys", true, true, false),
+                registration("marshal", true, true, true),
+                registration("posixpath", true, false, false),
+                registration("_codecs", true, true, true),
+                registration("json", true, true, false),
             ],
             &tree,
-            site_packages.path(),
+            &site_packages(Activation::Pth, 15),
         );
         assert!(!found[0].late && found[0].imported_by.is_none());
         assert!(found[0].explanation.starts_with("registered before"));
@@ -279,13 +398,82 @@ wrapt-bootstrap: something else
         assert!(found[3]
             .explanation
             .contains("after wrapt-bootstrap activated"));
-        assert!(found[3].explanation.contains("by os <- site (within site"));
+        assert!(
+            found[3].explanation.contains(
+                "by os <- site (within site: a .pth import line, sitecustomize or usercustomize);"
+            ),
+            "a .start runs after a .pth of ours: {}",
+            found[3].explanation
+        );
         assert!(
             found[4]
                 .explanation
                 .contains("by codecs <- encodings, while the interpreter initialised"),
             "{}",
             found[4].explanation
+        );
+        assert!(
+            found[5]
+                .explanation
+                .contains("by site, through importlib.import_module"),
+            "not in the tree, not before site: {}",
+            found[5].explanation
+        );
+    }
+
+    #[test]
+    fn diagnosis_of_start_files() {
+        let (tree, _) = ImportTree::split(IMPORTTIME);
+        let registration = |target: &str| Registration {
+            group: "g".into(),
+            target: target.into(),
+            hook: "p:h".into(),
+            late: true,
+            before_activation: true,
+            before_site: false,
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let write = |name: &str, text: &str| {
+            std::fs::write(dir.path().join(name), text).unwrap();
+        };
+        write("000_early.start", "# a comment\nearly:run\n");
+        write("zz_late.start", "late:run\n");
+        let site_packages = |activation, minor| SitePackages {
+            dir: dir.path(),
+            activation,
+            version: [3, minor, 0],
+        };
+        // A .start of ours runs after the .start files that sort before it.
+        let late = [registration("json"), registration("posixpath")];
+        let found = diagnose(&late, &tree, &site_packages(Activation::Start, 15));
+        assert!(
+            found[0].explanation.contains(
+                "by site, through importlib: an entry point of 000_early.start (early:run);"
+            ),
+            "{}",
+            found[0].explanation
+        );
+        assert!(
+            found[1].explanation.contains(
+                "os <- site (within site: an entry point of 000_early.start (early:run) or what its module imports, a .pth import line,"
+            ),
+            "{}",
+            found[1].explanation
+        );
+        // sitecustomize comes after every .start; before 3.15 none runs.
+        let found = diagnose(&late, &tree, &site_packages(Activation::Sitecustomize, 15));
+        assert!(
+            found[0]
+                .explanation
+                .contains("000_early.start (early:run), zz_late.start (late:run)"),
+            "{}",
+            found[0].explanation
+        );
+        let found = diagnose(&late, &tree, &site_packages(Activation::Sitecustomize, 14));
+        assert!(
+            found[0].explanation.contains("import_module"),
+            "{}",
+            found[0].explanation
         );
     }
 

@@ -13,26 +13,42 @@ use crate::record::{self, RecordEntry};
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 /// The import package.
 pub const PACKAGE_DIR: &str = "wrapt_bootstrap";
-/// Activation on `CPython` <= 3.14. `00_` sorts before `_virtualenv.pth`,
+/// Activation by a `.pth` import line, which `site` runs on every Python up
+/// to 3.17. `00_` sorts before `_virtualenv.pth`,
 /// `distutils-precedence.pth` and `__editable__*.pth` (plain `sorted()`
 /// order, digits before `_` and letters), so hooks exist before their import
 /// lines run.
 pub const PTH: &str = "00_wrapt_bootstrap.pth";
-/// Activation on `CPython` >= 3.15 (PEP 829); same stem as the `.pth`, which
-/// suppresses that file's import lines there. Harmless before 3.15.
+/// Activation by a PEP 829 `.start` entry point, which `site` runs from
+/// CPython 3.15 on: where `.pth` import lines are ignored (3.18+), or when
+/// asked for. Same stem as the `.pth`, and its entries run in sorted order
+/// too, so it comes before other `.start` files.
 pub const START: &str = "00_wrapt_bootstrap.start";
+/// The package the `.start` entry point lives in. Not `wrapt_bootstrap`:
+/// `site` prints a traceback for an entry point it cannot import, so the
+/// entry point guards the import of the package, as the `.pth` line does,
+/// and stays silent when the package is missing or broken.
+pub const START_PACKAGE: &str = "_wrapt_bootstrap_start/__init__.py";
 /// Activation with `--mode sitecustomize`: a package, which Python finds
 /// before a `sitecustomize.py` module in the same directory, so that an
 /// environment's own stays untouched (the package runs it).
 pub const SITECUSTOMIZE: &str = "sitecustomize/__init__.py";
 
+/// The first CPython whose `site` runs `.start` entry points (PEP 829).
+const START_FILES_FROM: (u32, u32) = (3, 15);
+/// The first CPython whose `site` ignores `.pth` import lines (PEP 829; they
+/// keep working, unless a same-named `.start` exists, in 3.15–3.17).
+const PTH_IMPORTS_IGNORED_FROM: (u32, u32) = (3, 18);
+
 /// How the bootstrap is activated at startup.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum Activation {
-    /// A `.pth` import line (CPython <= 3.14) and a PEP 829 `.start` entry
-    /// point (CPython >= 3.15)
+    /// A `.pth` import line (the default up to Python 3.17; 3.18 ignores
+    /// it)
     Pth,
+    /// A PEP 829 `.start` entry point (Python 3.15+; the default from 3.18)
+    Start,
     /// A `sitecustomize` package that runs the environment's own
     /// sitecustomize after activating
     Sitecustomize,
@@ -42,7 +58,63 @@ impl Activation {
     pub fn as_str(self) -> &'static str {
         match self {
             Activation::Pth => "pth",
+            Activation::Start => "start",
             Activation::Sitecustomize => "sitecustomize",
+        }
+    }
+
+    /// The file whose presence activates, relative to purelib.
+    pub fn file(self) -> &'static str {
+        match self {
+            Activation::Pth => PTH,
+            Activation::Start => START,
+            Activation::Sitecustomize => SITECUSTOMIZE,
+        }
+    }
+
+    /// What an install writes for an interpreter of this language version
+    /// when nothing else decides: the `.pth` line as long as `site` runs it.
+    /// A `.start` file is not written where a `.pth` line works: any `.start`
+    /// file makes `site` import `pkgutil` and two dozen modules at every
+    /// start (measured on 3.15: +76 % instructions for `python -c pass`), and
+    /// its entry points run after every `.pth` import line.
+    pub fn default_for(version: [u32; 3]) -> Activation {
+        if (version[0], version[1]) >= PTH_IMPORTS_IGNORED_FROM {
+            Activation::Start
+        } else {
+            Activation::Pth
+        }
+    }
+
+    /// Why this activation never runs on an interpreter of this language
+    /// version, if it does not.
+    pub fn ignored_by(self, version: [u32; 3]) -> Option<&'static str> {
+        let version = (version[0], version[1]);
+        match self {
+            Activation::Pth if version >= PTH_IMPORTS_IGNORED_FROM => {
+                Some("site ignores .pth import lines from CPython 3.18 on (PEP 829)")
+            }
+            Activation::Start if version < START_FILES_FROM => {
+                Some("site runs .start entry points only from CPython 3.15 on (PEP 829)")
+            }
+            Activation::Pth | Activation::Start | Activation::Sitecustomize => None,
+        }
+    }
+
+    /// The activation an install writes: the one asked for (`None` when
+    /// this interpreter ignores it: the caller refuses), else the installed
+    /// one while this interpreter runs it, else [`Activation::default_for`]
+    /// (so a re-install after the interpreter changed switches).
+    pub fn choose(
+        asked: Option<Activation>,
+        installed: Option<Activation>,
+        version: [u32; 3],
+    ) -> Result<Activation, &'static str> {
+        match asked {
+            Some(asked) => asked.ignored_by(version).map_or(Ok(asked), Err),
+            None => Ok(installed
+                .filter(|installed| installed.ignored_by(version).is_none())
+                .unwrap_or_else(|| Activation::default_for(version))),
         }
     }
 }
@@ -56,6 +128,18 @@ pub fn is_activation(path: &str) -> bool {
                 .extension()
                 .is_some_and(|e| e == "pth" || e == "start"))
 }
+
+/// Whether `path` (relative) is inside one of the packages an install
+/// writes: `wrapt_bootstrap` or the `.start` entry point's.
+pub fn is_in_a_package(path: &str) -> bool {
+    [PACKAGE_DIR, START_PACKAGE.trim_end_matches("/__init__.py")]
+        .iter()
+        .any(|dir| {
+            path.strip_prefix(dir)
+                .is_some_and(|rest| rest.starts_with('/'))
+        })
+}
+
 /// The modification time of every file an install writes (2026-01-01
 /// 00:00 UTC), as pip gives installed files their wheel's: the bytecode
 /// compiled at install records its source's mtime, so the mtime must be
@@ -102,7 +186,9 @@ macro_rules! template {
 // package it costs the package's import only when the switch is set.
 const PTH_WHEN_SET: &[u8] = template!("activate_when_set.pth");
 const PTH_ALWAYS: &[u8] = template!("activate_always.pth");
-const START_TEMPLATE: &[u8] = template!("activate.start");
+const START_WHEN_SET: &[u8] = template!("activate_when_set.start");
+const START_ALWAYS: &[u8] = template!("activate_always.start");
+const START_MODULE: &[u8] = template!("_wrapt_bootstrap_start/__init__.py");
 /// The `.pth` line's check and the kill switch, as code in a module with
 /// bytecode, where they cost next to nothing to run.
 const SITECUSTOMIZE_TEMPLATE: &str = include_str!(concat!(
@@ -130,14 +216,14 @@ const NATIVE_SO: &[u8] = include_bytes!(env!("WRAPT_BOOTSTRAP_SO"));
 /// Where a file sits in the install order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Stage {
-    /// The `wrapt_bootstrap` package.
+    /// The `wrapt_bootstrap` package (and the `.start` entry point's).
     Package,
     /// dist-info files other than RECORD.
     Metadata,
     /// RECORD: written once the files it lists are in place.
     Record,
-    /// `.start`, then `.pth`, or the `sitecustomize` package: last in,
-    /// first out.
+    /// The `.pth` or `.start` file, or the `sitecustomize` package: last
+    /// in, first out.
     Activation,
 }
 
@@ -152,7 +238,7 @@ pub struct PlannedFile {
 }
 
 /// Everything an install writes, in write order (package, metadata, RECORD,
-/// `.start`, `.pth`).
+/// activation).
 #[derive(Debug, Clone)]
 pub struct Plan {
     pub files: Vec<PlannedFile>,
@@ -181,12 +267,6 @@ impl Plan {
         let defaults: Vec<String> = defaults.iter().cloned().collect();
         let dist_info = dist_info_dir();
         let init = render_loader(INIT_TEMPLATE, &defaults);
-        let pth = if defaults.is_empty() {
-            PTH_WHEN_SET
-        } else {
-            PTH_ALWAYS
-        };
-        let sitecustomize = render_loader(SITECUSTOMIZE_TEMPLATE, &defaults);
         let fallback = FALLBACK_TEMPLATE.replacen(
             SKIP_TEMPLATE_LINE,
             &format!(
@@ -252,23 +332,7 @@ impl Plan {
                 Stage::Metadata,
             ),
         ];
-        match activation {
-            Activation::Pth => files.extend([
-                file(
-                    START.to_owned(),
-                    START_TEMPLATE.to_vec(),
-                    MODE_FILE,
-                    Stage::Activation,
-                ),
-                file(PTH.to_owned(), pth.to_vec(), MODE_FILE, Stage::Activation),
-            ]),
-            Activation::Sitecustomize => files.push(file(
-                SITECUSTOMIZE.to_owned(),
-                sitecustomize.into_bytes(),
-                MODE_FILE,
-                Stage::Activation,
-            )),
-        }
+        files.extend(activation_files(activation, &defaults));
         let mut plan = Plan { files, defaults };
         plan.add_record(format!("{dist_info}/RECORD"));
         plan
@@ -299,7 +363,7 @@ impl Plan {
             mode: MODE_FILE,
             stage: Stage::Record,
         });
-        // Stable sort: keeps .start before .pth within Activation.
+        // Stable: a package's source stays before its bytecode.
         self.files.sort_by_key(|f| f.stage);
     }
 
@@ -386,17 +450,52 @@ impl Plan {
             .path
     }
 
-    /// The `.pth` line this plan installs, if it installs one (for
-    /// `--dry-run`).
-    pub fn pth_line(&self) -> Option<String> {
+    /// The activation file this plan installs and its line, if it is a
+    /// `.pth` or `.start` file (for `--dry-run`).
+    pub fn activation_line(&self) -> Option<(&str, String)> {
         self.files
             .iter()
-            .find(|f| f.path == PTH)
-            .map(|f| String::from_utf8_lossy(&f.bytes).trim_end().to_owned())
+            .find(|f| f.path == PTH || f.path == START)
+            .map(|f| {
+                (
+                    f.path.as_str(),
+                    String::from_utf8_lossy(&f.bytes).trim_end().to_owned(),
+                )
+            })
     }
 
     pub fn get(&self, path: &str) -> Option<&PlannedFile> {
         self.files.iter().find(|f| f.path == path)
+    }
+}
+
+/// The files that activate the bootstrap as `activation` says, for these
+/// default groups.
+fn activation_files(activation: Activation, defaults: &[String]) -> Vec<PlannedFile> {
+    let file = |path: &str, bytes: &[u8], stage| PlannedFile {
+        path: path.to_owned(),
+        bytes: bytes.to_vec(),
+        mode: MODE_FILE,
+        stage,
+    };
+    let (pth, start) = if defaults.is_empty() {
+        (PTH_WHEN_SET, START_WHEN_SET)
+    } else {
+        (PTH_ALWAYS, START_ALWAYS)
+    };
+    match activation {
+        Activation::Pth => vec![file(PTH, pth, Stage::Activation)],
+        // The entry point's package goes in with the package, before the
+        // .start file that names it, and comes out after it.
+        Activation::Start => vec![
+            file(START_PACKAGE, START_MODULE, Stage::Package),
+            file(START, start, Stage::Activation),
+        ],
+        Activation::Sitecustomize => vec![file(
+            SITECUSTOMIZE,
+            render_loader(SITECUSTOMIZE_TEMPLATE, defaults).as_bytes(),
+            Stage::Activation,
+        )],
     }
 }
 
@@ -594,7 +693,6 @@ mod tests {
                 "wrapt_bootstrap-0.1.0.dist-info/INSTALLER",
                 "wrapt_bootstrap-0.1.0.dist-info/entry_points.txt",
                 "wrapt_bootstrap-0.1.0.dist-info/RECORD",
-                "00_wrapt_bootstrap.start",
                 "00_wrapt_bootstrap.pth",
             ]
         );
@@ -619,6 +717,62 @@ mod tests {
         let metadata = String::from_utf8(plan.files[5].bytes.clone()).unwrap();
         assert!(metadata.contains("Version: 0.1.0\n"), "{metadata}");
         assert!(!metadata.contains("@VERSION@"));
+    }
+
+    #[test]
+    fn start_plan_writes_the_entry_points_package_then_the_start_file() {
+        let plan = Plan::render(&set(&[]), Activation::Start);
+        let paths: Vec<&str> = plan.files.iter().map(|f| f.path.as_str()).collect();
+        assert_eq!(paths[5], START_PACKAGE, "{paths:?}");
+        assert_eq!(paths.last(), Some(&START), "{paths:?}");
+        assert!(plan.get(PTH).is_none() && plan.get(SITECUSTOMIZE).is_none());
+        assert_eq!(
+            plan.activation_line(),
+            Some((START, "_wrapt_bootstrap_start:activate_when_set".to_owned()))
+        );
+        let with_defaults = Plan::render(&set(&["a"]), Activation::Start);
+        assert_eq!(with_defaults.get(START).unwrap().bytes, START_ALWAYS);
+        // Both names exist in the module the .start names.
+        let module = std::str::from_utf8(START_MODULE).unwrap();
+        for start in [START_WHEN_SET, START_ALWAYS] {
+            let line = std::str::from_utf8(start).unwrap().trim_end();
+            let (package, function) = line.split_once(':').unwrap();
+            assert_eq!(format!("{package}/__init__.py"), START_PACKAGE);
+            assert!(module.contains(&format!("\ndef {function}():\n")), "{line}");
+        }
+        assert!(is_in_a_package("_wrapt_bootstrap_start/__init__.py"));
+        assert!(is_in_a_package("wrapt_bootstrap/__pycache__/x.pyc"));
+        assert!(!is_in_a_package("wrapt_bootstrap-0.1.0.dist-info/RECORD"));
+        assert!(!is_in_a_package("_wrapt_bootstrap_startx/__init__.py"));
+    }
+
+    #[test]
+    fn the_activation_follows_the_interpreter() {
+        use Activation::{Pth, Sitecustomize, Start};
+        let v = |minor| [3, minor, 0];
+        assert_eq!(Activation::default_for(v(9)), Pth);
+        assert_eq!(Activation::default_for(v(15)), Pth);
+        assert_eq!(Activation::default_for(v(17)), Pth);
+        assert_eq!(Activation::default_for(v(18)), Start);
+        assert!(Pth.ignored_by(v(17)).is_none() && Pth.ignored_by(v(18)).is_some());
+        assert!(Start.ignored_by(v(14)).is_some() && Start.ignored_by(v(15)).is_none());
+        assert!(
+            Sitecustomize.ignored_by(v(9)).is_none() && Sitecustomize.ignored_by(v(20)).is_none()
+        );
+        // Asked for: as asked, or refused where it would never run.
+        assert_eq!(Activation::choose(Some(Start), Some(Pth), v(15)), Ok(Start));
+        assert!(Activation::choose(Some(Pth), None, v(18)).is_err());
+        assert!(Activation::choose(Some(Start), None, v(14)).is_err());
+        // Not asked: kept while it runs, else this interpreter's default.
+        assert_eq!(Activation::choose(None, None, v(12)), Ok(Pth));
+        assert_eq!(Activation::choose(None, None, v(18)), Ok(Start));
+        assert_eq!(Activation::choose(None, Some(Start), v(15)), Ok(Start));
+        assert_eq!(
+            Activation::choose(None, Some(Sitecustomize), v(18)),
+            Ok(Sitecustomize)
+        );
+        assert_eq!(Activation::choose(None, Some(Pth), v(18)), Ok(Start));
+        assert_eq!(Activation::choose(None, Some(Start), v(13)), Ok(Pth));
     }
 
     #[test]

@@ -55,6 +55,7 @@ sys.stdout.write(json.dumps({
     "executable": sys.executable,
     "sitecustomize": sitecustomize,
     "user_site": site.getusersitepackages(),
+    "site_dirs": site.getsitepackages() if hasattr(site, "getsitepackages") else [],
     # site.check_enableusersite() without -s, which the probe runs with.
     "user_site_enabled": not hasattr(os, "getuid")
         or (os.geteuid() == os.getuid() and os.getegid() == os.getgid()),
@@ -80,6 +81,10 @@ pub struct Interpreter {
     pub sitecustomize: Vec<PathBuf>,
     #[serde(default)]
     pub user_site: PathBuf,
+    /// `site.getsitepackages()`: the directories `site` adds, when they
+    /// exist, and reads `.pth` files from.
+    #[serde(default)]
+    pub site_dirs: Vec<PathBuf>,
     #[serde(default)]
     pub user_site_enabled: bool,
     #[serde(default)]
@@ -179,7 +184,8 @@ pub struct Layout {
     /// The interpreter as we run it (`DIR/bin/python`, or `--python`).
     pub interpreter: PathBuf,
     pub info: Interpreter,
-    /// Where everything is written.
+    /// Where everything is written. Missing only for an install into user
+    /// or system site-packages, which creates it.
     pub purelib: PathBuf,
 }
 
@@ -249,17 +255,29 @@ pub fn resolve(spec: &TargetSpec) -> Result<Layout> {
         Scope::User => info.user_site.clone(),
         Scope::Venv | Scope::System => info.purelib.clone(),
     };
-    if spec.scope == Scope::User && spec.create && purelib.symlink_metadata().is_err() {
-        // As pip install --user does.
-        fs_err::create_dir_all(&purelib)?;
-    }
     match purelib.metadata() {
         Ok(meta) if meta.is_dir() => {}
         Ok(_) => return Err(Error::NotADirectory { path: purelib }),
+        // Debian's site reads /usr/local/lib/python3.X/dist-packages, which
+        // only exists once something is installed there.
+        Err(_) if spec.scope == Scope::System && !info.site_dirs.contains(&purelib) => {
+            return Err(Error::Missing {
+                path: purelib,
+                hint: "it is the interpreter's site-packages, but site would not read it; is the installation complete?",
+            })
+        }
+        // The install creates it, as pip does.
+        Err(_) if spec.create && spec.scope != Scope::Venv => {}
         Err(_) if spec.scope == Scope::User => {
             return Err(Error::Missing {
                 path: purelib,
                 hint: "it is the interpreter's user site-packages, where nothing is installed yet",
+            })
+        }
+        Err(_) if spec.scope == Scope::System => {
+            return Err(Error::Missing {
+                path: purelib,
+                hint: "it is the interpreter's site-packages, where nothing is installed yet",
             })
         }
         Err(_) => {
@@ -646,6 +664,7 @@ mod tests {
             executable: "/v/bin/python".into(),
             sitecustomize: found.iter().map(PathBuf::from).collect(),
             user_site: PathBuf::new(),
+            site_dirs: Vec::new(),
             user_site_enabled: true,
             stdlib: PathBuf::new(),
         };
@@ -698,6 +717,7 @@ mod tests {
             executable: "/x/bin/python".into(),
             sitecustomize: Vec::new(),
             user_site: "/home/u/.local/lib/python3.8/site-packages".into(),
+            site_dirs: Vec::new(),
             user_site_enabled: true,
             stdlib: PathBuf::new(),
         };

@@ -6,10 +6,10 @@
 //! * every decision is taken before the first write ([`plan_install`],
 //!   [`plan_uninstall`]), so a refusal changes nothing;
 //! * install writes the package, then the other dist-info files, then
-//!   RECORD, then the activation files (`.start`, then `.pth`): until the
-//!   `.pth` is in place no interpreter tries to load anything, and once RECORD
-//!   is in place every file is known to be ours. Uninstall goes in reverse:
-//!   activation first, RECORD last;
+//!   RECORD, then the activation file (`.pth`, `.start` or the
+//!   `sitecustomize` package): until it is in place no interpreter tries to
+//!   load anything, and once RECORD is in place every file is known to be
+//!   ours. Uninstall goes in reverse: activation first, RECORD last;
 //! * each file is written to a temporary file in its directory, fsynced,
 //!   given its mode and renamed over the target, and the directory fsynced.
 //!
@@ -221,8 +221,12 @@ pub fn leftover_record(
         .and_then(|text| plan::parse_defaults(&text))
         .unwrap_or_default();
     let mut entries = Vec::new();
-    let renderings =
-        [Activation::Pth, Activation::Sitecustomize].map(|a| Plan::render(&defaults, a));
+    let renderings = [
+        Activation::Pth,
+        Activation::Start,
+        Activation::Sitecustomize,
+    ]
+    .map(|a| Plan::render(&defaults, a));
     let files: BTreeMap<&str, &PlannedFile> = renderings
         .iter()
         .flat_map(|plan| &plan.files)
@@ -428,9 +432,10 @@ pub fn plan_uninstall(purelib: &Path, records: &[InstalledRecord]) -> Result<Vec
     plan_removals(purelib, records, listed)
 }
 
-/// Removal changes in removal order: `.pth` first (it activates on <= 3.14),
-/// then `.start` (or the `sitecustomize` package), then everything else,
-/// RECORDs last.
+/// Removal changes in removal order: the activation files first — a `.pth`
+/// before the `.start` an earlier layout wrote beside it, which keeps the
+/// `.pth` line from running on 3.15+ until both are gone — then everything
+/// else (the `.start` entry point's package with the rest), RECORDs last.
 fn plan_removals<'a>(
     purelib: &Path,
     records: &[InstalledRecord],
@@ -534,8 +539,8 @@ impl Counts {
 /// error on every startup if the upgrade is interrupted there. Taking the
 /// activation out first makes every intermediate state either the old
 /// installation or an inactive one. The one exception is a change of the
-/// default groups within this version: only `__init__.py` and the `.pth`
-/// change, and any mix of old and new of those two works, so running
+/// default groups within this version: only `__init__.py` and the `.pth` (or
+/// `.start`) change, and any mix of old and new of those works, so running
 /// processes keep their hooks.
 pub fn deactivates_first(changes: &[Change]) -> bool {
     let upgrading = changes
@@ -543,7 +548,7 @@ pub fn deactivates_first(changes: &[Change]) -> bool {
         .any(|c| c.action == Action::Remove && c.path.ends_with(".dist-info/RECORD"));
     let init = format!("{}/__init__.py", plan::PACKAGE_DIR);
     changes.iter().any(|c| {
-        c.path.starts_with(&format!("{}/", plan::PACKAGE_DIR))
+        plan::is_in_a_package(&c.path)
             && matches!(c.action, Action::Replace | Action::Remove)
             && (upgrading || c.path != init)
     })
@@ -730,16 +735,18 @@ fn sync_dir(dir: &Path) -> Result<()> {
 }
 
 /// Our directories in purelib that exist as real directories:
-/// `wrapt_bootstrap/` and every `wrapt_bootstrap-*.dist-info/`.
+/// `wrapt_bootstrap/`, `_wrapt_bootstrap_start/` and every
+/// `wrapt_bootstrap-*.dist-info/`.
 fn our_dirs(purelib: &Path) -> Result<Vec<PathBuf>> {
     let mut dirs = Vec::new();
     for entry in fs_err::read_dir(purelib)? {
         let entry = entry?;
         let name = entry.file_name();
         let Some(name) = name.to_str() else { continue };
-        if (name == plan::PACKAGE_DIR || plan::is_our_dist_info(name))
-            && entry.file_type().is_ok_and(|t| t.is_dir())
-        {
+        let ours = name == plan::PACKAGE_DIR
+            || plan::START_PACKAGE.strip_suffix("/__init__.py") == Some(name)
+            || plan::is_our_dist_info(name);
+        if ours && entry.file_type().is_ok_and(|t| t.is_dir()) {
             dirs.push(entry.path());
         }
     }
@@ -933,10 +940,14 @@ pub fn installed_activation(records: &[InstalledRecord]) -> Option<Activation> {
             .iter()
             .any(|r| r.entries.iter().any(|e| e.path == path))
     };
+    // An earlier layout listed the .start beside the .pth: that is the
+    // .pth mode, and the install that replaces it drops the .start.
     if listed(plan::SITECUSTOMIZE) {
         Some(Activation::Sitecustomize)
     } else if listed(plan::PTH) {
         Some(Activation::Pth)
+    } else if listed(plan::START) {
+        Some(Activation::Start)
     } else {
         None
     }
@@ -1032,11 +1043,20 @@ mod tests {
     }
 
     fn install(purelib: &Path, defaults: &[&str], force: bool) -> Result<Vec<Change>> {
+        install_as(purelib, defaults, Activation::Pth, force)
+    }
+
+    fn install_as(
+        purelib: &Path,
+        defaults: &[&str],
+        activation: Activation,
+        force: bool,
+    ) -> Result<Vec<Change>> {
         let _lock = lock(purelib, true, || {})?;
         let records = installed_records(purelib, force)?;
         let plan = Plan::render(
             &defaults.iter().map(|s| (*s).to_owned()).collect(),
-            Activation::Pth,
+            activation,
         );
         let changes = plan_install(purelib, &plan, &records)?;
         if let Some(err) = refusal(purelib, &changes, force) {
@@ -1118,7 +1138,7 @@ mod tests {
             installed_defaults(purelib, &records),
             BTreeSet::from(["acme.patches".to_owned()])
         );
-        assert_eq!(verify(purelib, &records).unwrap(), (10, vec![]));
+        assert_eq!(verify(purelib, &records).unwrap(), (9, vec![]));
 
         // Python's bytecode is cleaned up with the package.
         write(
@@ -1133,7 +1153,6 @@ mod tests {
         );
         let removed = uninstall(purelib, false).unwrap();
         assert_eq!(removed[0].path, "00_wrapt_bootstrap.pth");
-        assert_eq!(removed[1].path, "00_wrapt_bootstrap.start");
         assert_eq!(
             removed.last().unwrap().path,
             "wrapt_bootstrap-0.1.0.dist-info/RECORD"
@@ -1184,10 +1203,9 @@ mod tests {
         // As if the crash came right before RECORD's rename.
         std::fs::remove_file(purelib.join("wrapt_bootstrap-0.1.0.dist-info/RECORD")).unwrap();
         std::fs::remove_file(purelib.join("00_wrapt_bootstrap.pth")).unwrap();
-        std::fs::remove_file(purelib.join("00_wrapt_bootstrap.start")).unwrap();
         write(purelib, "wrapt_bootstrap/.wrapt-install-abc.tmp", b"torn");
         let changes = install(purelib, &[], false).unwrap();
-        assert_eq!(Counts::of(&changes).created, 3, "{changes:?}");
+        assert_eq!(Counts::of(&changes).created, 2, "{changes:?}");
         assert!(!purelib
             .join("wrapt_bootstrap/.wrapt-install-abc.tmp")
             .exists());
@@ -1210,7 +1228,7 @@ mod tests {
 
         let mut records = Vec::new();
         records.extend(leftover_record(purelib, &records).unwrap());
-        assert_eq!(records[0].entries.len(), 8, "{:?}", records[0].entries);
+        assert_eq!(records[0].entries.len(), 7, "{:?}", records[0].entries);
         let changes = plan_uninstall(purelib, &records).unwrap();
         assert!(refusal(purelib, &changes, false).is_none());
         apply(purelib, None, &changes, |_| {}).unwrap();
@@ -1275,13 +1293,89 @@ mod tests {
         write(purelib, "wrapt_bootstrap/examples.py", b"edited\n");
         let mut changes = plan_install(purelib, &enable, &records).unwrap();
         assert!(deactivates_first(&changes), "{changes:?}");
-        let start = changes.iter().find(|c| c.path == plan::START).unwrap();
-        assert_eq!(start.action, Action::Replace, "rewritten, so reported");
+        let pth = changes.iter().find(|c| c.path == plan::PTH).unwrap();
+        assert_eq!(pth.action, Action::Replace, "rewritten, so reported");
         for change in &mut changes {
             change.problem = None; // as --force
         }
         apply(purelib, Some(&enable), &changes, |_| {}).unwrap();
-        assert!(purelib.join(plan::START).is_file() && purelib.join(plan::PTH).is_file());
+        assert!(purelib.join(plan::PTH).is_file());
+    }
+
+    #[test]
+    fn start_mode_writes_its_package_first_and_removes_it_last() {
+        let tmp = tempfile::tempdir().unwrap();
+        let purelib = tmp.path();
+        write(purelib, "other/__init__.py", b"x = 1\n");
+        let before = listing(purelib);
+        let changes = install_as(purelib, &[], Activation::Start, false).unwrap();
+        let written: Vec<&str> = changes.iter().map(|c| c.path.as_str()).collect();
+        let at = |path: &str| written.iter().position(|p| *p == path).unwrap();
+        assert!(at(plan::START_PACKAGE) < at("wrapt_bootstrap-0.1.0.dist-info/RECORD"));
+        assert_eq!(written.last(), Some(&plan::START), "{written:?}");
+        assert!(!purelib.join(plan::PTH).exists());
+        let records = installed_records(purelib, false).unwrap();
+        assert_eq!(installed_activation(&records), Some(Activation::Start));
+
+        let removed = uninstall(purelib, false).unwrap();
+        let removed: Vec<&str> = removed.iter().map(|c| c.path.as_str()).collect();
+        let at = |path: &str| removed.iter().position(|p| *p == path).unwrap();
+        assert_eq!(removed[0], plan::START);
+        assert!(at(plan::START_PACKAGE) < at("wrapt_bootstrap-0.1.0.dist-info/RECORD"));
+        assert_eq!(listing(purelib), before);
+    }
+
+    #[test]
+    fn switching_modes_leaves_only_the_new_activation() {
+        let tmp = tempfile::tempdir().unwrap();
+        let purelib = tmp.path();
+        let activation_files = || {
+            let mut found: Vec<String> = listing(purelib)
+                .into_iter()
+                .filter(|p| plan::is_activation(p) || p.starts_with("_wrapt_bootstrap_start/"))
+                .collect();
+            found.sort();
+            found
+        };
+        install_as(purelib, &[], Activation::Start, false).unwrap();
+        install_as(purelib, &[], Activation::Pth, false).unwrap();
+        assert_eq!(activation_files(), [plan::PTH]);
+        install_as(purelib, &["acme"], Activation::Start, false).unwrap();
+        assert_eq!(
+            activation_files(),
+            [plan::START, "_wrapt_bootstrap_start/", plan::START_PACKAGE]
+        );
+        assert_eq!(
+            std::fs::read_to_string(purelib.join(plan::START)).unwrap(),
+            "_wrapt_bootstrap_start:activate\n",
+            "with defaults, the entry point that always imports the package"
+        );
+        install_as(purelib, &[], Activation::Sitecustomize, false).unwrap();
+        assert_eq!(activation_files(), [plan::SITECUSTOMIZE]);
+    }
+
+    #[test]
+    fn the_earlier_layout_is_pth_mode_and_loses_its_start_file() {
+        let tmp = tempfile::tempdir().unwrap();
+        let purelib = tmp.path();
+        install(purelib, &[], false).unwrap();
+        // What earlier installs wrote: the .start beside the .pth, in RECORD.
+        let earlier_start = b"wrapt_bootstrap:_activate\n";
+        write(purelib, plan::START, earlier_start);
+        let record_path = "wrapt_bootstrap-0.1.0.dist-info/RECORD";
+        let mut entries = installed_records(purelib, false).unwrap()[0]
+            .entries
+            .clone();
+        entries.push(RecordEntry::for_bytes(plan::START, earlier_start));
+        write(purelib, record_path, &record::render(&entries, record_path));
+        let records = installed_records(purelib, false).unwrap();
+        assert_eq!(installed_activation(&records), Some(Activation::Pth));
+
+        let changes = install(purelib, &[], false).unwrap();
+        let start = changes.iter().find(|c| c.path == plan::START).unwrap();
+        assert_eq!((start.action, start.problem), (Action::Remove, None));
+        assert!(!purelib.join(plan::START).exists());
+        assert!(purelib.join(plan::PTH).is_file());
     }
 
     #[test]

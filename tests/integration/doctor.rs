@@ -117,3 +117,38 @@ fn sitecustomize_mode_comes_after_every_pth_line_and_the_doctor_says_so() {
         .unwrap();
     assert!(!wave.1, "{report:#}");
 }
+
+#[test]
+fn start_files_run_after_a_pth_line_and_before_a_start_file_of_ours() {
+    // PEP 829: site runs every .pth import line, then the .start entry
+    // points in sorted order. A .start entry point's module is imported
+    // through importlib, which -X importtime does not show.
+    for python in pythons().iter().filter(|python| python.minor >= 15) {
+        let venv = Venv::installed(python);
+        acme_patches(&venv);
+        fs::write(
+            venv.site_packages.join("early.py"),
+            "import colorsys\ndef run():\n    pass\n",
+        )
+        .unwrap();
+        fs::write(venv.site_packages.join("000_early.start"), "early:run\n").unwrap();
+        let late = |ordering: &[(String, bool, String)]| {
+            ordering
+                .iter()
+                .find(|(target, ..)| target == "colorsys")
+                .map(|(_, late, explanation)| (*late, explanation.clone()))
+                .unwrap()
+        };
+        let (report, ordering) = check(&venv);
+        assert!(!late(&ordering).0, "our .pth line runs first: {report:#}");
+
+        venv.install(&["--mode", "start"]);
+        let (report, ordering) = check(&venv);
+        let (is_late, explanation) = late(&ordering);
+        assert!(is_late, "{report:#}");
+        assert!(
+            explanation.contains("imported before wrapt-bootstrap activated, by site (an entry point of 000_early.start (early:run) or what its module imports,"),
+            "{report:#}"
+        );
+    }
+}

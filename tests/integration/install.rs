@@ -5,7 +5,8 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
 use crate::support::{
-    describe, pythons, run_ok, stderr, stdout, wrapt_install, wrapt_uninstall, Implementation, Venv,
+    describe, modes, pythons, run_ok, stderr, stdout, wrapt_install, wrapt_uninstall,
+    Implementation, Python, Venv,
 };
 
 const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -13,28 +14,44 @@ const VERSION: &str = env!("CARGO_PKG_VERSION");
 /// The package's modules, each installed with its bytecode.
 const MODULES: [&str; 4] = ["__init__", "_api", "_fallback", "examples"];
 
-/// Every file an install into a venv of CPython 3.`minor` writes.
+/// Every file an install into a venv of CPython 3.`minor` writes in the
+/// default mode (a `.pth` line).
 fn our_files(minor: u32) -> Vec<String> {
+    our_files_in(minor, "pth")
+}
+
+/// Every file an install in `mode` (`pth` or `start`) writes.
+fn our_files_in(minor: u32, mode: &str) -> Vec<String> {
     let dist_info = format!("wrapt_bootstrap-{VERSION}.dist-info");
-    let mut files: Vec<String> = [
-        "00_wrapt_bootstrap.pth",
-        "00_wrapt_bootstrap.start",
-        "wrapt_bootstrap/_native.abi3.so",
-    ]
-    .iter()
-    .map(|file| (*file).to_string())
-    .chain(MODULES.iter().flat_map(|module| {
-        [
-            format!("wrapt_bootstrap/{module}.py"),
-            format!("wrapt_bootstrap/__pycache__/{module}.cpython-3{minor}.pyc"),
+    let activation: &[&str] = if mode == "start" {
+        &[
+            "00_wrapt_bootstrap.start",
+            "_wrapt_bootstrap_start/__init__.py",
         ]
-    }))
-    .chain(
-        ["METADATA", "INSTALLER", "entry_points.txt", "RECORD"]
-            .iter()
-            .map(|file| format!("{dist_info}/{file}")),
-    )
-    .collect();
+    } else {
+        &["00_wrapt_bootstrap.pth"]
+    };
+    let mut files: Vec<String> = activation
+        .iter()
+        .chain(&["wrapt_bootstrap/_native.abi3.so"])
+        .map(|file| (*file).to_string())
+        .chain(MODULES.iter().flat_map(|module| {
+            [
+                format!("wrapt_bootstrap/{module}.py"),
+                format!("wrapt_bootstrap/__pycache__/{module}.cpython-3{minor}.pyc"),
+            ]
+        }))
+        .chain(
+            ["METADATA", "INSTALLER", "entry_points.txt", "RECORD"]
+                .iter()
+                .map(|file| format!("{dist_info}/{file}")),
+        )
+        .collect();
+    if mode == "start" {
+        files.push(format!(
+            "_wrapt_bootstrap_start/__pycache__/__init__.cpython-3{minor}.pyc"
+        ));
+    }
     files.sort();
     files
 }
@@ -98,82 +115,105 @@ fn record_listing(venv: &Venv) -> Vec<String> {
     serde_json::from_str(&stdout(&output)).expect("json")
 }
 
-fn mode(path: &Path) -> u32 {
+fn mode_bits(path: &Path) -> u32 {
     fs::metadata(path).unwrap().permissions().mode() & 0o777
 }
 
 #[test]
 fn writes_exactly_the_designed_files_with_an_exact_record() {
     for python in pythons() {
-        let venv = Venv::new(python);
-        let before = venv.snapshot();
-        venv.install(&[]);
-        let after = venv.snapshot();
-        let mut added: Vec<String> = after
-            .keys()
-            .filter(|path| !before.contains_key(*path))
-            .filter(|path| !path.to_str().unwrap().ends_with('/'))
-            .map(|path| path.to_str().unwrap().to_string())
-            .collect();
-        added.sort();
-        // (snapshots leave __pycache__ out; RECORD lists the bytecode.)
-        let expected: Vec<String> = our_files(python.minor)
-            .into_iter()
-            .filter(|file| !file.contains("/__pycache__/"))
-            .collect();
-        assert_eq!(added, expected, "python 3.{}", python.minor);
-        assert_eq!(record_listing(&venv), our_files(python.minor));
-        // The bytecode written at install is what the interpreter loads,
-        // also where it may not write any (importlib says "matches").
-        let output = venv.python(
-            Implementation::Native,
-            &[("PYTHONDONTWRITEBYTECODE", "1")],
-            &[
-                "-v",
-                "-c",
-                "import wrapt_bootstrap._api, wrapt_bootstrap._fallback, wrapt_bootstrap.examples",
-            ],
-        );
-        assert!(output.status.success(), "{}", describe(&output));
-        for module in MODULES {
-            let matches = format!("{module}.cpython-3{}.pyc matches ", python.minor);
-            assert!(
-                stderr(&output).contains(&matches),
-                "python 3.{}: {module}'s bytecode not used: {}",
-                python.minor,
-                describe(&output)
-            );
+        // sitecustomize mode's files: tests/integration/sitecustomize.rs.
+        for mode in modes(python)
+            .iter()
+            .filter(|mode| **mode != "sitecustomize")
+        {
+            writes_exactly_the_designed_files(python, mode);
         }
-        let site = &venv.site_packages;
-        let dist_info = site.join(format!("wrapt_bootstrap-{VERSION}.dist-info"));
-        assert_eq!(
-            fs::read_to_string(dist_info.join("INSTALLER")).unwrap(),
-            "wrapt-install\n"
-        );
-        let metadata = fs::read_to_string(dist_info.join("METADATA")).unwrap();
+    }
+}
+
+fn writes_exactly_the_designed_files(python: &Python, mode: &str) {
+    let venv = Venv::new(python);
+    let before = venv.snapshot();
+    venv.install(&["--mode", mode]);
+    let after = venv.snapshot();
+    let mut added: Vec<String> = after
+        .keys()
+        .filter(|path| !before.contains_key(*path))
+        .filter(|path| !path.to_str().unwrap().ends_with('/'))
+        .map(|path| path.to_str().unwrap().to_string())
+        .collect();
+    added.sort();
+    let what = format!("python 3.{} {mode} mode", python.minor);
+    // (snapshots leave __pycache__ out; RECORD lists the bytecode.)
+    let expected: Vec<String> = our_files_in(python.minor, mode)
+        .into_iter()
+        .filter(|file| !file.contains("/__pycache__/"))
+        .collect();
+    assert_eq!(added, expected, "{what}");
+    assert_eq!(record_listing(&venv), our_files_in(python.minor, mode));
+    // The bytecode written at install is what the interpreter loads,
+    // also where it may not write any (importlib says "matches").
+    let output = venv.python(
+        Implementation::Native,
+        &[("PYTHONDONTWRITEBYTECODE", "1")],
+        &[
+            "-v",
+            "-c",
+            "import wrapt_bootstrap._api, wrapt_bootstrap._fallback, wrapt_bootstrap.examples",
+        ],
+    );
+    assert!(output.status.success(), "{}", describe(&output));
+    for module in MODULES {
+        let matches = format!("{module}.cpython-3{}.pyc matches ", python.minor);
         assert!(
-            metadata.contains("Name: wrapt-bootstrap\n")
-                && metadata.contains(&format!("Version: {VERSION}\n"))
+            stderr(&output).contains(&matches),
+            "{what}: {module}'s bytecode not used: {}",
+            describe(&output)
         );
+    }
+    if mode == "start" {
+        // site imports the entry point's package at every start.
+        let matches = format!("__init__.cpython-3{}.pyc matches ", python.minor);
+        assert!(
+            stderr(&output)
+                .lines()
+                .any(|line| line.contains("_wrapt_bootstrap_start") && line.contains(&matches)),
+            "{what}: the entry point's bytecode not used: {}",
+            describe(&output)
+        );
+    }
+    let site = &venv.site_packages;
+    let dist_info = site.join(format!("wrapt_bootstrap-{VERSION}.dist-info"));
+    assert_eq!(
+        fs::read_to_string(dist_info.join("INSTALLER")).unwrap(),
+        "wrapt-install\n"
+    );
+    let metadata = fs::read_to_string(dist_info.join("METADATA")).unwrap();
+    assert!(
+        metadata.contains("Name: wrapt-bootstrap\n")
+            && metadata.contains(&format!("Version: {VERSION}\n"))
+    );
+    if mode == "start" {
         assert_eq!(
             fs::read_to_string(site.join("00_wrapt_bootstrap.start")).unwrap(),
-            "wrapt_bootstrap:_activate\n"
+            "_wrapt_bootstrap_start:activate_when_set\n"
         );
-        for file in our_files(python.minor) {
-            assert_eq!(
-                mode(&site.join(&file)) & 0o022,
-                0,
-                "{file} is group/world writable"
-            );
-        }
-        // The package's version is the tool's.
-        let output = venv.run_code(
-            Implementation::Native,
-            &[],
-            "import wrapt_bootstrap; print(wrapt_bootstrap.__version__)",
-        );
-        assert_eq!(stdout(&output).trim(), VERSION);
     }
+    for file in our_files_in(python.minor, mode) {
+        assert_eq!(
+            mode_bits(&site.join(&file)) & 0o022,
+            0,
+            "{file} is group/world writable"
+        );
+    }
+    // The package's version is the tool's.
+    let output = venv.run_code(
+        Implementation::Native,
+        &[],
+        "import wrapt_bootstrap; print(wrapt_bootstrap.__version__)",
+    );
+    assert_eq!(stdout(&output).trim(), VERSION);
 }
 
 #[test]
@@ -375,15 +415,18 @@ fn check_verifies_files_and_activation() {
 #[test]
 fn leftover_activation_file_without_its_package_is_silent() {
     for python in pythons() {
-        let venv = Venv::installed(python);
-        fs::remove_dir_all(venv.site_packages.join("wrapt_bootstrap")).unwrap();
-        for env in [
-            &[][..],
-            &[("WRAPT_PATCHES", "wrapt_bootstrap.examples")][..],
-        ] {
-            let output = venv.python(Implementation::Native, env, &["-c", "import tempfile"]);
-            assert!(output.status.success(), "{}", describe(&output));
-            assert_eq!(stderr(&output), "", "python 3.{}", python.minor);
+        for mode in modes(python) {
+            let venv = Venv::new(python);
+            venv.install(&["--mode", mode]);
+            fs::remove_dir_all(venv.site_packages.join("wrapt_bootstrap")).unwrap();
+            for env in [
+                &[][..],
+                &[("WRAPT_PATCHES", "wrapt_bootstrap.examples")][..],
+            ] {
+                let output = venv.python(Implementation::Native, env, &["-c", "import tempfile"]);
+                assert!(output.status.success(), "{}", describe(&output));
+                assert_eq!(stderr(&output), "", "python 3.{} {mode} mode", python.minor);
+            }
         }
     }
 }

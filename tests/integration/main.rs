@@ -2,6 +2,7 @@
 //! 3.9–3.15 found, the real `wrapt-install` / `wrapt-uninstall` binaries, and
 //! real interpreters started as subprocesses. No mocks of Python.
 
+mod activation;
 mod discover;
 mod doctor;
 mod grammar;

@@ -116,6 +116,16 @@ fn python_minor(exe: &Path) -> Option<u32> {
     words.next()?.parse().ok()
 }
 
+/// The activation modes `python` can run: `start` (a PEP 829 `.start`
+/// file) from 3.15 on.
+pub fn modes(python: &Python) -> &'static [&'static str] {
+    if python.minor >= 15 {
+        &["pth", "sitecustomize", "start"]
+    } else {
+        &["pth", "sitecustomize"]
+    }
+}
+
 pub fn wrapt_install() -> Command {
     base_command(env!("CARGO_BIN_EXE_wrapt-install"))
 }
@@ -266,8 +276,13 @@ impl Venv {
     }
 }
 
+/// Every file under `root` (except `__pycache__`) with its bytes; nothing
+/// when `root` does not exist.
 pub fn snapshot(root: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
     let mut files = BTreeMap::new();
+    if !root.exists() {
+        return files;
+    }
     let mut stack = vec![root.to_path_buf()];
     while let Some(dir) = stack.pop() {
         for entry in fs::read_dir(&dir).expect("read_dir").flatten() {
@@ -448,14 +463,15 @@ pub fn recording_dist(target: &'static str) -> PatchDir {
 /// A base (not virtual) installation of `python` at `home`, as a
 /// distribution ships one, for the tests that need one they may write
 /// into: the interpreter binary copied, the stdlib and shared libraries
-/// linked, and an empty `site-packages` of its own. Returns its
-/// interpreter.
+/// linked, and an empty `site-packages` of its own where the stdlib
+/// directory had one (Debian's dist-packages are not created: an install
+/// must). Returns its interpreter.
 pub fn base_installation(python: &Python, home: &Path) -> PathBuf {
     let real = python.exe.canonicalize().unwrap();
     let real_home = real.parent().unwrap().parent().unwrap();
     let stdlib = format!("lib/python3.{}", python.minor);
     fs::create_dir_all(home.join("bin")).unwrap();
-    fs::create_dir_all(home.join(&stdlib).join("site-packages")).unwrap();
+    fs::create_dir_all(home.join(&stdlib)).unwrap();
     let exe = home.join("bin").join(real.file_name().unwrap());
     fs::copy(&real, &exe).unwrap();
     for entry in fs::read_dir(real_home.join("lib")).unwrap().flatten() {
@@ -464,8 +480,13 @@ pub fn base_installation(python: &Python, home: &Path) -> PathBuf {
                 .unwrap();
         }
     }
+    if real_home.join(&stdlib).join("site-packages").is_dir() {
+        fs::create_dir(home.join(&stdlib).join("site-packages")).unwrap();
+    }
     for entry in fs::read_dir(real_home.join(&stdlib)).unwrap().flatten() {
-        if entry.file_name() != "site-packages" {
+        // The tests mark this copy as externally managed themselves, and
+        // must not write through a link into the real installation.
+        if entry.file_name() != "site-packages" && entry.file_name() != "EXTERNALLY-MANAGED" {
             std::os::unix::fs::symlink(entry.path(), home.join(&stdlib).join(entry.file_name()))
                 .unwrap();
         }

@@ -124,14 +124,43 @@ fn user_is_refused_for_a_virtual_environment() {
     assert_eq!(snapshot(base.path()), std::collections::BTreeMap::new());
 }
 
+/// What `exe` reports as its site-packages.
+fn purelib(exe: &Path) -> std::path::PathBuf {
+    let output = std::process::Command::new(exe)
+        .args([
+            "-I",
+            "-c",
+            "import sysconfig; print(sysconfig.get_paths()['purelib'])",
+        ])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", describe(&output));
+    stdout(&output).trim().into()
+}
+
 #[test]
 fn system_site_packages_only_when_asked_for_explicitly() {
-    let python = pythons().last().unwrap();
+    // Every layout: pyenv's lib/python3.X/site-packages, which exists, and
+    // Debian's local/lib/python3.X/dist-packages, which only exists once
+    // something is installed there, and which the install creates as pip
+    // would.
+    for python in pythons() {
+        system_site_packages(python);
+    }
+}
+
+fn system_site_packages(python: &crate::support::Python) {
     let dir = tempfile::tempdir().unwrap();
     let home = dir.path().join("home");
     let exe = base_installation(python, &home);
     let exe_arg = exe.to_str().unwrap();
-    let site_packages = home.join(format!("lib/python3.{}/site-packages", python.minor));
+    let site_packages = purelib(&exe);
+    assert!(
+        site_packages.starts_with(&home),
+        "{}",
+        site_packages.display()
+    );
+    let existed = site_packages.is_dir();
     let before = snapshot(&site_packages);
 
     // Never by accident: a base interpreter without --system, and --system
@@ -175,7 +204,17 @@ fn system_site_packages_only_when_asked_for_explicitly() {
         describe(&output)
     );
     assert_eq!(snapshot(&site_packages), before, "nothing written");
+    assert_eq!(site_packages.exists(), existed, "nothing created");
     fs::remove_file(&marker).unwrap();
+
+    // A dry run creates nothing either.
+    let output = run(
+        wrapt_install(),
+        &["--dry-run", "--system", "--python", exe_arg],
+        None,
+    );
+    assert_eq!(output.status.success(), existed, "{}", describe(&output));
+    assert_eq!(site_packages.exists(), existed, "nothing created");
 
     let output = run(wrapt_install(), &["--system", "--python", exe_arg], None);
     assert!(output.status.success(), "{}", describe(&output));
