@@ -1,8 +1,8 @@
 # Post-import hooks registered at interpreter startup, installed by
 # wrapt-install.
 #
-# 00_wrapt_bootstrap.pth (CPython <= 3.14) or 00_wrapt_bootstrap.start
-# (PEP 829, CPython >= 3.15) imports this package while site runs, and
+# 00_wrapt_bootstrap.pth (or, in start mode, the package that
+# 00_wrapt_bootstrap.start names) imports this package while site runs, and
 # importing it activates: it loads the implementation (the native module, or
 # the pure-Python fallback where that cannot load), whose activate() reads
 # WRAPT_PATCHES / AUTOWRAPT_BOOTSTRAP and the environment's defaults and,
@@ -102,12 +102,12 @@ def _load_impl():
 
 
 def _activate():
-    # The startup entry point (.pth line / PEP 829 .start); idempotent: in a
-    # virtual environment site processes site-packages twice, and every
-    # subinterpreter runs site again. The implementation decides, activates
-    # and reports its own failures. Where nothing can be enabled it is not
-    # even loaded (DESIGN.md, startup step 1; a .start entry runs at every
-    # start): neither variable set and no defaults, or the kill switch
+    # Run on import, from the .pth line or the .start entry point;
+    # idempotent: in a virtual environment site processes site-packages
+    # twice before 3.15, and every subinterpreter runs site again. The
+    # implementation decides, activates and reports its own failures. Where
+    # nothing can be enabled it is not even loaded (DESIGN.md, startup step
+    # 1): neither variable set and no defaults, or the kill switch
     # (empty, only commas, or one 0 / off / none), which silences
     # AUTOWRAPT_BOOTSTRAP too. The sitecustomize package makes the same
     # decision on bytes.
