@@ -34,7 +34,7 @@ pub struct Ordering {
     /// The import chain that imported a late target, innermost first
     /// (`["encodings", "site"]`); empty when it was imported by top-level
     /// code, `None` when `-X importtime` did not see it (imported while the
-    /// interpreter initialised, before site).
+    /// interpreter initialised, before site) or the interpreter has none.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub imported_by: Option<Vec<String>>,
     pub explanation: String,
@@ -161,6 +161,17 @@ pub fn diagnose(
                     "after wrapt-bootstrap activated, before its group was found on a later sys.path entry"
                 };
                 let by = match imported_by.as_deref() {
+                    // No tree at all: PyPy ignores -X importtime. Nothing
+                    // is known of the importer, not even that it was early.
+                    None if tree.lines.is_empty() => {
+                        let files = pth_files_importing(site_packages, &r.target);
+                        let named = if files.is_empty() {
+                            String::new()
+                        } else {
+                            format!("; an import line of {} names it", files.join(", "))
+                        };
+                        format!("an importer this interpreter cannot show (it has no -X importtime{named})")
+                    }
                     None | Some([]) => "Python's own initialisation, before site ran".to_owned(),
                     Some([only]) if only == "site" => {
                         let files = pth_files_importing(site_packages, &r.target);
@@ -286,6 +297,30 @@ wrapt-bootstrap: something else
                 .contains("by codecs <- encodings, while the interpreter initialised"),
             "{}",
             found[4].explanation
+        );
+        // An interpreter without -X importtime (PyPy): no claim of when.
+        let found = diagnose(
+            &[
+                registration("colorsys", true, true),
+                registration("_codecs", true, true),
+            ],
+            &ImportTree::default(),
+            site_packages.path(),
+        );
+        assert_eq!(found[0].imported_by, None);
+        assert!(
+            found[0].explanation.contains(
+                "by an importer this interpreter cannot show (it has no -X importtime; an import line of 000_early.pth names it);"
+            ),
+            "{}",
+            found[0].explanation
+        );
+        assert!(
+            found[1]
+                .explanation
+                .contains("by an importer this interpreter cannot show (it has no -X importtime);"),
+            "{}",
+            found[1].explanation
         );
     }
 
