@@ -71,7 +71,7 @@ if __name__ == "__main__":
     each_interpreter(|venv, implementation| {
         let log = patches.path().join(format!(
             "log-{}-{}",
-            venv.python.minor,
+            venv.python.cache_tag,
             implementation.name()
         ));
         let app = patches.path().join("app.py");
