@@ -5,7 +5,8 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
 use crate::support::{
-    describe, pythons, run_ok, stderr, stdout, wrapt_install, wrapt_uninstall, Implementation, Venv,
+    describe, pythons, pythons_and_pypy, run_ok, stderr, stdout, wrapt_install, wrapt_uninstall,
+    Implementation, Python, Venv,
 };
 
 const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -13,8 +14,9 @@ const VERSION: &str = env!("CARGO_PKG_VERSION");
 /// The package's modules, each installed with its bytecode.
 const MODULES: [&str; 4] = ["__init__", "_api", "_fallback", "examples"];
 
-/// Every file an install into a venv of CPython 3.`minor` writes.
-fn our_files(minor: u32) -> Vec<String> {
+/// Every file an install into a venv of `python` writes (the `.so` on
+/// PyPy too: one installation for every interpreter).
+fn our_files(python: &Python) -> Vec<String> {
     let dist_info = format!("wrapt_bootstrap-{VERSION}.dist-info");
     let mut files: Vec<String> = [
         "00_wrapt_bootstrap.pth",
@@ -26,7 +28,10 @@ fn our_files(minor: u32) -> Vec<String> {
     .chain(MODULES.iter().flat_map(|module| {
         [
             format!("wrapt_bootstrap/{module}.py"),
-            format!("wrapt_bootstrap/__pycache__/{module}.cpython-3{minor}.pyc"),
+            format!(
+                "wrapt_bootstrap/__pycache__/{module}.{}.pyc",
+                python.cache_tag
+            ),
         ]
     }))
     .chain(
@@ -104,7 +109,7 @@ fn mode(path: &Path) -> u32 {
 
 #[test]
 fn writes_exactly_the_designed_files_with_an_exact_record() {
-    for python in pythons() {
+    for python in pythons_and_pypy() {
         let venv = Venv::new(python);
         let before = venv.snapshot();
         venv.install(&[]);
@@ -117,12 +122,12 @@ fn writes_exactly_the_designed_files_with_an_exact_record() {
             .collect();
         added.sort();
         // (snapshots leave __pycache__ out; RECORD lists the bytecode.)
-        let expected: Vec<String> = our_files(python.minor)
+        let expected: Vec<String> = our_files(python)
             .into_iter()
             .filter(|file| !file.contains("/__pycache__/"))
             .collect();
-        assert_eq!(added, expected, "python 3.{}", python.minor);
-        assert_eq!(record_listing(&venv), our_files(python.minor));
+        assert_eq!(added, expected, "{python}");
+        assert_eq!(record_listing(&venv), our_files(python));
         // The bytecode written at install is what the interpreter loads,
         // also where it may not write any (importlib says "matches").
         let output = venv.python(
@@ -136,11 +141,10 @@ fn writes_exactly_the_designed_files_with_an_exact_record() {
         );
         assert!(output.status.success(), "{}", describe(&output));
         for module in MODULES {
-            let matches = format!("{module}.cpython-3{}.pyc matches ", python.minor);
+            let matches = format!("{module}.{}.pyc matches ", python.cache_tag);
             assert!(
                 stderr(&output).contains(&matches),
-                "python 3.{}: {module}'s bytecode not used: {}",
-                python.minor,
+                "{python}: {module}'s bytecode not used: {}",
                 describe(&output)
             );
         }
@@ -159,7 +163,7 @@ fn writes_exactly_the_designed_files_with_an_exact_record() {
             fs::read_to_string(site.join("00_wrapt_bootstrap.start")).unwrap(),
             "wrapt_bootstrap:_activate\n"
         );
-        for file in our_files(python.minor) {
+        for file in our_files(python) {
             assert_eq!(
                 mode(&site.join(&file)) & 0o022,
                 0,
@@ -198,7 +202,7 @@ fn pth_sorts_before_the_usual_pth_files() {
 
 #[test]
 fn pip_sees_it_and_pip_uninstall_removes_it_cleanly() {
-    for python in pythons() {
+    for python in pythons_and_pypy() {
         let venv = Venv::with_pip(python);
         let before = venv.snapshot();
         venv.install(&[]);
@@ -243,8 +247,7 @@ fn pip_sees_it_and_pip_uninstall_removes_it_cleanly() {
         assert_eq!(
             venv.snapshot(),
             before,
-            "python 3.{}: pip uninstall left something",
-            python.minor
+            "{python}: pip uninstall left something"
         );
         let output = venv.python(
             Implementation::Native,
@@ -257,7 +260,7 @@ fn pip_sees_it_and_pip_uninstall_removes_it_cleanly() {
 
 #[test]
 fn uninstall_restores_site_packages_exactly() {
-    for python in pythons() {
+    for python in pythons_and_pypy() {
         let venv = Venv::new(python);
         let before = venv.snapshot();
         venv.install(&["--enable", "wrapt_bootstrap.examples"]);
@@ -265,7 +268,7 @@ fn uninstall_restores_site_packages_exactly() {
         let output = venv.run_code(Implementation::Native, &[], "import tempfile");
         assert_eq!(stderr(&output), "patching tempfile\n");
         run_ok(wrapt_uninstall().arg("--venv").arg(&venv.root));
-        assert_eq!(venv.snapshot(), before, "python 3.{}", python.minor);
+        assert_eq!(venv.snapshot(), before, "{python}");
         assert!(
             !venv.site_packages.join("wrapt_bootstrap").exists(),
             "package dir (with __pycache__) left"
@@ -312,7 +315,7 @@ fn reinstall_is_idempotent_and_keeps_defaults() {
         (stdout(&output).as_str(), stderr(&output).as_str()),
         ("False\n", "")
     );
-    assert_eq!(record_listing(&venv), our_files(venv.python.minor));
+    assert_eq!(record_listing(&venv), our_files(&venv.python));
 }
 
 #[test]
@@ -339,10 +342,15 @@ fn dry_run_writes_nothing() {
 
 #[test]
 fn check_verifies_files_and_activation() {
-    for python in pythons() {
+    for python in pythons_and_pypy() {
         let venv = Venv::installed(python);
         let output = venv.install(&["--check"]);
-        assert!(stdout(&output).contains("native"), "{}", describe(&output));
+        let served = python.served_by(Implementation::Native).name();
+        assert!(
+            stdout(&output).contains(&format!("activation: active ({served}, by pth)")),
+            "{python}: {}",
+            describe(&output)
+        );
 
         let json = venv.install(&["--check", "--json"]);
         let report: serde_json::Value =
@@ -374,7 +382,7 @@ fn check_verifies_files_and_activation() {
 
 #[test]
 fn leftover_activation_file_without_its_package_is_silent() {
-    for python in pythons() {
+    for python in pythons_and_pypy() {
         let venv = Venv::installed(python);
         fs::remove_dir_all(venv.site_packages.join("wrapt_bootstrap")).unwrap();
         for env in [
@@ -383,7 +391,7 @@ fn leftover_activation_file_without_its_package_is_silent() {
         ] {
             let output = venv.python(Implementation::Native, env, &["-c", "import tempfile"]);
             assert!(output.status.success(), "{}", describe(&output));
-            assert_eq!(stderr(&output), "", "python 3.{}", python.minor);
+            assert_eq!(stderr(&output), "", "{python}");
         }
     }
 }
@@ -414,7 +422,7 @@ fn refuses_to_overwrite_a_file_that_is_not_ours() {
     );
     assert_eq!(venv.snapshot(), before, "nothing half-written");
     venv.install(&["--force"]);
-    assert_eq!(record_listing(&venv), our_files(venv.python.minor));
+    assert_eq!(record_listing(&venv), our_files(&venv.python));
 }
 
 #[test]

@@ -95,6 +95,13 @@ pub fn pythons_and_pypy() -> &'static [Python] {
     &found().all
 }
 
+/// PyPy, if found (under CI it must be).
+pub fn pypy() -> Option<&'static Python> {
+    pythons_and_pypy()
+        .iter()
+        .find(|python| python.kind == Kind::PyPy)
+}
+
 /// `WRAPT_TEST_PYTHONS` (colon-separated executables) if set, else pyenv's
 /// versions, the 3.14 and 3.15 that `install-newer-pythons` puts in
 /// `/opt/newer-pythons/bin`, `python3.X` and `pypy3` on PATH. Under CI a
