@@ -41,7 +41,8 @@ pub struct Ordering {
     /// (`["encodings", "site"]`); empty when it was imported by top-level
     /// code, `None` when `-X importtime` did not see it: imported while the
     /// interpreter initialised, before site, or by `importlib.import_module`
-    /// (how site imports a `.start` entry point's module).
+    /// (how site imports a `.start` entry point's module), or the
+    /// interpreter has no `-X importtime` (PyPy).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub imported_by: Option<Vec<String>>,
     pub explanation: String,
@@ -275,6 +276,17 @@ pub fn diagnose(
                     "after wrapt-bootstrap activated, before its group was found on a later sys.path entry"
                 };
                 let by = match imported_by.as_deref() {
+                    // No tree at all: PyPy ignores -X importtime. Nothing
+                    // is known of the importer, not even that it was early.
+                    None if tree.lines.is_empty() => {
+                        let files = site_packages.pth_files_importing(&r.target);
+                        let named = if files.is_empty() {
+                            String::new()
+                        } else {
+                            format!("; an import line of {} names it", files.join(", "))
+                        };
+                        format!("an importer this interpreter cannot show (it has no -X importtime{named})")
+                    }
                     None | Some([]) if r.before_site => {
                         "Python's own initialisation, before site ran".to_owned()
                     }
@@ -418,6 +430,30 @@ wrapt-bootstrap: something else
                 .contains("by site, through importlib.import_module"),
             "not in the tree, not before site: {}",
             found[5].explanation
+        );
+        // An interpreter without -X importtime (PyPy): no claim of when.
+        let found = diagnose(
+            &[
+                registration("colorsys", true, true, false),
+                registration("_codecs", true, true, false),
+            ],
+            &ImportTree::default(),
+            &site_packages(Activation::Pth, 9),
+        );
+        assert_eq!(found[0].imported_by, None);
+        assert!(
+            found[0].explanation.contains(
+                "by an importer this interpreter cannot show (it has no -X importtime; an import line of 000_early.pth names it);"
+            ),
+            "{}",
+            found[0].explanation
+        );
+        assert!(
+            found[1]
+                .explanation
+                .contains("by an importer this interpreter cannot show (it has no -X importtime);"),
+            "{}",
+            found[1].explanation
         );
     }
 

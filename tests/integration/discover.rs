@@ -8,7 +8,7 @@ use std::process::Output;
 use serde_json::{json, Value};
 
 use crate::support::{
-    describe, pythons, run_ok, snapshot, stderr, stdout, wrapt_install, PatchDist, Venv,
+    describe, pypy, pythons, run_ok, snapshot, stderr, stdout, wrapt_install, PatchDist, Venv,
 };
 
 fn list(venv: &Venv, args: &[&str]) -> Output {
@@ -58,19 +58,21 @@ fn acme_patches() -> PatchDist<'static> {
 
 #[test]
 fn lists_patch_groups_and_writes_nothing() {
-    let python = pythons().last().expect("a CPython");
-    let venv = Venv::new(python);
-    let extra = write_distributions(&venv);
-    venv.install(&["--enable", "acme.patches"]);
-    let before = (venv.snapshot(), snapshot(&extra));
+    // And on PyPy, whose sys.path and site-packages are laid out otherwise.
+    for python in pythons().last().into_iter().chain(pypy()) {
+        let venv = Venv::new(python);
+        let extra = write_distributions(&venv);
+        venv.install(&["--enable", "acme.patches"]);
+        let before = (venv.snapshot(), snapshot(&extra));
 
-    assert_listed_as_json(&venv, &extra);
-    assert_listed_as_text(&venv, &extra);
+        assert_listed_as_json(&venv, &extra);
+        assert_listed_as_text(&venv, &extra);
 
-    assert!(
-        before == (venv.snapshot(), snapshot(&extra)),
-        "--list changed the environment"
-    );
+        assert!(
+            before == (venv.snapshot(), snapshot(&extra)),
+            "{python}: --list changed the environment"
+        );
+    }
 }
 
 /// acme-patches, and beside it distributions that are not patch groups;

@@ -2,7 +2,8 @@
 //! end to end against the environment's defaults.
 
 use crate::support::{
-    describe, each_interpreter, pythons, stderr, stdout, Implementation, PatchDist, Venv,
+    describe, each_interpreter, pythons, pythons_and_pypy, stderr, stdout, Implementation,
+    PatchDist, Venv,
 };
 
 /// One row: `WRAPT_PATCHES`, `AUTOWRAPT_BOOTSTRAP`, the defaults, then what
@@ -77,9 +78,9 @@ fn select_table() {
          print(json.dumps([{}]))\n",
         calls.join(", ")
     );
-    for python in pythons() {
+    for python in pythons_and_pypy() {
         let venv = crate::support::shared_venv(python);
-        for implementation in Implementation::BOTH {
+        for &implementation in python.implementations() {
             let output = venv.run_code(implementation, &[], &code);
             let actual: Vec<[Vec<String>; 3]> =
                 serde_json::from_str(&stdout(&output)).expect("json");
@@ -91,11 +92,7 @@ fn select_table() {
                         .map(|name| (*name).to_string())
                         .collect::<Vec<_>>()
                 });
-                assert_eq!(
-                    got, &want,
-                    "python 3.{} {implementation:?}: case {case:?}",
-                    python.minor
-                );
+                assert_eq!(got, &want, "{python} {implementation:?}: case {case:?}");
             }
         }
     }
@@ -104,7 +101,7 @@ fn select_table() {
 /// End to end: defaults set with `--enable`, overridden per process.
 #[test]
 fn environment_defaults_and_per_process_selection() {
-    for python in pythons() {
+    for python in pythons_and_pypy() {
         let venv = Venv::new(python);
         for group in ["g1", "g2", "g3"] {
             let module = format!("{group}_patch");
@@ -126,7 +123,7 @@ fn environment_defaults_and_per_process_selection() {
             groups.sort();
             groups.join(",")
         };
-        for implementation in Implementation::BOTH {
+        for &implementation in python.implementations() {
             let cases: &[(&[(&str, &str)], &str)] = &[
                 (&[], "g1,g2"),
                 (&[("WRAPT_PATCHES", "")], ""),
@@ -142,8 +139,7 @@ fn environment_defaults_and_per_process_selection() {
                 assert_eq!(
                     &fired(implementation, env),
                     want,
-                    "python 3.{} {implementation:?} {env:?}",
-                    python.minor
+                    "{python} {implementation:?} {env:?}"
                 );
             }
         }
@@ -156,7 +152,7 @@ fn environment_defaults_and_per_process_selection() {
             modules: &[],
         }
         .write_into(&venv.site_packages);
-        for implementation in Implementation::BOTH {
+        for &implementation in python.implementations() {
             assert_eq!(
                 fired(implementation, &[("AUTOWRAPT_BOOTSTRAP", "g3")]),
                 "g1,g2"

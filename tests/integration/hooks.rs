@@ -1,5 +1,6 @@
 //! The bootstrap at interpreter startup: selection, hook semantics, failures.
-//! Every test runs on each CPython found and on both implementations.
+//! Every test runs on each CPython found with both implementations, and on
+//! PyPy with the fallback.
 
 use crate::support::{
     assert_served_by, describe, each_interpreter, recording_dist, stderr, stdout, PatchDir,
@@ -555,17 +556,18 @@ print(type(sys.modules["appended_mod"].__spec__.loader).__name__, sys.modules["a
 /// At startup the finder takes `BuiltinImporter`'s place on `sys.meta_path`
 /// (one more entry would cost every import a turn of importlib's loop) and
 /// answers for it: built-in modules still import, with and without hooks,
-/// whichever way the finder is called.
+/// whichever way the finder is called. `_string` and `faulthandler`: built
+/// into every interpreter here, PyPy included, and not imported at startup.
 #[test]
 fn builtin_modules_still_import_through_the_stand_in() {
-    let patches = recording_dist("_symtable");
+    let patches = recording_dist("_string");
     let code = r#"
 import sys, importlib.util, importlib.machinery
 first = sys.meta_path[0]
 print("wrapt_bootstrap" in repr(first), importlib.machinery.BuiltinImporter in sys.meta_path)
-print(first.find_spec("_tracemalloc", None).origin, first.find_spec("_tracemalloc", path=None).origin, first.find_spec("no_such_builtin"))
-import _symtable, _tracemalloc
-print(_symtable.__spec__.origin, getattr(_symtable, "PATCHED_BY", None), type(_symtable.__loader__).__name__, _tracemalloc.__spec__.origin)
+print(first.find_spec("faulthandler", None).origin, first.find_spec("faulthandler", path=None).origin, first.find_spec("no_such_builtin"))
+import _string, faulthandler
+print(_string.__spec__.origin, getattr(_string, "PATCHED_BY", None), type(_string.__loader__).__name__, faulthandler.__spec__.origin)
 print(importlib.util.find_spec("no_such_module_anywhere"))
 "#;
     each_interpreter(|venv, implementation| {

@@ -5,8 +5,8 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
 use crate::support::{
-    describe, modes, pythons, run_ok, stderr, stdout, wrapt_install, wrapt_uninstall,
-    Implementation, Python, Venv,
+    describe, modes, pythons, pythons_and_pypy, run_ok, stderr, stdout, wrapt_install,
+    wrapt_uninstall, Implementation, Python, Venv,
 };
 
 const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -14,14 +14,16 @@ const VERSION: &str = env!("CARGO_PKG_VERSION");
 /// The package's modules, each installed with its bytecode.
 const MODULES: [&str; 4] = ["__init__", "_api", "_fallback", "examples"];
 
-/// Every file an install into a venv of CPython 3.`minor` writes in the
-/// default mode (a `.pth` line).
-fn our_files(minor: u32) -> Vec<String> {
-    our_files_in(minor, "pth")
+/// Every file an install into a venv of `python` writes in the default mode
+/// (a `.pth` line); the `.so` on PyPy too: one installation for every
+/// interpreter.
+fn our_files(python: &Python) -> Vec<String> {
+    our_files_in(python, "pth")
 }
 
 /// Every file an install in `mode` (`pth` or `start`) writes.
-fn our_files_in(minor: u32, mode: &str) -> Vec<String> {
+fn our_files_in(python: &Python, mode: &str) -> Vec<String> {
+    let tag = &python.cache_tag;
     let dist_info = format!("wrapt_bootstrap-{VERSION}.dist-info");
     let activation: &[&str] = if mode == "start" {
         &[
@@ -38,7 +40,7 @@ fn our_files_in(minor: u32, mode: &str) -> Vec<String> {
         .chain(MODULES.iter().flat_map(|module| {
             [
                 format!("wrapt_bootstrap/{module}.py"),
-                format!("wrapt_bootstrap/__pycache__/{module}.cpython-3{minor}.pyc"),
+                format!("wrapt_bootstrap/__pycache__/{module}.{tag}.pyc"),
             ]
         }))
         .chain(
@@ -49,7 +51,7 @@ fn our_files_in(minor: u32, mode: &str) -> Vec<String> {
         .collect();
     if mode == "start" {
         files.push(format!(
-            "_wrapt_bootstrap_start/__pycache__/__init__.cpython-3{minor}.pyc"
+            "_wrapt_bootstrap_start/__pycache__/__init__.{tag}.pyc"
         ));
     }
     files.sort();
@@ -121,7 +123,7 @@ fn mode_bits(path: &Path) -> u32 {
 
 #[test]
 fn writes_exactly_the_designed_files_with_an_exact_record() {
-    for python in pythons() {
+    for python in pythons_and_pypy() {
         // sitecustomize mode's files: tests/integration/sitecustomize.rs.
         for mode in modes(python)
             .iter()
@@ -144,14 +146,14 @@ fn writes_exactly_the_designed_files(python: &Python, mode: &str) {
         .map(|path| path.to_str().unwrap().to_string())
         .collect();
     added.sort();
-    let what = format!("python 3.{} {mode} mode", python.minor);
+    let what = format!("{python} {mode} mode");
     // (snapshots leave __pycache__ out; RECORD lists the bytecode.)
-    let expected: Vec<String> = our_files_in(python.minor, mode)
+    let expected: Vec<String> = our_files_in(python, mode)
         .into_iter()
         .filter(|file| !file.contains("/__pycache__/"))
         .collect();
     assert_eq!(added, expected, "{what}");
-    assert_eq!(record_listing(&venv), our_files_in(python.minor, mode));
+    assert_eq!(record_listing(&venv), our_files_in(python, mode));
     // The bytecode written at install is what the interpreter loads,
     // also where it may not write any (importlib says "matches").
     let output = venv.python(
@@ -165,7 +167,7 @@ fn writes_exactly_the_designed_files(python: &Python, mode: &str) {
     );
     assert!(output.status.success(), "{}", describe(&output));
     for module in MODULES {
-        let matches = format!("{module}.cpython-3{}.pyc matches ", python.minor);
+        let matches = format!("{module}.{}.pyc matches ", python.cache_tag);
         assert!(
             stderr(&output).contains(&matches),
             "{what}: {module}'s bytecode not used: {}",
@@ -174,7 +176,7 @@ fn writes_exactly_the_designed_files(python: &Python, mode: &str) {
     }
     if mode == "start" {
         // site imports the entry point's package at every start.
-        let matches = format!("__init__.cpython-3{}.pyc matches ", python.minor);
+        let matches = format!("__init__.{}.pyc matches ", python.cache_tag);
         assert!(
             stderr(&output)
                 .lines()
@@ -200,7 +202,7 @@ fn writes_exactly_the_designed_files(python: &Python, mode: &str) {
             "_wrapt_bootstrap_start:activate_when_set\n"
         );
     }
-    for file in our_files_in(python.minor, mode) {
+    for file in our_files_in(python, mode) {
         assert_eq!(
             mode_bits(&site.join(&file)) & 0o022,
             0,
@@ -238,7 +240,7 @@ fn pth_sorts_before_the_usual_pth_files() {
 
 #[test]
 fn pip_sees_it_and_pip_uninstall_removes_it_cleanly() {
-    for python in pythons() {
+    for python in pythons_and_pypy() {
         let venv = Venv::with_pip(python);
         let before = venv.snapshot();
         venv.install(&[]);
@@ -283,8 +285,7 @@ fn pip_sees_it_and_pip_uninstall_removes_it_cleanly() {
         assert_eq!(
             venv.snapshot(),
             before,
-            "python 3.{}: pip uninstall left something",
-            python.minor
+            "{python}: pip uninstall left something"
         );
         let output = venv.python(
             Implementation::Native,
@@ -297,7 +298,7 @@ fn pip_sees_it_and_pip_uninstall_removes_it_cleanly() {
 
 #[test]
 fn uninstall_restores_site_packages_exactly() {
-    for python in pythons() {
+    for python in pythons_and_pypy() {
         let venv = Venv::new(python);
         let before = venv.snapshot();
         venv.install(&["--enable", "wrapt_bootstrap.examples"]);
@@ -305,7 +306,7 @@ fn uninstall_restores_site_packages_exactly() {
         let output = venv.run_code(Implementation::Native, &[], "import tempfile");
         assert_eq!(stderr(&output), "patching tempfile\n");
         run_ok(wrapt_uninstall().arg("--venv").arg(&venv.root));
-        assert_eq!(venv.snapshot(), before, "python 3.{}", python.minor);
+        assert_eq!(venv.snapshot(), before, "{python}");
         assert!(
             !venv.site_packages.join("wrapt_bootstrap").exists(),
             "package dir (with __pycache__) left"
@@ -352,7 +353,7 @@ fn reinstall_is_idempotent_and_keeps_defaults() {
         (stdout(&output).as_str(), stderr(&output).as_str()),
         ("False\n", "")
     );
-    assert_eq!(record_listing(&venv), our_files(venv.python.minor));
+    assert_eq!(record_listing(&venv), our_files(&venv.python));
 }
 
 #[test]
@@ -379,10 +380,15 @@ fn dry_run_writes_nothing() {
 
 #[test]
 fn check_verifies_files_and_activation() {
-    for python in pythons() {
+    for python in pythons_and_pypy() {
         let venv = Venv::installed(python);
         let output = venv.install(&["--check"]);
-        assert!(stdout(&output).contains("native"), "{}", describe(&output));
+        let served = python.served_by(Implementation::Native).name();
+        assert!(
+            stdout(&output).contains(&format!("activation: active ({served}, by pth)")),
+            "{python}: {}",
+            describe(&output)
+        );
 
         let json = venv.install(&["--check", "--json"]);
         let report: serde_json::Value =
@@ -414,7 +420,7 @@ fn check_verifies_files_and_activation() {
 
 #[test]
 fn leftover_activation_file_without_its_package_is_silent() {
-    for python in pythons() {
+    for python in pythons_and_pypy() {
         for mode in modes(python) {
             let venv = Venv::new(python);
             venv.install(&["--mode", mode]);
@@ -425,7 +431,7 @@ fn leftover_activation_file_without_its_package_is_silent() {
             ] {
                 let output = venv.python(Implementation::Native, env, &["-c", "import tempfile"]);
                 assert!(output.status.success(), "{}", describe(&output));
-                assert_eq!(stderr(&output), "", "python 3.{} {mode} mode", python.minor);
+                assert_eq!(stderr(&output), "", "{python} {mode} mode");
             }
         }
     }
@@ -457,7 +463,7 @@ fn refuses_to_overwrite_a_file_that_is_not_ours() {
     );
     assert_eq!(venv.snapshot(), before, "nothing half-written");
     venv.install(&["--force"]);
-    assert_eq!(record_listing(&venv), our_files(venv.python.minor));
+    assert_eq!(record_listing(&venv), our_files(&venv.python));
 }
 
 #[test]

@@ -5,7 +5,8 @@ use std::fs;
 use std::os::unix::fs::MetadataExt as _;
 
 use crate::support::{
-    describe, pythons, stderr, stdout, wrapt_install, wrapt_uninstall, Implementation, Venv,
+    describe, pythons, pythons_and_pypy, stderr, stdout, wrapt_install, wrapt_uninstall,
+    Implementation, Venv,
 };
 
 /// The environment's own sitecustomize: it records whether our bootstrap
@@ -34,17 +35,15 @@ fn install_sitecustomize(venv: &Venv) {
 
 #[test]
 fn the_environments_own_sitecustomize_keeps_running_and_comes_back_untouched() {
-    for python in pythons() {
+    for python in pythons_and_pypy() {
         let venv = Venv::new(python);
         let own = venv.site_packages.join("sitecustomize.py");
         fs::write(&own, USER_SITECUSTOMIZE).unwrap();
         let before = venv.snapshot();
         let mtime = fs::metadata(&own).unwrap().mtime_nsec();
         install_sitecustomize(&venv);
-        let what = |output: &std::process::Output| {
-            format!("python 3.{}: {}", python.minor, describe(output))
-        };
-        for implementation in Implementation::BOTH {
+        let what = |output: &std::process::Output| format!("{python}: {}", describe(output));
+        for &implementation in python.implementations() {
             // Enabled: hooks are registered before the environment's own
             // sitecustomize runs, so the tempfile it imports is patched.
             let output = venv.run_code(
@@ -88,14 +87,14 @@ fn the_environments_own_sitecustomize_keeps_running_and_comes_back_untouched() {
             .output()
             .unwrap();
         assert!(output.status.success(), "{}", what(&output));
-        assert_eq!(venv.snapshot(), before, "python 3.{}", python.minor);
+        assert_eq!(venv.snapshot(), before, "{python}");
         assert_eq!(fs::metadata(&own).unwrap().mtime_nsec(), mtime);
     }
 }
 
 #[test]
 fn a_failing_sitecustomize_fails_exactly_as_it_did_without_us() {
-    for python in pythons() {
+    for python in pythons_and_pypy() {
         let venv = Venv::new(python);
         let own = venv.site_packages.join("sitecustomize.py");
         let cases = [
@@ -118,7 +117,7 @@ fn a_failing_sitecustomize_fails_exactly_as_it_did_without_us() {
         let without_us = starts(&venv);
         assert!(without_us[0].2.contains("ValueError: broken on purpose"));
         install_sitecustomize(&venv);
-        assert_eq!(starts(&venv), without_us, "python 3.{}", python.minor);
+        assert_eq!(starts(&venv), without_us, "{python}");
     }
 }
 
@@ -297,7 +296,7 @@ fn the_mode_is_kept_until_changed_and_switching_leaves_no_trace() {
 /// Free-threaded builds (abiflags "t") may load an abi3 module and then
 /// crash, and PyPy cannot load it: our sitecustomize decides before touching
 /// it. A `.pth` line, which site runs before sitecustomize, plays the
-/// interpreter.
+/// interpreter; CPython only, since the native module must serve it as itself.
 #[test]
 fn interpreters_the_native_module_cannot_serve_take_the_fallback() {
     let python = pythons().last().unwrap();

@@ -6,14 +6,15 @@
 use std::fs;
 
 use crate::support::{
-    describe, each_interpreter, modes, pythons, recording_dist, run_ok, stderr, stdout,
-    Implementation, PatchDir, PatchDist, Venv,
+    describe, each_interpreter, modes, pythons, pythons_and_pypy, recording_dist, run_ok, stderr,
+    stdout, Implementation, PatchDir, PatchDist, Venv,
 };
 
 #[test]
 fn subinterpreters_get_the_fallback_silently() {
     // pyo3 refuses isolated subinterpreters; each one runs site again and
     // must be served by the pure-Python implementation without a word.
+    // CPython only: PyPy has no subinterpreters.
     let code = r#"
 import sys
 try:
@@ -73,7 +74,7 @@ if __name__ == "__main__":
     each_interpreter(|venv, implementation| {
         let log = patches.path().join(format!(
             "log-{}-{}",
-            venv.python.minor,
+            venv.python.cache_tag,
             implementation.name()
         ));
         let app = patches.path().join("app.py");
@@ -229,7 +230,7 @@ fn broken_installs_never_break_startup() {
     // In sitecustomize mode our sitecustomize loads the native module
     // itself, and a .start names an entry point site reports any failure
     // of: every trigger goes through every state.
-    for (python, mode) in pythons()
+    for (python, mode) in pythons_and_pypy()
         .iter()
         .flat_map(|python| modes(python).iter().map(move |mode| (python, *mode)))
     {
@@ -241,12 +242,7 @@ fn broken_installs_never_break_startup() {
             for env in [&[][..], &env[..]] {
                 let output = venv.python(Implementation::Native, env, &["-c", "pass"]);
                 assert!(output.status.success(), "{what}: {}", describe(&output));
-                assert_eq!(
-                    stderr(&output),
-                    "",
-                    "python 3.{} {mode} mode, {what}",
-                    python.minor
-                );
+                assert_eq!(stderr(&output), "", "{python} {mode} mode, {what}");
             }
         };
         // A truncated native module: the fallback serves, silently.
@@ -260,8 +256,12 @@ fn broken_installs_never_break_startup() {
             "import sys, tempfile, wrapt_bootstrap as w; \
              print(w._status()['implementation'], 'wrapt_bootstrap._native' in sys.modules)",
         );
-        assert_eq!(stdout(&output), "fallback False\n", "{mode} mode");
-        assert_eq!(stderr(&output), "patching tempfile\n", "{mode} mode");
+        assert_eq!(stdout(&output), "fallback False\n", "{python} {mode} mode");
+        assert_eq!(
+            stderr(&output),
+            "patching tempfile\n",
+            "{python} {mode} mode"
+        );
         fs::remove_file(&native).unwrap();
         start("missing .so");
         // A package that does not even compile.
@@ -320,7 +320,8 @@ fn broken_metadata_elsewhere_is_ignored_and_ours_is_reported_once() {
 #[test]
 fn interpreters_the_native_module_cannot_serve_take_the_fallback() {
     // Free-threaded builds (abiflags "t") may load an abi3 module and then
-    // crash, and PyPy cannot load it: decided before touching it.
+    // crash, and PyPy cannot load it: decided before touching it. CPython
+    // only: it plays those interpreters on one the native module serves.
     let cases = [
         ("sys.abiflags = sys.abiflags + 't'", "fallback"),
         (
@@ -407,7 +408,7 @@ fn sys_path_entries_added_later_in_site_are_scanned_too() {
     // both after our activation ran. The first uses an *.egg-info
     // directory, as `setup.py develop` leaves. In sitecustomize mode, the
     // environment's sitecustomize.py runs from ours.
-    for (python, mode) in pythons()
+    for (python, mode) in pythons_and_pypy()
         .iter()
         .flat_map(|python| modes(python).iter().map(move |mode| (python, *mode)))
     {
@@ -450,7 +451,7 @@ fn sys_path_entries_added_later_in_site_are_scanned_too() {
             ),
         )
         .unwrap();
-        for implementation in Implementation::BOTH {
+        for &implementation in python.implementations() {
             let output = venv.run_code(
                 implementation,
                 &[("WRAPT_PATCHES", "late")],
@@ -459,8 +460,7 @@ fn sys_path_entries_added_later_in_site_are_scanned_too() {
             assert_eq!(
                 stdout(&output),
                 "pth sitecustomize\n",
-                "python 3.{} {implementation:?}, {mode} mode: {}",
-                python.minor,
+                "{python} {implementation:?}, {mode} mode: {}",
                 describe(&output)
             );
             assert_eq!(stderr(&output), "");

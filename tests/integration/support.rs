@@ -1,5 +1,5 @@
-//! Shared helpers: the CPythons to test on, real virtual environments with
-//! the real `wrapt-install`, patch distributions, and interpreter runs.
+//! Shared helpers: the interpreters to test on, real virtual environments
+//! with the real `wrapt-install`, patch distributions, and interpreter runs.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -31,47 +31,127 @@ impl Implementation {
     }
 }
 
-#[derive(Clone, Debug)]
-pub struct Python {
-    pub minor: u32,
-    pub exe: PathBuf,
+/// Which Python an interpreter is (`sys.implementation.name`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    CPython,
+    PyPy,
 }
 
-/// Every CPython 3.9–3.15 found: `WRAPT_TEST_PYTHONS` (colon-separated
-/// executables) if set, else pyenv's versions, the 3.14 and 3.15 that
-/// `install-newer-pythons` puts in `/opt/newer-pythons/bin`, and
-/// `python3.X` on PATH.
-/// Under CI a missing version is a failure, not a skip.
+#[derive(Clone, Debug)]
+pub struct Python {
+    pub kind: Kind,
+    pub minor: u32,
+    pub exe: PathBuf,
+    /// `sys.implementation.cache_tag`, which names its bytecode files.
+    pub cache_tag: String,
+}
+
+impl Python {
+    /// The implementations of the bootstrap that can serve it: PyPy cannot
+    /// load the abi3 module, so only the fallback.
+    pub fn implementations(&self) -> &'static [Implementation] {
+        match self.kind {
+            Kind::CPython => &Implementation::BOTH,
+            Kind::PyPy => &[Implementation::Fallback],
+        }
+    }
+
+    /// The implementation that serves a run asking for `implementation`.
+    pub fn served_by(&self, implementation: Implementation) -> Implementation {
+        match self.kind {
+            Kind::CPython => implementation,
+            Kind::PyPy => Implementation::Fallback,
+        }
+    }
+}
+
+/// `CPython 3.12`, `PyPy 3.9`: the minor alone does not say which.
+impl std::fmt::Display for Python {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let name = match self.kind {
+            Kind::CPython => "CPython",
+            Kind::PyPy => "PyPy",
+        };
+        write!(f, "{name} 3.{}", self.minor)
+    }
+}
+
+/// The interpreters found, once.
+struct Found {
+    cpythons: Vec<Python>,
+    /// The CPythons, then PyPy.
+    all: Vec<Python>,
+}
+
+/// Every CPython 3.9–3.15 found, oldest first.
 pub fn pythons() -> &'static [Python] {
-    static PYTHONS: OnceLock<Vec<Python>> = OnceLock::new();
-    PYTHONS.get_or_init(|| {
+    &found().cpythons
+}
+
+/// Every CPython found, then PyPy: for the tests whose behaviour PyPy
+/// shares (through the fallback).
+pub fn pythons_and_pypy() -> &'static [Python] {
+    &found().all
+}
+
+/// PyPy, if found (under CI it must be).
+pub fn pypy() -> Option<&'static Python> {
+    pythons_and_pypy()
+        .iter()
+        .find(|python| python.kind == Kind::PyPy)
+}
+
+/// `WRAPT_TEST_PYTHONS` (colon-separated executables) if set, else pyenv's
+/// versions, the 3.14 and 3.15 that `install-newer-pythons` puts in
+/// `/opt/newer-pythons/bin`, `python3.X` and `pypy3` on PATH. Under CI a
+/// missing CPython version, or a missing PyPy, is a failure, not a skip.
+fn found() -> &'static Found {
+    static FOUND: OnceLock<Found> = OnceLock::new();
+    FOUND.get_or_init(|| {
         let candidates: Vec<PathBuf> = match std::env::var_os("WRAPT_TEST_PYTHONS") {
             Some(list) => std::env::split_paths(&list).collect(),
             None => default_candidates(),
         };
-        let mut found: BTreeMap<u32, Python> = BTreeMap::new();
-        for exe in candidates {
-            if let Some(minor) = python_minor(&exe) {
-                if SUPPORTED_MINORS.contains(&minor) {
-                    found.entry(minor).or_insert(Python { minor, exe });
+        let mut cpythons: BTreeMap<u32, Python> = BTreeMap::new();
+        let mut pypy = None;
+        for python in candidates.iter().filter_map(|exe| probe(exe)) {
+            match python.kind {
+                Kind::CPython if SUPPORTED_MINORS.contains(&python.minor) => {
+                    cpythons.entry(python.minor).or_insert(python);
                 }
+                Kind::PyPy if python.minor >= SUPPORTED_MINORS[0] => {
+                    pypy.get_or_insert(python);
+                }
+                _ => {}
             }
         }
         let missing: Vec<String> = SUPPORTED_MINORS
             .iter()
-            .filter(|minor| !found.contains_key(minor))
+            .filter(|minor| !cpythons.contains_key(minor))
             .map(|minor| format!("3.{minor}"))
             .collect();
+        let mut messages = Vec::new();
         if !missing.is_empty() {
-            let message = format!(
+            messages.push(format!(
                 "CPython {} not found (set WRAPT_TEST_PYTHONS)",
                 missing.join(", ")
+            ));
+        }
+        if pypy.is_none() {
+            messages.push(
+                "pypy3 not found (apt-get install pypy3 pypy3-venv, or set WRAPT_TEST_PYTHONS)"
+                    .to_string(),
             );
+        }
+        for message in messages {
             assert!(std::env::var_os("CI").is_none(), "{message}");
             eprintln!("warning: {message}; testing the others");
         }
-        assert!(!found.is_empty(), "no CPython 3.9-3.15 found");
-        found.into_values().collect()
+        assert!(!cpythons.is_empty(), "no CPython 3.9-3.15 found");
+        let cpythons: Vec<Python> = cpythons.into_values().collect();
+        let all = cpythons.iter().cloned().chain(pypy).collect();
+        Found { cpythons, all }
     })
 }
 
@@ -94,11 +174,13 @@ fn default_candidates() -> Vec<PathBuf> {
         for minor in SUPPORTED_MINORS {
             candidates.push(dir.join(format!("python3.{minor}")));
         }
+        candidates.push(dir.join("pypy3"));
     }
     candidates
 }
 
-fn python_minor(exe: &Path) -> Option<u32> {
+/// What `exe` is, if it is a Python 3 we know.
+fn probe(exe: &Path) -> Option<Python> {
     if !exe.is_file() {
         return None;
     }
@@ -106,14 +188,25 @@ fn python_minor(exe: &Path) -> Option<u32> {
         .args([
             "-I",
             "-c",
-            "import sys; print(sys.implementation.name, sys.version_info[0], sys.version_info[1])",
+            "import sys; print(sys.implementation.name, *sys.version_info[:2], sys.implementation.cache_tag)",
         ])
         .output()
         .ok()?;
     let text = String::from_utf8(output.stdout).ok()?;
     let mut words = text.split_whitespace();
-    (words.next()? == "cpython" && words.next()? == "3").then_some(())?;
-    words.next()?.parse().ok()
+    let kind = match words.next()? {
+        "cpython" => Kind::CPython,
+        "pypy" => Kind::PyPy,
+        _ => return None,
+    };
+    (words.next()? == "3").then_some(())?;
+    let minor = words.next()?.parse().ok()?;
+    Some(Python {
+        kind,
+        minor,
+        exe: exe.to_owned(),
+        cache_tag: words.next()?.to_owned(),
+    })
 }
 
 /// The activation modes `python` can run: `start` (a PEP 829 `.start`
@@ -210,7 +303,13 @@ impl Venv {
             command.arg("--without-pip");
         }
         run_ok(command.arg(&root));
-        let site_packages = root.join(format!("lib/python3.{}/site-packages", python.minor));
+        // Asked, as wrapt-install asks: PyPy's is lib/pypy3.X/site-packages.
+        let output = run_ok(base_command(root.join("bin/python")).args([
+            "-I",
+            "-c",
+            "import sysconfig; print(sysconfig.get_paths()['purelib'])",
+        ]));
+        let site_packages = PathBuf::from(stdout(&output).trim_end());
         assert!(site_packages.is_dir(), "no {}", site_packages.display());
         Venv {
             python: python.clone(),
@@ -235,7 +334,8 @@ impl Venv {
         run_ok(wrapt_install().arg("--venv").arg(&self.root).args(args))
     }
 
-    /// `python ARGS` in this venv with only the variables given.
+    /// `python ARGS` in this venv with only the variables given; `Fallback`
+    /// switches the native module off where it would serve.
     pub fn python(
         &self,
         implementation: Implementation,
@@ -244,7 +344,8 @@ impl Venv {
     ) -> Output {
         let mut command = base_command(self.interpreter());
         command.current_dir(self.root.parent().expect("venv has a parent"));
-        if implementation == Implementation::Fallback {
+        // On PyPy the fallback serves unasked, as for its users.
+        if implementation == Implementation::Fallback && self.python.kind == Kind::CPython {
             command.env("WRAPT_PATCHES_PURE", "1");
         }
         command.envs(env.iter().copied()).args(args);
@@ -261,8 +362,8 @@ impl Venv {
         let output = self.python(implementation, env, &["-c", code]);
         assert!(
             output.status.success(),
-            "python 3.{} ({}) failed on {code:?}: {}",
-            self.python.minor,
+            "{} ({}) failed on {code:?}: {}",
+            self.python,
             implementation.name(),
             describe(&output)
         );
@@ -387,21 +488,20 @@ impl PatchDir {
 /// code in it (they bring their patches on PYTHONPATH).
 pub fn shared_venv(python: &Python) -> &'static Venv {
     static VENVS: OnceLock<Vec<OnceLock<Venv>>> = OnceLock::new();
-    let slots = VENVS.get_or_init(|| SUPPORTED_MINORS.iter().map(|_| OnceLock::new()).collect());
-    let index = SUPPORTED_MINORS
-        .iter()
-        .position(|minor| *minor == python.minor)
-        .unwrap();
+    let all = pythons_and_pypy();
+    let slots = VENVS.get_or_init(|| all.iter().map(|_| OnceLock::new()).collect());
+    let index = all.iter().position(|one| one.exe == python.exe).unwrap();
     slots[index].get_or_init(|| Venv::installed(python))
 }
 
-/// Runs `check` for every interpreter and both implementations, and reports
-/// every combination that failed, not just the first.
+/// Runs `check` for every interpreter and each implementation that can
+/// serve it (PyPy: the fallback), and reports every combination that
+/// failed, not just the first.
 pub fn each_interpreter(check: impl Fn(&Venv, Implementation)) {
     let mut failures = Vec::new();
-    for python in pythons() {
+    for python in pythons_and_pypy() {
         let venv = shared_venv(python);
-        for implementation in Implementation::BOTH {
+        for &implementation in python.implementations() {
             let attempt = std::panic::AssertUnwindSafe(|| check(venv, implementation));
             if let Err(panic) = std::panic::catch_unwind(attempt) {
                 let message = panic
@@ -409,19 +509,16 @@ pub fn each_interpreter(check: impl Fn(&Venv, Implementation)) {
                     .cloned()
                     .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_string()))
                     .unwrap_or_default();
-                failures.push(format!(
-                    "python 3.{} {}: {message}",
-                    python.minor,
-                    implementation.name()
-                ));
+                failures.push(format!("{python} {}: {message}", implementation.name()));
             }
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
 
-/// Asserts the implementation that actually served matches the one asked for,
-/// so a silently broken native module cannot pass as the fallback.
+/// Asserts the implementation that actually served is the one that should
+/// (asked for, or on PyPy the fallback), so a silently broken native module
+/// cannot pass as the fallback.
 pub fn assert_served_by(venv: &Venv, implementation: Implementation, env: &[(&str, &str)]) {
     let output = venv.run_code(
         implementation,
@@ -430,7 +527,7 @@ pub fn assert_served_by(venv: &Venv, implementation: Implementation, env: &[(&st
     );
     assert_eq!(
         stdout(&output).trim(),
-        implementation.name(),
+        venv.python.served_by(implementation).name(),
         "{}",
         describe(&output)
     );

@@ -2,12 +2,12 @@
 //! environment, each asked for explicitly.
 
 use std::fs;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Output;
 
 use crate::support::{
-    base_installation, describe, pythons, snapshot, stderr, stdout, wrapt_install, wrapt_uninstall,
-    Implementation, PatchDist, Venv,
+    base_installation, describe, pythons, pythons_and_pypy, run_ok, snapshot, stderr, stdout,
+    wrapt_install, wrapt_uninstall, Implementation, PatchDist, Venv,
 };
 
 fn run(mut command: std::process::Command, args: &[&str], user_base: Option<&Path>) -> Output {
@@ -35,13 +35,22 @@ fn patched(exe: &Path, user_base: Option<&Path>) -> String {
     stderr(&output)
 }
 
+/// The user site-packages of `exe` under `PYTHONUSERBASE=base`, as it says
+/// (PyPy's is `lib/pypy3.X/site-packages`).
+fn user_site(exe: &Path, base: &Path) -> PathBuf {
+    let output = run_ok(
+        std::process::Command::new(exe)
+            .args(["-c", "import site; print(site.getusersitepackages())"])
+            .env("PYTHONUSERBASE", base),
+    );
+    PathBuf::from(stdout(&output).trim_end())
+}
+
 #[test]
 fn user_site_packages_install_check_and_uninstall() {
-    for python in pythons() {
+    for python in pythons_and_pypy() {
         let base = tempfile::tempdir().unwrap();
-        let user_site = base
-            .path()
-            .join(format!("lib/python3.{}/site-packages", python.minor));
+        let user_site = user_site(&python.exe, base.path());
         let exe = python.exe.to_str().unwrap();
         // Nothing there yet: only an install creates the directory.
         let output = run(
@@ -67,8 +76,7 @@ fn user_site_packages_install_check_and_uninstall() {
         assert_eq!(
             patched(&python.exe, Some(base.path())),
             "patching tempfile\n",
-            "python 3.{}",
-            python.minor
+            "{python}"
         );
         // Another user base is another user: untouched.
         let elsewhere = tempfile::tempdir().unwrap();

@@ -1,7 +1,9 @@
 //! Tool processes: with groups enabled, packaging tools (pip, pipx, …) run
 //! without patches, as the skip list and `WRAPT_PATCHES_SKIP` say.
 
-use crate::support::{describe, pythons, shared_venv, stderr, stdout, Implementation, PatchDir};
+use crate::support::{
+    describe, pythons, pythons_and_pypy, shared_venv, stderr, stdout, Implementation, PatchDir,
+};
 
 /// What a program reports: the tool name it was skipped as (`None`) and
 /// whether the example group patched the tempfile it imports.
@@ -37,7 +39,7 @@ fn tools_run_without_patches_and_the_list_can_be_edited() {
         (vec![&pip], Some("myapp"), "None True"),
         (vec!["-m", "pipx"], Some("+myapp"), "pipx False"),
     ];
-    for python in pythons() {
+    for python in pythons_and_pypy() {
         let venv = shared_venv(python);
         for (args, skip, expected) in &cases {
             let mut env = vec![
@@ -52,8 +54,7 @@ fn tools_run_without_patches_and_the_list_can_be_edited() {
             assert_eq!(
                 stdout(&output).trim(),
                 *expected,
-                "python 3.{} {args:?} WRAPT_PATCHES_SKIP={skip:?}: {}",
-                python.minor,
+                "{python} {args:?} WRAPT_PATCHES_SKIP={skip:?}: {}",
                 describe(&output)
             );
         }
