@@ -870,9 +870,10 @@ def main():
     parser.add_argument("--modes", type=lambda text: text.split(","), default=list(MODES),
                         help="wrapt-install modes to measure (default pth,sitecustomize,start; "
                              "start only on CPython >= 3.15)")
-    parser.add_argument("--dists", type=int, default=200)
-    parser.add_argument("--scaling", type=lambda text: [int(x) for x in text.split(",")], default=[50, 200, 1000, 5000])
-    parser.add_argument("--no-scaling", action="store_const", dest="scaling", const=[])
+    parser.add_argument("--dists", type=int, default=200, help="synthetic distributions per venv (default 200)")
+    parser.add_argument("--scaling", type=lambda text: [int(x) for x in text.split(",")], default=[50, 200, 1000, 5000],
+                        help="distribution counts for the scaling table (default 50,200,1000,5000)")
+    parser.add_argument("--no-scaling", action="store_const", dest="scaling", const=[], help="skip the scaling table")
     parser.add_argument("--scaling-python", type=Path, help="the interpreter to measure scaling on (default: the first)")
     parser.add_argument("--no-wall", action="store_true", help="skip wall-clock and memory")
     parser.add_argument("--no-install", action="store_true", help="skip install timing")
@@ -880,8 +881,9 @@ def main():
     parser.add_argument("--runs", type=int, default=60, help="wall-clock runs per command")
     parser.add_argument("--callgrind-runs", type=int, default=1,
                         help="callgrind runs per case, the minimum is kept (counts vary by ~0.01 %%)")
-    parser.add_argument("--install-runs", type=int, default=5)
-    parser.add_argument("--workdir", type=Path, default=ROOT / "target" / "bench")
+    parser.add_argument("--install-runs", type=int, default=5, help="installs timed per interpreter (default 5)")
+    parser.add_argument("--workdir", type=Path, default=ROOT / "target" / "bench",
+                        help="where everything is made, emptied first (default target/bench)")
     parser.add_argument("--wrapt-install", type=Path, help="use this binary instead of building one")
     parser.add_argument("--output", type=Path, help="also write the report (markdown) here")
     args = parser.parse_args()
@@ -904,6 +906,9 @@ def main():
     if not shutil.which("valgrind"):
         sys.exit("valgrind is needed (apt-get install valgrind)")
     interpreters = [Interpreter(path) for path in pythons]
+    keys = [interpreter.key for interpreter in interpreters]
+    if len(set(keys)) != len(keys):
+        parser.error("--python names one interpreter twice: %s" % ", ".join(keys))
 
     started = time.perf_counter()
     if args.wrapt_install is None:
