@@ -3,7 +3,7 @@
 wrapt-install in each of its modes, side by side, on several interpreters
 in one run.
 
-    python3 benches/startup.py       # CPython 3.12, 3.14 and 3.15, 200 dists
+    python3 benches/startup.py       # CPython 3.12, 3.14, 3.15 and PyPy, 200 dists
     python3 benches/startup.py --python /usr/bin/pypy3 \\
         --python /root/.pyenv/versions/3.9.18/bin/python3.9 --modes pth,sitecustomize --no-scaling
 
@@ -42,8 +42,8 @@ What it does (all under --workdir, default target/bench, rebuilt every run):
      MODE+other     each wrapt-install venv plus the same `.pth`
      bare+start     on CPython >= 3.15, the bare venv plus a `.start` file
                     whose entry point does nothing: the floor of PEP 829's
-                    mechanism, which `--mode start` and the default mode's
-                    `.start` file pay
+                    mechanism, which `--mode start` pays (and the default
+                    mode from 3.18)
    The measured interpreter needs no pip: pip runs from the interpreter
    running this script, downloading the wheels for the measured
    interpreter's tags and installing them with `--target` into the venv's
@@ -107,6 +107,7 @@ DEFAULT_PYTHONS = (
     "/root/.pyenv/versions/3.12.1/bin/python3.12",  # the historical baseline
     "/opt/newer-pythons/bin/python3.14",
     "/opt/newer-pythons/bin/python3.15",
+    "/usr/bin/pypy3",  # the fallback's own interpreter
 )
 OTHER_PTH = "bench_other.pth"
 OTHER_START = ("bench_other.start", "bench_noop:run", "bench_noop.py", "def run():\n    pass\n")
@@ -728,8 +729,8 @@ def report_native_fallback(add, runs):
     for label, what, extra, percent, imports in rows:
         add("| %s | %s | %s | %s | %s |" % (label, what, count(extra), percent, imports))
     add("")
-    # A difference, not a ratio of overheads: on 3.15 the `.start` file's
-    # own cost is in both overheads and would flatten a ratio.
+    # A difference, not a ratio of overheads: where both pay a floor that is
+    # not theirs (a `.start` file's, on 3.15), a ratio would flatten.
     for data in runs:
         results = data["instructions"]
         if "fallback:enabled" in results and "pth:enabled" in results:
