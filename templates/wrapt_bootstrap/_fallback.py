@@ -169,9 +169,11 @@ class PostImportFinder:
     def find_spec(self, fullname, path=None, target=None):
         if fullname not in _pending or fullname in _in_progress:
             # The miss path: None, or the answer of the BuiltinImporter we
-            # stand in for (install_finder says why).
-            stand_in_for = _stand_in_for
-            return None if stand_in_for is None else stand_in_for(fullname, path, target)
+            # stand in for (install_finder says why), which is None for a
+            # str that is not a built-in module's name (finder.rs, stand_in).
+            if _stand_in_for is None or (fullname.__class__ is str and fullname not in _builtin_names):
+                return None
+            return _stand_in_for(fullname, path, target)
         _in_progress.add(fullname)
         try:
             spec = _find_spec_after(self, fullname, path, target)
@@ -214,8 +216,10 @@ def _find_spec_after(finder, fullname, path, target):
 _finder = PostImportFinder()
 
 
-# BuiltinImporter.find_spec once the finder took BuiltinImporter's place.
+# BuiltinImporter.find_spec once the finder took BuiltinImporter's place,
+# and the names it finds.
 _stand_in_for = None
+_builtin_names = frozenset(sys.builtin_module_names)
 
 
 def install_finder():

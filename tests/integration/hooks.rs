@@ -556,8 +556,10 @@ print(type(sys.modules["appended_mod"].__spec__.loader).__name__, sys.modules["a
 /// At startup the finder takes `BuiltinImporter`'s place on `sys.meta_path`
 /// (one more entry would cost every import a turn of importlib's loop) and
 /// answers for it: built-in modules still import, with and without hooks,
-/// whichever way the finder is called. `_string` and `faulthandler`: built
-/// into every interpreter here, PyPy included, and not imported at startup.
+/// whichever way the finder is called, and whatever the name's type (it
+/// answers other names itself, from `sys.builtin_module_names`). `_string`
+/// and `faulthandler`: built into every interpreter here, PyPy included,
+/// and not imported at startup.
 #[test]
 fn builtin_modules_still_import_through_the_stand_in() {
     let patches = recording_dist("_string");
@@ -566,6 +568,16 @@ import sys, importlib.util, importlib.machinery
 first = sys.meta_path[0]
 print("wrapt_bootstrap" in repr(first), importlib.machinery.BuiltinImporter in sys.meta_path)
 print(first.find_spec("faulthandler", None).origin, first.find_spec("faulthandler", path=None).origin, first.find_spec("no_such_builtin"))
+class Name(str):
+    pass
+def answer(finder, name):
+    try:
+        spec = finder.find_spec(name)
+    except TypeError:
+        return "TypeError"
+    return spec and spec.origin
+names = (1, "sys", "json", Name("faulthandler"), Name("json"))
+print([answer(first, name) == answer(importlib.machinery.BuiltinImporter, name) for name in names])
 import _string, faulthandler
 print(_string.__spec__.origin, getattr(_string, "PATCHED_BY", None), type(_string.__loader__).__name__, faulthandler.__spec__.origin)
 print(importlib.util.find_spec("no_such_module_anywhere"))
@@ -575,7 +587,7 @@ print(importlib.util.find_spec("no_such_module_anywhere"))
         let output = venv.run_code(implementation, &env, code);
         assert_eq!(
             stdout(&output),
-            "True False\nbuilt-in built-in None\nbuilt-in acme_patch type built-in\nNone\n",
+            "True False\nbuilt-in built-in None\n[True, True, True, True, True]\nbuilt-in acme_patch type built-in\nNone\n",
             "{}",
             describe(&output)
         );
