@@ -8,13 +8,12 @@ in one run.
         --python /root/.pyenv/versions/3.9.18/bin/python3.9 --modes pth,sitecustomize --no-scaling
 
 It is a benchmark, not a test: it asserts nothing and cargo never runs it.
-The default run takes some 15 minutes on a quiet 2-core machine (estimated
-from its parts: 3 to 4 minutes per interpreter, most of it callgrind
+The default run took 16 minutes on a 2-core machine with little else
+running (2026-12-01): 3 to 4 minutes per interpreter, most of it callgrind
 running the 1000-import scripts at about 70M instructions a second, and 3
 minutes of scaling on the first, where autowrapt with 5000 distributions
-alone is 40 seconds) and nearer 25 when other jobs share the machine, as
-valgrind runs one process at a time. A PyPy adds about 4 minutes: its 1000
-imports take half a minute each under callgrind.
+alone is 40 seconds. Other jobs on the machine slow it down, as valgrind
+runs one process at a time.
 
 What it does (all under --workdir, default target/bench, rebuilt every run):
 
