@@ -359,29 +359,61 @@ wrapt-bootstrap: something else
         assert_eq!(tree.first_imported_within("json"), None);
     }
 
-    #[test]
-    fn diagnosis() {
-        let (tree, _) = ImportTree::split(IMPORTTIME);
-        let registration = |target: &str, late, before_activation, before_site| Registration {
+    /// Asserts that the doctor's explanation says `text`.
+    fn says(ordering: &Ordering, text: &str) {
+        assert!(
+            ordering.explanation.contains(text),
+            "{:?} does not say {text:?}",
+            ordering.explanation
+        );
+    }
+
+    fn registration(
+        target: &str,
+        late: bool,
+        before_activation: bool,
+        before_site: bool,
+    ) -> Registration {
+        Registration {
             group: "g".into(),
             target: target.into(),
             hook: "p:h".into(),
             late,
             before_activation,
             before_site,
-        };
+        }
+    }
+
+    /// A site-packages directory holding `files` (name, text).
+    fn site_packages_with(files: &[(&str, &str)]) -> tempfile::TempDir {
         let dir = tempfile::tempdir().unwrap();
-        let write = |name: &str, text: &str| {
+        for (name, text) in files {
             std::fs::write(dir.path().join(name), text).unwrap();
-        };
-        write("000_early.pth", "import sys, colorsys.x\n");
-        write("other.pth", "# import colorsys\n/a/path\n");
-        write("000_early.start", "early:run\n");
-        let site_packages = |activation, minor| SitePackages {
+        }
+        dir
+    }
+
+    fn site_packages(
+        dir: &tempfile::TempDir,
+        activation: Activation,
+        minor: u32,
+    ) -> SitePackages<'_> {
+        SitePackages {
             dir: dir.path(),
             activation,
             version: [3, minor, 0],
-        };
+        }
+    }
+
+    #[test]
+    fn diagnosis() {
+        let (tree, _) = ImportTree::split(IMPORTTIME);
+        let dir = site_packages_with(&[
+            ("000_early.pth", "import sys, colorsys.x\n"),
+            ("other.pth", "# import colorsys\n/a/path\n"),
+            ("000_early.start", "early:run\n"),
+        ]);
+        let site_packages = |activation, minor| site_packages(&dir, activation, minor);
         let found = diagnose(
             &[
                 registration("wave", false, false, false),
@@ -397,40 +429,20 @@ wrapt-bootstrap: something else
         assert!(!found[0].late && found[0].imported_by.is_none());
         assert!(found[0].explanation.starts_with("registered before"));
         assert_eq!(found[1].imported_by, Some(vec!["site".into()]));
-        assert!(
-            found[1].explanation.contains(
-                "imported before wrapt-bootstrap activated, by site, running an import line of 000_early.pth;"
-            ),
-            "{}",
-            found[1].explanation
+        says(&found[1], "imported before wrapt-bootstrap activated, by site, running an import line of 000_early.pth;");
+        says(&found[2], "by Python's own initialisation");
+        says(&found[3], "after wrapt-bootstrap activated");
+        // A .start runs after a .pth of ours.
+        says(
+            &found[3],
+            "by os <- site (within site: a .pth import line, sitecustomize or usercustomize);",
         );
-        assert!(found[2]
-            .explanation
-            .contains("by Python's own initialisation"));
-        assert!(found[3]
-            .explanation
-            .contains("after wrapt-bootstrap activated"));
-        assert!(
-            found[3].explanation.contains(
-                "by os <- site (within site: a .pth import line, sitecustomize or usercustomize);"
-            ),
-            "a .start runs after a .pth of ours: {}",
-            found[3].explanation
+        says(
+            &found[4],
+            "by codecs <- encodings, while the interpreter initialised",
         );
-        assert!(
-            found[4]
-                .explanation
-                .contains("by codecs <- encodings, while the interpreter initialised"),
-            "{}",
-            found[4].explanation
-        );
-        assert!(
-            found[5]
-                .explanation
-                .contains("by site, through importlib.import_module"),
-            "not in the tree, not before site: {}",
-            found[5].explanation
-        );
+        // Not in the tree, not before site.
+        says(&found[5], "by site, through importlib.import_module");
         // An interpreter without -X importtime (PyPy): no claim of when.
         let found = diagnose(
             &[
@@ -441,76 +453,40 @@ wrapt-bootstrap: something else
             &site_packages(Activation::Pth, 9),
         );
         assert_eq!(found[0].imported_by, None);
-        assert!(
-            found[0].explanation.contains(
-                "by an importer this interpreter cannot show (it has no -X importtime; an import line of 000_early.pth names it);"
-            ),
-            "{}",
-            found[0].explanation
-        );
-        assert!(
-            found[1]
-                .explanation
-                .contains("by an importer this interpreter cannot show (it has no -X importtime);"),
-            "{}",
-            found[1].explanation
+        says(&found[0], "by an importer this interpreter cannot show (it has no -X importtime; an import line of 000_early.pth names it);");
+        says(
+            &found[1],
+            "by an importer this interpreter cannot show (it has no -X importtime);",
         );
     }
 
     #[test]
     fn diagnosis_of_start_files() {
         let (tree, _) = ImportTree::split(IMPORTTIME);
-        let registration = |target: &str| Registration {
-            group: "g".into(),
-            target: target.into(),
-            hook: "p:h".into(),
-            late: true,
-            before_activation: true,
-            before_site: false,
-        };
-        let dir = tempfile::tempdir().unwrap();
-        let write = |name: &str, text: &str| {
-            std::fs::write(dir.path().join(name), text).unwrap();
-        };
-        write("000_early.start", "# a comment\nearly:run\n");
-        write("zz_late.start", "late:run\n");
-        let site_packages = |activation, minor| SitePackages {
-            dir: dir.path(),
-            activation,
-            version: [3, minor, 0],
-        };
+        let dir = site_packages_with(&[
+            ("000_early.start", "# a comment\nearly:run\n"),
+            ("zz_late.start", "late:run\n"),
+        ]);
+        let site_packages = |activation, minor| site_packages(&dir, activation, minor);
         // A .start of ours runs after the .start files that sort before it.
-        let late = [registration("json"), registration("posixpath")];
+        let late = [
+            registration("json", true, true, false),
+            registration("posixpath", true, true, false),
+        ];
         let found = diagnose(&late, &tree, &site_packages(Activation::Start, 15));
-        assert!(
-            found[0].explanation.contains(
-                "by site, through importlib: an entry point of 000_early.start (early:run);"
-            ),
-            "{}",
-            found[0].explanation
+        says(
+            &found[0],
+            "by site, through importlib: an entry point of 000_early.start (early:run);",
         );
-        assert!(
-            found[1].explanation.contains(
-                "os <- site (within site: an entry point of 000_early.start (early:run) or what its module imports, a .pth import line,"
-            ),
-            "{}",
-            found[1].explanation
-        );
+        says(&found[1], "os <- site (within site: an entry point of 000_early.start (early:run) or what its module imports, a .pth import line,");
         // sitecustomize comes after every .start; before 3.15 none runs.
         let found = diagnose(&late, &tree, &site_packages(Activation::Sitecustomize, 15));
-        assert!(
-            found[0]
-                .explanation
-                .contains("000_early.start (early:run), zz_late.start (late:run)"),
-            "{}",
-            found[0].explanation
+        says(
+            &found[0],
+            "000_early.start (early:run), zz_late.start (late:run)",
         );
         let found = diagnose(&late, &tree, &site_packages(Activation::Sitecustomize, 14));
-        assert!(
-            found[0].explanation.contains("import_module"),
-            "{}",
-            found[0].explanation
-        );
+        says(&found[0], "import_module");
     }
 
     #[test]
