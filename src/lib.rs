@@ -159,7 +159,7 @@ fn install_into(layout: &Layout, opts: &InstallOptions, out: Output) -> Result<(
         installed_before: records.iter().map(|r| r.version().to_owned()).collect(),
         defaults: Some(&plan.defaults),
         activation: Some(activation),
-        activation_line: plan.activation_line().map(|(_, line)| line),
+        activation_line: plan.activation_line(),
         changes: &changes,
         counts: Counts::of(&changes),
         nothing_to_do: Counts::of(&changes).is_noop(),

@@ -450,18 +450,13 @@ impl Plan {
             .path
     }
 
-    /// The activation file this plan installs and its line, if it is a
-    /// `.pth` or `.start` file (for `--dry-run`).
-    pub fn activation_line(&self) -> Option<(&str, String)> {
+    /// The line of the `.pth` or `.start` file this plan installs, if it
+    /// installs one (for `--dry-run`).
+    pub fn activation_line(&self) -> Option<String> {
         self.files
             .iter()
             .find(|f| f.path == PTH || f.path == START)
-            .map(|f| {
-                (
-                    f.path.as_str(),
-                    String::from_utf8_lossy(&f.bytes).trim_end().to_owned(),
-                )
-            })
+            .map(|f| String::from_utf8_lossy(&f.bytes).trim_end().to_owned())
     }
 
     pub fn get(&self, path: &str) -> Option<&PlannedFile> {
@@ -728,7 +723,7 @@ mod tests {
         assert!(plan.get(PTH).is_none() && plan.get(SITECUSTOMIZE).is_none());
         assert_eq!(
             plan.activation_line(),
-            Some((START, "_wrapt_bootstrap_start:activate_when_set".to_owned()))
+            Some("_wrapt_bootstrap_start:activate_when_set".to_owned())
         );
         let with_defaults = Plan::render(&set(&["a"]), Activation::Start);
         assert_eq!(with_defaults.get(START).unwrap().bytes, START_ALWAYS);
