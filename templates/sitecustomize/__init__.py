@@ -63,6 +63,9 @@ def _load_native(sys, posix, native):
         spec = type(sys.implementation)(name="wrapt_bootstrap._native", origin=native)
         impl = _imp.create_dynamic(spec)
         _imp.exec_dynamic(impl)
+        if not impl.serves_this_interpreter():
+            # A legacy subinterpreter's copy of the module.
+            return None
     except Exception:
         # e.g. pyo3 refusing an isolated subinterpreter.
         return None

@@ -90,8 +90,12 @@ def _load_impl():
                     spec = type(sys.implementation)(name=__name__ + "._native", origin=native)
                     impl = _imp.create_dynamic(spec)
                     _imp.exec_dynamic(impl)
-                    impl.__file__ = native
-                    sys.modules[spec.name] = impl
+                    if impl.serves_this_interpreter():
+                        impl.__file__ = native
+                        sys.modules[spec.name] = impl
+                    else:
+                        # A legacy subinterpreter's copy of the module.
+                        impl = None
             except Exception:
                 # e.g. pyo3 refusing an isolated subinterpreter.
                 impl = None

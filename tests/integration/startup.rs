@@ -11,43 +11,49 @@ use crate::support::{
 };
 
 #[test]
-fn subinterpreters_get_the_fallback_silently() {
-    // pyo3 refuses isolated subinterpreters; each one runs site again and
-    // must be served by the pure-Python implementation without a word.
-    // CPython only: PyPy has no subinterpreters.
+fn subinterpreters_get_the_fallback_silently_and_their_own_hooks() {
+    // pyo3 refuses isolated subinterpreters; a legacy one (shared GIL, as
+    // mod_wsgi makes) could load the native module, whose state is the
+    // first interpreter's. Each runs site again and must be served by the
+    // pure-Python implementation without a word, with its own finder and
+    // hooks, in every mode. CPython only: PyPy has no subinterpreters.
     let code = r#"
 import sys
 try:
     import _interpreters as interpreters
+    kinds = [("isolated", lambda: interpreters.create()), ("legacy", lambda: interpreters.create("legacy"))]
 except ImportError:
     import _xxsubinterpreters as interpreters
-sub = interpreters.create()
-interpreters.run_string(sub, "import sys, tempfile, wrapt_bootstrap as w; sys.stdout.write(w._status()['implementation'] + '\\n'); sys.stdout.flush()")
-# 3.14 warns at exit about interpreters left open.
-interpreters.destroy(sub)
+    kinds = [("isolated", lambda: interpreters.create()), ("legacy", lambda: interpreters.create(isolated=False))]
+for kind, create in kinds:
+    sub = create()
+    interpreters.run_string(sub, "import sys, tempfile, wrapt_bootstrap as w; sys.stdout.write('%s %s\\n' % (w._status()['implementation'], hasattr(tempfile.mkdtemp, '__wrapped__'))); sys.stdout.flush()")
+    # 3.14 warns at exit about interpreters left open.
+    interpreters.destroy(sub)
 import wrapt_bootstrap as w
 print(w._status()['implementation'])
 "#;
     for python in pythons().iter().filter(|python| python.minor >= 12) {
-        let venv = crate::support::shared_venv(python);
-        let output = venv.run_code(
-            Implementation::Native,
-            &[("WRAPT_PATCHES", "wrapt_bootstrap.examples")],
-            code,
-        );
-        assert_eq!(
-            stdout(&output),
-            "fallback\nnative\n",
-            "python 3.{}: {}",
-            python.minor,
-            describe(&output)
-        );
-        assert_eq!(
-            stderr(&output),
-            "patching tempfile\n",
-            "python 3.{}",
-            python.minor
-        );
+        for mode in modes(python) {
+            let venv = Venv::new(python);
+            venv.install(&["--mode", mode]);
+            let output = venv.run_code(
+                Implementation::Native,
+                &[("WRAPT_PATCHES", "wrapt_bootstrap.examples")],
+                code,
+            );
+            assert_eq!(
+                stdout(&output),
+                "fallback True\nfallback True\nnative\n",
+                "{python} {mode} mode: {}",
+                describe(&output)
+            );
+            assert_eq!(
+                stderr(&output),
+                "patching tempfile\npatching tempfile\n",
+                "{python} {mode} mode"
+            );
+        }
     }
 }
 

@@ -11,7 +11,8 @@
 //! package), so it imports no Python module at all: it uses
 //! `sys` and `builtins`, which every interpreter has already loaded. State is
 //! per process, in statics: pyo3 refuses to load in an isolated
-//! subinterpreter, where the Python package takes the fallback instead.
+//! subinterpreter, and a legacy one must not use it (see
+//! `serves_this_interpreter`); there the Python package takes the fallback.
 //!
 //! The module exports:
 //! - `IMPLEMENTATION = "native"`
@@ -20,11 +21,15 @@
 //!   `notify_module_loaded(module)`: the public API's work
 //! - `status() -> dict`, `select(wrapt_patches, autowrapt_bootstrap,
 //!   defaults)`: for `wrapt-install --check` and the tests
+//! - `serves_this_interpreter() -> bool`: for the loaders
 
 mod activation;
 mod finder;
 mod registry;
 
+use std::sync::atomic::{AtomicI64, Ordering};
+
+use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::types::PyString;
 
@@ -38,6 +43,14 @@ use pyo3::types::PyString;
 /// either.)
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    // The first interpreter to initialise the module owns it; a legacy
+    // subinterpreter initialises it again, over the same statics.
+    let _ = OWN_INTERPRETER.compare_exchange(
+        -1,
+        interpreter_id(),
+        Ordering::Relaxed,
+        Ordering::Relaxed,
+    );
     registry::configure_from_environment();
     m.setattr("IMPLEMENTATION", "native")?;
     let functions = [
@@ -48,6 +61,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
         wrap_pyfunction!(activation::select, m)?,
         wrap_pyfunction!(registry::register_post_import_hook, m)?,
         wrap_pyfunction!(registry::notify_module_loaded, m)?,
+        wrap_pyfunction!(serves_this_interpreter, m)?,
     ];
     for function in functions {
         m.setattr(
@@ -56,4 +70,24 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
         )?;
     }
     Ok(())
+}
+
+/// The interpreter that initialised the module first. A legacy (shared-GIL)
+/// subinterpreter, as mod_wsgi makes, can load it too, but the module's
+/// state is process-wide statics (the registry, the finder, the first
+/// interpreter's `sys`): the loaders ask [`serves_this_interpreter`] and
+/// take the fallback there.
+static OWN_INTERPRETER: AtomicI64 = AtomicI64::new(-1);
+
+fn interpreter_id() -> i64 {
+    // SAFETY: called with the GIL held (module init, a Python call), when
+    // the current thread state and its interpreter exist.
+    unsafe { ffi::PyInterpreterState_GetID(ffi::PyInterpreterState_Get()) }
+}
+
+/// Whether this module serves the interpreter calling it: the one that
+/// initialised it.
+#[pyfunction]
+fn serves_this_interpreter() -> bool {
+    interpreter_id() == OWN_INTERPRETER.load(Ordering::Relaxed)
 }
