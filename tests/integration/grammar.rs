@@ -2,7 +2,7 @@
 //! end to end against the environment's defaults.
 
 use crate::support::{
-    describe, each_interpreter, pythons, pythons_and_pypy, stderr, stdout, Implementation,
+    describe, each_interpreter, pythons, pythons_and_pypy, run_ok, stderr, stdout, Implementation,
     PatchDist, Venv,
 };
 
@@ -219,5 +219,41 @@ fn defaults_apply_without_any_variable() {
             "{}",
             describe(&output)
         );
+    }
+}
+
+/// With the real autowrapt installed, `AUTOWRAPT_BOOTSTRAP` is its own: the
+/// kill switch silences wrapt-install's hooks, not autowrapt's (the README
+/// says so), and no hook fires twice either way.
+#[test]
+fn real_autowrapt_keeps_its_variable_under_the_kill_switch() {
+    let python = pythons()
+        .iter()
+        .find(|python| python.minor == 12)
+        .unwrap_or(&pythons()[0]);
+    let venv = Venv::with_pip(python);
+    run_ok(
+        std::process::Command::new(venv.root.join("bin/pip"))
+            .args(["install", "-q", "--disable-pip-version-check"])
+            .args(["autowrapt==2.0.0", "wrapt==2.5.2"]),
+    );
+    venv.install(&[]);
+    PatchDist {
+        name: "g-patches",
+        group: "g",
+        entries: &[("colorsys", "g_patch:hook")],
+        modules: &[(
+            "g_patch.py",
+            "import sys\ndef hook(m):\n    sys.stderr.write('fired\\n')\n",
+        )],
+    }
+    .write_into(&venv.site_packages);
+    for env in [
+        &[("AUTOWRAPT_BOOTSTRAP", "g")][..],
+        &[("AUTOWRAPT_BOOTSTRAP", "g"), ("WRAPT_PATCHES", "0")][..],
+        &[("AUTOWRAPT_BOOTSTRAP", "g"), ("WRAPT_PATCHES", "g")][..],
+    ] {
+        let output = venv.run_code(Implementation::Native, env, "import colorsys");
+        assert_eq!(stderr(&output), "fired\n", "{env:?}: {}", describe(&output));
     }
 }
