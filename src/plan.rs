@@ -200,6 +200,7 @@ const INIT_TEMPLATE: &str = include_str!(concat!(
     "/templates/wrapt_bootstrap/__init__.py"
 ));
 const API: &[u8] = template!("wrapt_bootstrap/_api.py");
+const DEFERRED: &[u8] = template!("wrapt_bootstrap/_deferred.py");
 const FALLBACK_TEMPLATE: &str = include_str!(concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/templates/wrapt_bootstrap/_fallback.py"
@@ -292,6 +293,12 @@ impl Plan {
             file(
                 format!("{PACKAGE_DIR}/_api.py"),
                 API.to_vec(),
+                MODE_FILE,
+                Stage::Package,
+            ),
+            file(
+                format!("{PACKAGE_DIR}/_deferred.py"),
+                DEFERRED.to_vec(),
                 MODE_FILE,
                 Stage::Package,
             ),
@@ -681,6 +688,7 @@ mod tests {
             [
                 "wrapt_bootstrap/__init__.py",
                 "wrapt_bootstrap/_api.py",
+                "wrapt_bootstrap/_deferred.py",
                 "wrapt_bootstrap/_fallback.py",
                 "wrapt_bootstrap/examples.py",
                 "wrapt_bootstrap/_native.abi3.so",
@@ -709,7 +717,13 @@ mod tests {
                 .bytes,
             PTH_ALWAYS
         );
-        let metadata = String::from_utf8(plan.files[5].bytes.clone()).unwrap();
+        let metadata = String::from_utf8(
+            plan.get(&format!("{}/METADATA", dist_info_dir()))
+                .unwrap()
+                .bytes
+                .clone(),
+        )
+        .unwrap();
         assert!(metadata.contains("Version: 0.1.0\n"), "{metadata}");
         assert!(!metadata.contains("@VERSION@"));
     }
@@ -718,7 +732,11 @@ mod tests {
     fn start_plan_writes_the_entry_points_package_then_the_start_file() {
         let plan = Plan::render(&set(&[]), Activation::Start);
         let paths: Vec<&str> = plan.files.iter().map(|f| f.path.as_str()).collect();
-        assert_eq!(paths[5], START_PACKAGE, "{paths:?}");
+        let package_files = paths
+            .iter()
+            .filter(|p| p.starts_with("wrapt_bootstrap/"))
+            .count();
+        assert_eq!(paths[package_files], START_PACKAGE, "{paths:?}");
         assert_eq!(paths.last(), Some(&START), "{paths:?}");
         assert!(plan.get(PTH).is_none() && plan.get(SITECUSTOMIZE).is_none());
         assert_eq!(
@@ -779,6 +797,7 @@ mod tests {
             [
                 "wrapt_bootstrap/__init__.py",
                 "wrapt_bootstrap/_api.py",
+                "wrapt_bootstrap/_deferred.py",
                 "wrapt_bootstrap/_fallback.py",
                 "wrapt_bootstrap/examples.py",
             ]

@@ -27,5 +27,5 @@ def activate_when_set():
 def activate():
     try:
         import wrapt_bootstrap
-    except Exception:
+    except BaseException:
         pass

@@ -139,7 +139,8 @@ if _may_enable(posix.environ):
     try:
         if "wrapt_bootstrap" not in sys.modules:
             _rescan = _activate(sys, posix, _machinery, _parent)
-    except Exception:
+    except BaseException:
+        # Not even a SystemExit may stop the interpreter from starting.
         pass
 
 

@@ -145,7 +145,7 @@ def _activate():
                 if original is not None:
                     _site_originals[name] = original
                     setattr(site, name, wrapper)
-    except Exception:
+    except BaseException:
         # Raised here, it would fail the import of this package and leave it
         # to be imported, and activated, again.
         _report("activation failed; the application continues without patches:")

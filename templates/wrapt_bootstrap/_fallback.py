@@ -28,6 +28,8 @@ _pending = {}
 # registered at most once per process, so activation is idempotent.
 _string_hooks = set()
 _in_progress = set()
+# target module name -> the spec of the import its deferred hooks wait for.
+_waiting_targets = {}
 
 
 def _report(message):
@@ -50,20 +52,77 @@ def _resolve(hook):
 
 
 def _fire(hook, label, module, name):
+    # Resolve and call one hook. A patch module that cannot be imported
+    # while another import is running on this thread is tried again once
+    # the outermost one has finished (_deferred.py says why), and so are the
+    # hooks after it for the same target, to keep their order.
+    spec = _waiting_targets.get(name)
+    if spec is not None:
+        _defer(spec, hook, label, module, name)
+        return
     started = _clock() if _debug else 0.0
     try:
-        _resolve(hook)(module)
-    except Exception:
-        if _strict:
-            raise
-        _report("hook %s for module '%s' failed:" % (label, name))
-        sys.__excepthook__(*sys.exc_info())
+        function = _resolve(hook)
+    except BaseException as error:
+        if isinstance(error, (Exception, SystemExit)):
+            from . import _deferred
+
+            spec = _deferred.outermost_import()
+            if spec is not None:
+                _defer(spec, hook, label, module, name)
+                return
+        _failed(label, name, _at_startup())
+        return
+    try:
+        function(module)
+    except BaseException:
+        _failed(label, name, _at_startup())
         return
     if _debug:
         _report(
             "fired hook %s for module '%s' in %.3f ms"
             % (label, name, (_clock() - started) * 1000.0)
         )
+
+
+def _defer(spec, hook, label, module, name):
+    from . import _deferred
+
+    _waiting_targets.setdefault(name, spec)
+    # site's own import is startup, where nothing may escape.
+    startup = spec.name == "site"
+
+    def retry():
+        _waiting_targets.pop(name, None)
+        try:
+            _resolve(hook)(module)
+        except BaseException:
+            _failed(label, name, startup or _at_startup())
+            return
+        if _debug:
+            _report("fired hook %s for module '%s' once '%s' was imported" % (label, name, spec.name))
+
+    _deferred.when_imported(spec, retry)
+    if _debug:
+        _report("hook %s for module '%s' waits until '%s' is imported" % (label, name, spec.name))
+
+
+def _failed(label, name, startup):
+    # Called while an exception is being handled: reports it, or re-raises
+    # it. At startup nothing escapes (an exception out of site stops the
+    # interpreter). Later, a hook's Exception or SystemExit is reported
+    # unless WRAPT_PATCHES_STRICT asks for it; a KeyboardInterrupt is the
+    # user's and goes on.
+    error = sys.exc_info()[1]
+    if not startup and (_strict or not isinstance(error, (Exception, SystemExit))):
+        raise
+    _report("hook %s for module '%s' failed:" % (label, name))
+    sys.__excepthook__(*sys.exc_info())
+
+
+def _at_startup():
+    # site runs everything at startup from its own import.
+    return getattr(getattr(sys.modules.get("site"), "__spec__", None), "_initializing", False)
 
 
 def _clock():
@@ -499,8 +558,8 @@ def activate(defaults):
         _selected = tuple(groups)
         _autowrapt_groups = tuple(autowrapt_groups)
         install_finder()
-        rescan()
-    except Exception:
+        _scan_new_paths()
+    except BaseException:
         _report("activation failed; the application continues without patches:")
         sys.__excepthook__(*sys.exc_info())
         return False
@@ -518,6 +577,15 @@ def rescan():
     """
     if not _active:
         return
+    try:
+        _scan_new_paths()
+    except BaseException:
+        # Run from site, which an exception would stop.
+        _report("rescan at the end of site failed:")
+        sys.__excepthook__(*sys.exc_info())
+
+
+def _scan_new_paths():
     paths = [path for path in sys.path if isinstance(path, str) and path not in _scanned_paths]
     if paths:
         _scanned_paths.update(paths)

@@ -3,8 +3,8 @@
 //! PyPy with the fallback.
 
 use crate::support::{
-    assert_served_by, describe, each_interpreter, recording_dist, stderr, stdout, PatchDir,
-    PatchDist, RECORDING_PATCH,
+    assert_served_by, describe, each_interpreter, pypi_packages, recording_dist, stderr, stdout,
+    PatchDir, PatchDist, RECORDING_PATCH,
 };
 
 #[test]
@@ -592,5 +592,154 @@ print(importlib.util.find_spec("no_such_module_anywhere"))
             describe(&output)
         );
         assert_eq!(stderr(&output), "", "{}", describe(&output));
+    });
+}
+
+/// A vendor's `sys.exit()` in a patch (say on a missing licence key) is the
+/// patch's failure, reported like any other: the import that fired it
+/// succeeds and the application carries on. A `KeyboardInterrupt` is the
+/// user's and stops the program, and `WRAPT_PATCHES_STRICT` lets a
+/// `SystemExit` through as it does any failure.
+#[test]
+fn a_patch_that_exits_is_reported_and_an_interrupt_is_the_users() {
+    let patches = PatchDir::new(&[PatchDist {
+        name: "exiting-patches",
+        group: "exiting",
+        entries: &[
+            ("json", "exits_in_hook:hook"),
+            ("colorsys", "exits_on_import:hook"),
+            ("wave", "interrupted:hook"),
+        ],
+        modules: &[
+            (
+                "exits_in_hook.py",
+                "import sys\ndef hook(module):\n    sys.exit(3)\n",
+            ),
+            (
+                "exits_on_import.py",
+                "import sys\nsys.exit(4)\ndef hook(module):\n    pass\n",
+            ),
+            (
+                "interrupted.py",
+                "def hook(module):\n    raise KeyboardInterrupt\n",
+            ),
+        ],
+    }]);
+    each_interpreter(|venv, implementation| {
+        let env = patches.env("exiting");
+        let output = venv.run_code(
+            implementation,
+            &env,
+            "import json, colorsys\nprint('carried on', json.dumps(1), colorsys.__name__)",
+        );
+        assert_eq!(
+            stdout(&output),
+            "carried on 1 colorsys\n",
+            "{}",
+            describe(&output)
+        );
+        let errors = stderr(&output);
+        for expected in [
+            "wrapt-bootstrap: hook 'exits_in_hook:hook' (group 'exiting', entry 'json') for module 'json' failed:",
+            "SystemExit: 3",
+            "wrapt-bootstrap: hook 'exits_on_import:hook' (group 'exiting', entry 'colorsys') for module 'colorsys' failed:",
+            "SystemExit: 4",
+        ] {
+            assert!(errors.contains(expected), "missing {expected:?} in:\n{errors}");
+        }
+        assert_eq!(errors.matches("wrapt-bootstrap:").count(), 2, "{errors}");
+
+        let output = venv.python(
+            implementation,
+            &env,
+            &["-c", "import wave\nprint('carried on')"],
+        );
+        assert!(!output.status.success(), "{}", describe(&output));
+        assert!(
+            stderr(&output).contains("KeyboardInterrupt"),
+            "{}",
+            describe(&output)
+        );
+        assert!(
+            !stderr(&output).contains("wrapt-bootstrap:"),
+            "{}",
+            describe(&output)
+        );
+        assert_eq!(stdout(&output), "");
+
+        let strict = [env[0], env[1], ("WRAPT_PATCHES_STRICT", "1")];
+        let output = venv.python(
+            implementation,
+            &strict,
+            &["-c", "import json\nprint('carried on')"],
+        );
+        assert_eq!(output.status.code(), Some(3), "{}", describe(&output));
+    });
+}
+
+/// A hook fires as its target's code has executed, often inside another
+/// module's import: `logging` imports `string`. A patch module that imports
+/// wrapt (which imports asyncio, whose concurrent.futures calls
+/// `logging.getLogger`) then reaches the half-built `logging`, and cannot
+/// be imported there. It is tried again once `logging`'s import has
+/// finished; a hook that can be resolved at once still fires at once, and
+/// the hooks of one target keep their order.
+#[test]
+fn a_patch_module_that_needs_its_importer_loads_once_that_import_finishes() {
+    let wrapt = pypi_packages(&["wrapt==2.5.2"]);
+    let patches = PatchDir::new(&[PatchDist {
+        name: "nested-patches",
+        group: "nested",
+        entries: &[
+            ("string", "needs_logging:patch"),
+            ("string", "plain_patch:patch"),
+            ("colorsys", "never_there:patch"),
+        ],
+        modules: &[
+            (
+                "needs_logging.py",
+                "import builtins, wrapt, asyncio, logging\n\
+                 def patch(module):\n    \
+                     builtins.__dict__.setdefault('ORDER', []).append('needs_logging')\n    \
+                     module.PATCHED = logging.getLogger('acme').name\n",
+            ),
+            (
+                "plain_patch.py",
+                "import builtins\ndef patch(module):\n    builtins.__dict__.setdefault('ORDER', []).append('plain')\n",
+            ),
+            ("nested_app.py", "import colorsys\n"),
+        ],
+    }]);
+    let path = format!("{}:{}", patches.path_str(), wrapt.display());
+    each_interpreter(|venv, implementation| {
+        let env = [("WRAPT_PATCHES", "nested"), ("PYTHONPATH", path.as_str())];
+        let output = venv.run_code(
+            implementation,
+            &env,
+            "import logging, string, builtins\nprint(string.PATCHED, builtins.ORDER)",
+        );
+        assert_eq!(
+            stdout(&output),
+            "acme ['needs_logging', 'plain']\n",
+            "{}",
+            describe(&output)
+        );
+        assert_eq!(stderr(&output), "", "{}", describe(&output));
+        // One that cannot load at all is reported once, after the import
+        // that held it (nested_app's) has finished.
+        let output = venv.run_code(
+            implementation,
+            &env,
+            "import nested_app\nprint('carried on')",
+        );
+        assert_eq!(stdout(&output), "carried on\n");
+        assert_eq!(
+            stderr(&output)
+                .matches("wrapt-bootstrap: hook 'never_there:patch'")
+                .count(),
+            1,
+            "{}",
+            describe(&output)
+        );
     });
 }

@@ -12,7 +12,7 @@ use crate::support::{
 const VERSION: &str = env!("CARGO_PKG_VERSION");
 
 /// The package's modules, each installed with its bytecode.
-const MODULES: [&str; 4] = ["__init__", "_api", "_fallback", "examples"];
+const MODULES: [&str; 5] = ["__init__", "_api", "_deferred", "_fallback", "examples"];
 
 /// Every file an install into a venv of `python` writes in the default mode
 /// (a `.pth` line); the `.so` on PyPy too: one installation for every

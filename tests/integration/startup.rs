@@ -473,3 +473,60 @@ fn sys_path_entries_added_later_in_site_are_scanned_too() {
         }
     }
 }
+
+/// A patch's `sys.exit()` at startup, from its hook or its module, for a
+/// target that is already imported when the hooks are registered (`os`):
+/// before, every Python process of the environment failed to start
+/// ("Fatal Python error: init_import_site"). Reported, and the interpreter
+/// starts, in every mode.
+#[test]
+fn a_patch_that_exits_at_startup_never_stops_the_interpreter() {
+    let patches = PatchDir::new(&[PatchDist {
+        name: "exiting-patches",
+        group: "exiting",
+        entries: &[("os", "exits_in_hook:hook"), ("os", "exits_on_import:hook")],
+        modules: &[
+            (
+                "exits_in_hook.py",
+                "import sys\ndef hook(module):\n    sys.exit(3)\n",
+            ),
+            (
+                "exits_on_import.py",
+                "import sys\nsys.exit(4)\ndef hook(module):\n    pass\n",
+            ),
+        ],
+    }]);
+    for python in pythons_and_pypy() {
+        for mode in modes(python) {
+            let venv = Venv::new(python);
+            venv.install(&["--mode", mode]);
+            for &implementation in python.implementations() {
+                for strict in ["0", "1"] {
+                    let env = [
+                        ("WRAPT_PATCHES", "exiting"),
+                        ("PYTHONPATH", patches.path_str()),
+                        ("WRAPT_PATCHES_STRICT", strict),
+                    ];
+                    let what = format!("{python} {mode} mode {implementation:?} strict={strict}");
+                    let output = venv.run_code(implementation, &env, "print('started')");
+                    assert_eq!(
+                        stdout(&output),
+                        "started\n",
+                        "{what}: {}",
+                        describe(&output)
+                    );
+                    let errors = stderr(&output);
+                    assert!(
+                        errors.contains("SystemExit: 3") && errors.contains("SystemExit: 4"),
+                        "{what}: {errors}"
+                    );
+                    assert_eq!(
+                        errors.matches("wrapt-bootstrap:").count(),
+                        2,
+                        "{what}: {errors}"
+                    );
+                }
+            }
+        }
+    }
+}

@@ -533,6 +533,48 @@ pub fn assert_served_by(venv: &Venv, implementation: Implementation, env: &[(&st
     );
 }
 
+/// A directory of pure-Python packages from PyPI (`wheel` names with
+/// versions), installed by real pip with `--target` once per test run and
+/// shared: put it on `PYTHONPATH`. Pure wheels serve every interpreter.
+pub fn pypi_packages(requirements: &'static [&'static str]) -> &'static Path {
+    static DIRS: OnceLock<std::sync::Mutex<BTreeMap<&'static [&'static str], &'static TempDir>>> =
+        OnceLock::new();
+    let mut dirs = DIRS
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    dirs.entry(requirements)
+        .or_insert_with(|| {
+            let dir = Box::leak(Box::new(
+                tempfile::Builder::new()
+                    .prefix("wrapt-pypi-")
+                    .tempdir()
+                    .unwrap(),
+            ));
+            // pyenv's oldest CPython brings pip; the wheels chosen are the
+            // pure ones whatever it is.
+            let python = &pythons()[0];
+            run_ok(
+                base_command(&python.exe)
+                    .args(["-m", "pip", "install", "-q", "--disable-pip-version-check"])
+                    .args(["--no-deps", "--only-binary=:all:", "--implementation", "py"])
+                    .args([
+                        "--abi",
+                        "none",
+                        "--platform",
+                        "any",
+                        "--python-version",
+                        "3.9",
+                    ])
+                    .arg("--target")
+                    .arg(dir.path())
+                    .args(requirements),
+            );
+            dir
+        })
+        .path()
+}
+
 /// A patch that records each firing: in `builtins.FIRED`, as `PATCHED_BY` on
 /// the module, and as a `pid module` line in `$ACME_LOG` when set (for
 /// child processes).

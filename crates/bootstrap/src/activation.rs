@@ -15,7 +15,6 @@ use std::collections::HashSet;
 use std::path::PathBuf;
 use std::sync::{LazyLock, Mutex, PoisonError};
 
-use pyo3::exceptions::PyException;
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyString};
@@ -188,10 +187,10 @@ pub(crate) fn activate(py: Python<'_>, defaults: &Bound<'_, PyAny>) -> PyResult<
             return Ok(false);
         }
     }
-    let result = start(py, selection);
-    match result {
+    match start(py, selection) {
         Ok(()) => Ok(true),
-        Err(error) if error.is_instance_of::<PyException>(py) => {
+        // Run from site: not even a SystemExit may stop the interpreter.
+        Err(error) => {
             report_exception(
                 py,
                 &error,
@@ -200,7 +199,6 @@ pub(crate) fn activate(py: Python<'_>, defaults: &Bound<'_, PyAny>) -> PyResult<
             )?;
             Ok(false)
         }
-        Err(error) => Err(error),
     }
 }
 
@@ -234,7 +232,7 @@ fn start(py: Python<'_>, selection: selection::Selection) -> PyResult<()> {
         report(py, "implementation native; groups %s%s", trace)?;
     }
     crate::finder::install_finder(py)?;
-    rescan(py)
+    scan_new_paths(py)
 }
 
 fn count_entry(state: &mut State, group: &str, add: usize) {
@@ -292,6 +290,12 @@ pub(crate) fn rescan(py: Python<'_>) -> PyResult<()> {
     if !with_state(|state| state.active) {
         return Ok(());
     }
+    // Run from site, which an exception would stop.
+    scan_new_paths(py)
+        .or_else(|error| report_exception(py, &error, "rescan at the end of site failed:", ()))
+}
+
+fn scan_new_paths(py: Python<'_>) -> PyResult<()> {
     let paths = sys_path(py)?;
     let (paths, groups) = with_state(|state| {
         let paths: Vec<PathBuf> = paths

@@ -8,14 +8,15 @@
 //! Hooks run with nothing of ours held: wrapt PR #217 and mlflow's vendored
 //! copy deadlocked when a hook imported something under their lock.
 
+use std::ffi::CString;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
-use pyo3::exceptions::{PyException, PyValueError};
+use pyo3::exceptions::{PyException, PySystemExit, PyValueError};
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyDict, PyList, PySet, PyString, PyTuple};
+use pyo3::types::{PyCFunction, PyDict, PyList, PySet, PyString, PyTuple};
 
 static DEBUG: AtomicBool = AtomicBool::new(false);
 static STRICT: AtomicBool = AtomicBool::new(false);
@@ -27,6 +28,16 @@ static PENDING: PyOnceLock<Py<PyDict>> = PyOnceLock::new();
 /// `(target, "module:attr")` pairs ever registered: string hooks are
 /// registered at most once per process, so activation is idempotent.
 static STRING_HOOKS: PyOnceLock<Py<PySet>> = PyOnceLock::new();
+/// Target module name -> the spec of the import its deferred hooks wait
+/// for (see [`fire`]).
+static WAITING_TARGETS: PyOnceLock<Py<PyDict>> = PyOnceLock::new();
+/// `templates/wrapt_bootstrap/_deferred.py`, the fallback's own module,
+/// compiled the first time a hook is deferred.
+static DEFERRED: PyOnceLock<Py<PyModule>> = PyOnceLock::new();
+const DEFERRED_SOURCE: &str = include_str!(concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../templates/wrapt_bootstrap/_deferred.py"
+));
 static SYS: PyOnceLock<Py<PyModule>> = PyOnceLock::new();
 static BUILTINS: PyOnceLock<Py<PyModule>> = PyOnceLock::new();
 
@@ -40,6 +51,23 @@ pub(crate) fn pending_dict(py: Python<'_>) -> &Bound<'_, PyDict> {
 /// does not even create it.
 pub(crate) fn pending_dict_if_any(py: Python<'_>) -> Option<&Bound<'_, PyDict>> {
     PENDING.get(py).map(|d| d.bind(py))
+}
+
+fn waiting_targets(py: Python<'_>) -> &Bound<'_, PyDict> {
+    WAITING_TARGETS
+        .get_or_init(py, || PyDict::new(py).unbind())
+        .bind(py)
+}
+
+fn deferred(py: Python<'_>) -> PyResult<&Bound<'_, PyModule>> {
+    DEFERRED
+        .get_or_try_init(py, || {
+            let module = PyModule::new(py, "wrapt_bootstrap._deferred")?;
+            let code = CString::new(DEFERRED_SOURCE)?;
+            py.run(&code, Some(&module.dict()), None)?;
+            Ok::<_, PyErr>(module.unbind())
+        })
+        .map(|m| m.bind(py))
 }
 
 fn string_hooks(py: Python<'_>) -> &Bound<'_, PySet> {
@@ -217,9 +245,11 @@ fn resolve<'py>(py: Python<'py>, hook: &Bound<'py, PyAny>) -> PyResult<Bound<'py
     Ok(target)
 }
 
-/// Resolve and call one hook. Errors (any `Exception`) propagate in strict
-/// mode; otherwise they are reported on stderr with the traceback, as
-/// `sys.__excepthook__` prints it, and the caller carries on.
+/// Resolve and call one hook. A patch module that cannot be imported while
+/// another import is running on this thread is tried again once the
+/// outermost one has finished (`_deferred.py` says why), and so are the
+/// hooks after it for the same target, to keep their order. Failures go to
+/// [`failed`].
 fn fire<'py>(
     py: Python<'py>,
     hook: &Bound<'py, PyAny>,
@@ -227,24 +257,120 @@ fn fire<'py>(
     module: &Bound<'py, PyAny>,
     name: &Bound<'py, PyAny>,
 ) -> PyResult<()> {
+    if let Some(spec) = WAITING_TARGETS
+        .get(py)
+        .map(|waiting| waiting.bind(py).get_item(name))
+        .transpose()?
+        .flatten()
+    {
+        return defer(py, &spec, hook, label, module, name);
+    }
     let started = debug().then(Instant::now);
-    let result = resolve(py, hook).and_then(|hook| hook.call1((module,)));
-    match result {
-        Ok(_) => {
-            if let Some(started) = started {
-                let ms = started.elapsed().as_secs_f64() * 1000.0;
-                report(
-                    py,
-                    "fired hook %s for module '%s' in %.3f ms",
-                    (label, name, ms),
-                )?;
+    let function = match resolve(py, hook) {
+        Ok(function) => function,
+        Err(err) => {
+            if is_a_failure(py, &err) {
+                let spec = deferred(py)?.call_method0(intern!(py, "outermost_import"))?;
+                if !spec.is_none() {
+                    return defer(py, &spec, hook, label, module, name);
+                }
             }
-            Ok(())
+            return failed(py, &err, label, name, at_startup(py)?);
         }
-        // KeyboardInterrupt, SystemExit & co. are not a hook's failure.
-        Err(err) if STRICT.load(Ordering::Relaxed) || !err.is_instance_of::<PyException>(py) => {
-            Err(err)
+    };
+    if let Err(err) = function.call1((module,)) {
+        return failed(py, &err, label, name, at_startup(py)?);
+    }
+    if let Some(started) = started {
+        let ms = started.elapsed().as_secs_f64() * 1000.0;
+        report(
+            py,
+            "fired hook %s for module '%s' in %.3f ms",
+            (label, name, ms),
+        )?;
+    }
+    Ok(())
+}
+
+/// Fire the hook again once the import of `spec` has finished.
+fn defer<'py>(
+    py: Python<'py>,
+    spec: &Bound<'py, PyAny>,
+    hook: &Bound<'py, PyAny>,
+    label: &Bound<'py, PyAny>,
+    module: &Bound<'py, PyAny>,
+    name: &Bound<'py, PyAny>,
+) -> PyResult<()> {
+    let waiting = waiting_targets(py);
+    if !waiting.contains(name)? {
+        waiting.set_item(name, spec)?;
+    }
+    let spec_name = spec.getattr(intern!(py, "name"))?;
+    if debug() {
+        report(
+            py,
+            "hook %s for module '%s' waits until '%s' is imported",
+            (label, name, &spec_name),
+        )?;
+    }
+    // site's own import is startup, where nothing may escape.
+    let startup = spec_name.eq("site")?;
+    let [hook, label, module, name, spec_name] =
+        [hook, label, module, name, &spec_name].map(|object| object.clone().unbind());
+    let retry = PyCFunction::new_closure(py, None, None, move |args, _kwargs| -> PyResult<()> {
+        let py = args.py();
+        let (hook, label, module, name) = (
+            hook.bind(py),
+            label.bind(py),
+            module.bind(py),
+            name.bind(py),
+        );
+        waiting_targets(py).call_method1(intern!(py, "pop"), (name, py.None()))?;
+        match resolve(py, hook).and_then(|function| function.call1((module,))) {
+            Ok(_) if debug() => report(
+                py,
+                "fired hook %s for module '%s' once '%s' was imported",
+                (label, name, spec_name.bind(py)),
+            ),
+            Ok(_) => Ok(()),
+            Err(err) => failed(py, &err, label, name, startup || at_startup(py)?),
         }
-        Err(err) => report_exception(py, &err, "hook %s for module '%s' failed:", (label, name)),
+    })?;
+    deferred(py)?.call_method1(intern!(py, "when_imported"), (spec, retry))?;
+    Ok(())
+}
+
+/// A hook's own failure, not the user's interrupt: an `Exception`, or a
+/// `SystemExit` (a vendor's `sys.exit()` on a missing licence key).
+fn is_a_failure(py: Python<'_>, err: &PyErr) -> bool {
+    err.is_instance_of::<PyException>(py) || err.is_instance_of::<PySystemExit>(py)
+}
+
+/// A hook that failed: reported, or raised. At startup nothing escapes (an
+/// exception out of site stops the interpreter). Later, a failure is
+/// reported unless `WRAPT_PATCHES_STRICT` asks for it; a
+/// `KeyboardInterrupt` is the user's and goes on.
+fn failed<'py>(
+    py: Python<'py>,
+    err: &PyErr,
+    label: &Bound<'py, PyAny>,
+    name: &Bound<'py, PyAny>,
+    startup: bool,
+) -> PyResult<()> {
+    if !startup && (STRICT.load(Ordering::Relaxed) || !is_a_failure(py, err)) {
+        return Err(err.clone_ref(py));
+    }
+    report_exception(py, err, "hook %s for module '%s' failed:", (label, name))
+}
+
+/// Whether site is running: everything at startup runs from its import.
+pub(crate) fn at_startup(py: Python<'_>) -> PyResult<bool> {
+    let site = sys_modules_get(py, intern!(py, "site").as_any(), py.None().bind(py))?;
+    match site.getattr_opt(intern!(py, "__spec__"))? {
+        Some(spec) => match spec.getattr_opt(intern!(py, "_initializing"))? {
+            Some(initializing) => initializing.is_truthy(),
+            None => Ok(false),
+        },
+        None => Ok(false),
     }
 }
