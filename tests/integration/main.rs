@@ -5,6 +5,7 @@
 mod activation;
 mod discover;
 mod doctor;
+mod editable;
 mod grammar;
 mod hooks;
 mod install;
