@@ -162,7 +162,7 @@ fn writes_exactly_the_designed_files(python: &Python, mode: &str) {
         &[
             "-v",
             "-c",
-            "import wrapt_bootstrap._api, wrapt_bootstrap._fallback, wrapt_bootstrap.examples",
+            "import wrapt_bootstrap._api, wrapt_bootstrap._deferred, wrapt_bootstrap._fallback, wrapt_bootstrap.examples",
         ],
     );
     assert!(output.status.success(), "{}", describe(&output));
