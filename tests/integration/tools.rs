@@ -1,5 +1,8 @@
-//! Tool processes: with groups enabled, packaging tools (pip, pipx, …) run
-//! without patches, as the skip list and `WRAPT_PATCHES_SKIP` say.
+//! Tool processes: with groups enabled, packaging tools (pip, pipx, …) and
+//! the processes they start run without patches, as the skip list and
+//! `WRAPT_PATCHES_SKIP` say.
+
+use wrapt_common::selection::{DEFAULT_SKIP, TOOL_MARKERS};
 
 use crate::support::{
     describe, pythons, pythons_and_pypy, shared_venv, stderr, stdout, Implementation, PatchDir,
@@ -12,51 +15,254 @@ import sys, tempfile, wrapt_bootstrap as w
 print(w._status()['skipped_as_tool'], getattr(tempfile.mkdtemp, '__wrapped__', None) is not None)
 ";
 
+/// One row of the tool table: the command line after the interpreter
+/// `/i/python` (split at spaces), `sys.prefix`, the variables set, the
+/// skip list (comma-separated; `None`: the default one), and the name
+/// `tool` must return. `{dir}` stands for the table's directory, which is
+/// also the current one.
+type ToolCase<'a> = (
+    &'a str,
+    &'a str,
+    &'a [&'a str],
+    Option<&'a str>,
+    Option<&'a str>,
+);
+
+const SITE: &str = "/venv/lib/python3.12/site-packages";
+
+const TOOL_CASES: &[ToolCase] = &[
+    ("-m pip install", "/venv", &[], None, Some("pip")),
+    ("-I -m build.__main__", "/venv", &[], None, Some("build")),
+    ("-m mypkg", "/venv", &[], None, None),
+    ("-c pass", "/venv", &[], None, None),
+    ("-", "/venv", &[], None, None),
+    ("", "/venv", &[], None, None),
+    // Runners inside an installed tool's package.
+    (
+        "{site}/pip/__pip-runner__.py install",
+        "/venv",
+        &[],
+        None,
+        Some("pip"),
+    ),
+    (
+        "{site}/pip/_vendor/pyproject_hooks/_in_process/_in_process.py build_wheel /tmp/x",
+        "/",
+        &[],
+        None,
+        Some("pip"),
+    ),
+    (
+        "/usr/lib/python3/dist-packages/pyproject_hooks/_in_process/_in_process.py",
+        "/usr",
+        &[],
+        None,
+        Some("pyproject_hooks"),
+    ),
+    ("{site}/myapp/build.py", "/venv", &[], None, None),
+    // Console scripts: in prefix/bin (the file need not exist)...
+    ("/venv/bin/pip3.12 install", "/venv", &[], None, Some("pip")),
+    ("/venv/lib/../bin/uv", "/venv/", &[], None, Some("uv")),
+    ("venv/bin/pip", "{dir}/venv", &[], None, Some("pip")),
+    ("/other/bin/pip", "/venv", &[], None, None),
+    // ...or run by the interpreter their #! line names.
+    ("{dir}/bin/pip", "/venv", &[], None, Some("pip")),
+    ("bin/pip", "/venv", &[], None, Some("pip")),
+    ("{dir}/bin/pip3.12", "/venv", &[], None, Some("pip")),
+    ("{dir}/bin/wheel", "/venv", &[], None, Some("wheel")),
+    ("{dir}/bin/uv", "/venv", &[], None, None),
+    ("{dir}/bin/nox", "/venv", &[], None, None),
+    ("{dir}/bin/tox", "/venv", &[], None, None),
+    ("{dir}/bin/hatch", "/venv", &[], None, None),
+    // A project's own scripts, whatever their names.
+    ("{dir}/proj/build", "/venv", &[], None, None),
+    ("{dir}/proj/build.py", "/venv", &[], None, None),
+    ("{dir}/proj/uv.py", "/venv", &[], None, None),
+    ("build.py", "{dir}", &[], None, None),
+    ("{dir}/proj/uv.py", "/venv", &[], Some("uv.py"), None),
+    // The list decides, edited or replaced.
+    ("-m pip", "/venv", &[], Some(""), None),
+    ("{dir}/bin/pip", "/venv", &[], Some("pipx"), None),
+    ("-m myapp", "/venv", &[], Some("myapp"), Some("myapp")),
+    ("-c pass", "/venv", &["PIP_BUILD_TRACKER"], Some("uv"), None),
+    // The command line is asked before the markers.
+    ("-m uv", "/venv", &["PIP_BUILD_TRACKER"], None, Some("uv")),
+    ("-c pass", "/venv", &["SOMETHING_ELSE"], None, None),
+];
+
+/// The tool-process rule as a pure function (each implementation's
+/// `tool`), evaluated by each real interpreter, with the console scripts
+/// it reads the `#!` line of.
+#[test]
+fn tool_table() {
+    let dir = PatchDir::new(&[]);
+    for (file, text) in [
+        ("bin/pip", "#!/i/python\nimport sys\n"),
+        ("bin/pip3.12", "#! \t/i/python -E\n"),
+        ("bin/wheel", "#!/i/python\r\n"),
+        ("bin/uv", "#!/i/python3\n"),
+        ("bin/nox", "# /i/python\n"),
+        ("bin/tox/__main__.py", ""),
+        ("proj/build", "#!/usr/bin/env python3\n"),
+        ("proj/build.py", "#!/i/python\n"),
+        ("proj/uv.py", "print()\n"),
+    ] {
+        dir.write(file, text);
+    }
+    // Linux reads 256 bytes of the #! line, and so do both implementations.
+    dir.write("bin/hatch", &format!("#!{}/i/python\n", " ".repeat(250)));
+    let mut cases = TOOL_CASES.to_vec();
+    for (variable, name) in TOOL_MARKERS {
+        for command in ["-c pass", "{dir}/proj/build.py"] {
+            cases.push((
+                command,
+                "/venv",
+                std::slice::from_ref(variable),
+                None,
+                Some(name),
+            ));
+        }
+    }
+    let text = |value: &str| {
+        value
+            .replace("{dir}", dir.path_str())
+            .replace("{site}", SITE)
+    };
+    let calls: Vec<serde_json::Value> = cases
+        .iter()
+        .map(|(command, prefix, set, skip, _)| {
+            let argv: Vec<String> = std::iter::once("/i/python")
+                .chain(command.split(' ').filter(|arg| !arg.is_empty()))
+                .map(text)
+                .collect();
+            let skip: Vec<&str> = match skip {
+                Some(skip) => skip.split(',').filter(|name| !name.is_empty()).collect(),
+                None => DEFAULT_SKIP.to_vec(),
+            };
+            serde_json::json!([argv, text(prefix), set, skip])
+        })
+        .collect();
+    let calls = serde_json::to_string(&calls).unwrap();
+    let code = "import json, os, sys, wrapt_bootstrap\n\
+                impl = wrapt_bootstrap._load_impl()\n\
+                os.chdir(sys.argv[2])\n\
+                print(json.dumps([impl.IMPLEMENTATION, [\n\
+                    impl.tool(argv, prefix, dict.fromkeys(names, 'x'), skip)\n\
+                    for argv, prefix, names, skip in json.loads(sys.argv[1])]]))\n";
+    for python in pythons_and_pypy() {
+        let venv = shared_venv(python);
+        for &implementation in python.implementations() {
+            let output = venv.python(implementation, &[], &["-c", code, &calls, dir.path_str()]);
+            assert!(output.status.success(), "{}", describe(&output));
+            let (served, found): (String, Vec<Option<String>>) =
+                serde_json::from_str(&stdout(&output)).expect("json");
+            assert_eq!(served, python.served_by(implementation).name(), "{python}");
+            assert_eq!(found.len(), cases.len());
+            for (case, got) in cases.iter().zip(&found) {
+                assert_eq!(
+                    got.as_deref(),
+                    case.4,
+                    "{python} {implementation:?}: {case:?}"
+                );
+            }
+        }
+    }
+}
+
+/// A command line, the variables set besides `WRAPT_PATCHES`, and what
+/// [`PROGRAM`] prints.
+type ProgramCase<'a> = (Vec<&'a str>, Vec<(&'a str, &'a str)>, &'a str);
+
 #[test]
 fn tools_run_without_patches_and_the_list_can_be_edited() {
     let programs = PatchDir::new(&[]);
-    programs.write("pipx/__init__.py", "");
-    programs.write("pipx/__main__.py", PROGRAM);
-    programs.write("bin/pip3.12", PROGRAM);
-    programs.write("bin/myapp.py", PROGRAM);
+    for package in ["pipx", "myapp"] {
+        programs.write(&format!("{package}/__init__.py"), "");
+        programs.write(&format!("{package}/__main__.py"), PROGRAM);
+    }
+    programs.write("lib/site-packages/pipx/runner.py", PROGRAM);
+    programs.write("project/build.py", PROGRAM);
+    programs.write("project/uv", PROGRAM);
     let dir = programs.path_str();
-    let pip = format!("{dir}/bin/pip3.12");
-    let myapp = format!("{dir}/bin/myapp.py");
-    // (command line, WRAPT_PATCHES_SKIP, what the program prints)
-    let cases: Vec<(Vec<&str>, Option<&str>, &str)> = vec![
-        (vec!["-m", "pipx"], None, "pipx False"),
-        (
-            vec!["-X", "dev", "-bbm", "pipx.__main__"],
-            None,
-            "pipx False",
-        ),
-        (vec!["-W", "ignore", &pip, "install"], None, "pip False"),
-        (vec![&myapp], None, "None True"),
-        (vec!["-m", "pipx"], Some("-pipx"), "None True"),
-        (vec![&pip], Some(""), "None True"),
-        (vec![&pip], Some("off"), "None True"),
-        (vec![&myapp, "-m", "pipx"], Some("myapp"), "myapp False"),
-        (vec![&pip], Some("myapp"), "None True"),
-        (vec!["-m", "pipx"], Some("+myapp"), "pipx False"),
-    ];
-    for python in pythons_and_pypy() {
+    let runner = format!("{dir}/lib/site-packages/pipx/runner.py");
+    let build_py = format!("{dir}/project/build.py");
+    let uv = format!("{dir}/project/uv");
+    for (index, python) in pythons_and_pypy().iter().enumerate() {
         let venv = shared_venv(python);
-        for (args, skip, expected) in &cases {
-            let mut env = vec![
-                ("WRAPT_PATCHES", "wrapt_bootstrap.examples"),
-                ("PYTHONPATH", dir),
-            ];
-            if let Some(skip) = skip {
-                env.push(("WRAPT_PATCHES_SKIP", skip));
+        // A console script of this interpreter, as an installer writes one.
+        let pip = format!("{dir}/{index}/bin/pip3.12");
+        programs.write(
+            &format!("{index}/bin/pip3.12"),
+            &format!("#!{}\n{PROGRAM}", venv.interpreter().display()),
+        );
+        let cases: Vec<ProgramCase> = vec![
+            (vec!["-m", "pipx"], vec![], "pipx False"),
+            (
+                vec!["-X", "dev", "-bbm", "pipx.__main__"],
+                vec![],
+                "pipx False",
+            ),
+            (vec!["-W", "ignore", &pip, "install"], vec![], "pip False"),
+            (vec![&runner], vec![], "pipx False"),
+            (vec![&build_py], vec![], "None True"),
+            (vec![&uv], vec![], "None True"),
+            (
+                vec!["-c", PROGRAM],
+                vec![("PIP_BUILD_TRACKER", "/tmp/x")],
+                "pip False",
+            ),
+            (
+                vec![&build_py],
+                vec![("UV_INTERNAL__BUILD_DIR", dir)],
+                "uv False",
+            ),
+            (
+                vec![&build_py],
+                vec![("_PYPROJECT_HOOKS_BUILD_BACKEND", "x")],
+                "pyproject_hooks False",
+            ),
+            (
+                vec!["-m", "pipx"],
+                vec![("WRAPT_PATCHES_SKIP", "-pipx")],
+                "None True",
+            ),
+            (vec![&pip], vec![("WRAPT_PATCHES_SKIP", "")], "None True"),
+            (vec![&pip], vec![("WRAPT_PATCHES_SKIP", "off")], "None True"),
+            (
+                vec!["-m", "myapp"],
+                vec![("WRAPT_PATCHES_SKIP", "+myapp")],
+                "myapp False",
+            ),
+            (
+                vec![&pip],
+                vec![("WRAPT_PATCHES_SKIP", "myapp")],
+                "None True",
+            ),
+            (
+                vec!["-c", PROGRAM],
+                vec![
+                    ("PIP_BUILD_TRACKER", "/tmp/x"),
+                    ("WRAPT_PATCHES_SKIP", "-pip"),
+                ],
+                "None True",
+            ),
+        ];
+        for &implementation in python.implementations() {
+            for (args, extra, expected) in &cases {
+                let mut env = vec![
+                    ("WRAPT_PATCHES", "wrapt_bootstrap.examples"),
+                    ("PYTHONPATH", dir),
+                ];
+                env.extend(extra);
+                let output = venv.python(implementation, &env, args);
+                assert!(output.status.success(), "{}", describe(&output));
+                assert_eq!(
+                    stdout(&output).trim(),
+                    *expected,
+                    "{python} {implementation:?} {args:?} {extra:?}: {}",
+                    describe(&output)
+                );
             }
-            let output = venv.python(Implementation::Native, &env, args);
-            assert!(output.status.success(), "{}", describe(&output));
-            assert_eq!(
-                stdout(&output).trim(),
-                *expected,
-                "{python} {args:?} WRAPT_PATCHES_SKIP={skip:?}: {}",
-                describe(&output)
-            );
         }
     }
 }
