@@ -2,10 +2,15 @@
 //! the processes they start run without patches, as the skip list and
 //! `WRAPT_PATCHES_SKIP` say.
 
+use std::collections::BTreeSet;
+use std::fs;
+use std::process::Command;
+
 use wrapt_common::selection::{DEFAULT_SKIP, TOOL_MARKERS};
 
 use crate::support::{
     describe, pythons, pythons_and_pypy, shared_venv, stderr, stdout, Implementation, PatchDir,
+    PatchDist, Venv, RECORDING_PATCH,
 };
 
 /// What a program reports: the tool name it was skipped as (`None`) and
@@ -293,36 +298,130 @@ fn a_skipped_tool_says_so_under_debug_and_bad_names_are_reported() {
     );
 }
 
+/// A PEP 517 backend whose hooks import tempfile, which the patch targets,
+/// as a build imports what it needs: offline, unlike setuptools from PyPI,
+/// yet pip runs it exactly as it runs any backend.
+const BACKEND: &str = r#"
+import os, tempfile, zipfile
+
+def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
+    name = "localproject-1.0-py3-none-any.whl"
+    write_wheel(os.path.join(wheel_directory, name), "localproject", {"localproject.py": ""})
+    return name
+
+def write_wheel(path, name, files):
+    dist = name + "-1.0.dist-info/"
+    files = dict(files)
+    files[dist + "METADATA"] = "Metadata-Version: 2.1\nName: %s\nVersion: 1.0\n" % name
+    files[dist + "WHEEL"] = "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
+    files[dist + "RECORD"] = "".join(file + ",,\n" for file in list(files) + [dist + "RECORD"])
+    with zipfile.ZipFile(path, "w") as wheel:
+        for file, text in files.items():
+            wheel.writestr(file, text)
+
+if __name__ == "__main__":
+    import sys
+    with open(__file__) as stream:
+        source = stream.read()
+    write_wheel(sys.argv[1] + "/acme_backend-1.0-py3-none-any.whl", "acme_backend", {"acme_backend.py": source})
+"#;
+
+/// The real pip, with a group enabled by default: its console script and
+/// `python -m pip` are tool processes, and with `WRAPT_PATCHES_STRICT=1` it
+/// installs a local project while its build-dependency installer
+/// (`__pip-runner__.py`) and its PEP 517 hooks, isolated (where the patch
+/// cannot be imported) or not, fire no hook.
 #[test]
-fn the_real_pip_is_left_alone() {
-    let python = pythons().last().unwrap();
-    let venv = crate::support::Venv::with_pip(python);
-    venv.install(&["--enable", "wrapt_bootstrap.examples"]);
-    for pip in [
-        vec![venv.root.join("bin/pip").into_os_string()],
-        vec!["-m".into(), "pip".into()],
+fn the_real_pip_and_its_children_run_without_patches() {
+    let all = pythons();
+    // pip 23.0.1 on 3.9 with the native module; the newest pip on the
+    // newest CPython with the fallback, which pip's children inherit.
+    for (python, implementation) in [
+        (&all[0], Implementation::Native),
+        (&all[all.len() - 1], Implementation::Fallback),
     ] {
-        let mut command = if pip.len() == 1 {
-            std::process::Command::new(&pip[0])
-        } else {
-            let mut command = std::process::Command::new(venv.interpreter());
-            command.args(&pip);
-            command
-        };
-        let output = command
-            .arg("--version")
-            .env("WRAPT_PATCHES_DEBUG", "1")
-            .env_remove("WRAPT_PATCHES")
-            .env_remove("WRAPT_PATCHES_SKIP")
-            .env_remove("PYTHONPATH")
-            .output()
-            .unwrap();
-        assert!(output.status.success(), "{}", describe(&output));
-        assert_eq!(
-            stderr(&output),
-            "wrapt-bootstrap: pip is a tool process (WRAPT_PATCHES_SKIP): no patches here\n",
-            "{pip:?}: {}",
-            describe(&output)
+        let venv = Venv::with_pip(python);
+        PatchDist {
+            name: "acme-patches",
+            group: "acme.patches",
+            entries: &[("tempfile", "acme_patch:hook")],
+            modules: &[("acme_patch.py", RECORDING_PATCH)],
+        }
+        .write_into(&venv.site_packages);
+        venv.install(&["--enable", "acme.patches"]);
+        let work = PatchDir::new(&[]);
+        work.write("backend/acme_backend.py", BACKEND);
+        work.write("wheels/.keep", "");
+        work.write(
+            "localproject/pyproject.toml",
+            "[build-system]\nrequires = [\"acme_backend\"]\nbuild-backend = \"acme_backend\"\n",
         );
+        let path = |name: &str| work.path().join(name).to_str().unwrap().to_owned();
+        let (wheels, project, log) = (path("wheels"), path("localproject"), path("acme.log"));
+        let run = |env: &[(&str, &str)], args: &[&str]| {
+            let mut env = env.to_vec();
+            env.push(("ACME_LOG", &log));
+            venv.python(implementation, &env, args)
+        };
+        let ok = |output: std::process::Output| {
+            assert!(output.status.success(), "{python}: {}", describe(&output));
+        };
+        let pip = |env: &[(&str, &str)], args: &[&str]| {
+            let mut command = vec!["-m", "pip", "install", "--no-index", "--no-cache-dir"];
+            command.extend(["--find-links", &wheels, "--force-reinstall"]);
+            command.extend(args);
+            run(env, &command)
+        };
+        let fired = || fs::read_to_string(&log).unwrap_or_default();
+        let strict = [("WRAPT_PATCHES_STRICT", "1")];
+        for console_script in [true, false] {
+            let mut command = if console_script {
+                Command::new(venv.root.join("bin/pip"))
+            } else {
+                let mut command = Command::new(venv.interpreter());
+                command.args(["-m", "pip"]);
+                command
+            };
+            if implementation == Implementation::Fallback {
+                command.env("WRAPT_PATCHES_PURE", "1");
+            }
+            let output = command
+                .arg("--version")
+                .env("WRAPT_PATCHES_DEBUG", "1")
+                .env_remove("WRAPT_PATCHES")
+                .env_remove("WRAPT_PATCHES_SKIP")
+                .env_remove("PYTHONPATH")
+                .output()
+                .unwrap();
+            assert!(output.status.success(), "{}", describe(&output));
+            assert_eq!(
+                stderr(&output),
+                "wrapt-bootstrap: pip is a tool process (WRAPT_PATCHES_SKIP): no patches here\n",
+                "{python} {implementation:?}, console script {console_script}: {}",
+                describe(&output)
+            );
+        }
+        let backend = path("backend/acme_backend.py");
+        ok(venv.python(implementation, &[], &["-I", &backend, &wheels]));
+        // The patch fires in an ordinary process...
+        ok(run(&[], &["-c", "import tempfile"]));
+        assert_eq!(fired().lines().count(), 1, "{python}");
+        fs::remove_file(&log).unwrap();
+
+        // ...and without the skip list, in pip and its runner, while the
+        // isolated hooks, where the patch cannot be imported, fail.
+        let output = pip(&[strict[0], ("WRAPT_PATCHES_SKIP", "off")], &[&project]);
+        assert!(!output.status.success(), "{python}: {}", describe(&output));
+        let pids: BTreeSet<String> = fired()
+            .lines()
+            .map(|line| line.split(' ').next().unwrap().to_owned())
+            .collect();
+        assert!(pids.len() >= 2, "{python}: {pids:?}");
+        fs::remove_file(&log).unwrap();
+
+        ok(pip(&strict, &[&project]));
+        ok(pip(&[], &["acme_backend"]));
+        ok(pip(&strict, &["--no-build-isolation", &project]));
+        assert_eq!(fired(), "", "{python} {implementation:?}");
     }
 }
