@@ -207,6 +207,8 @@ const FALLBACK_TEMPLATE: &str = include_str!(concat!(
 ));
 /// The fallback's list of tool programs, rendered from the native module's.
 const SKIP_TEMPLATE_LINE: &str = "\n_DEFAULT_SKIP = ()\n";
+/// The fallback's table of tool markers, rendered from the native module's.
+const MARKERS_TEMPLATE_LINE: &str = "\n_TOOL_MARKERS = ()\n";
 const EXAMPLES: &[u8] = template!("wrapt_bootstrap/examples.py");
 const METADATA_TEMPLATE: &str =
     include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/templates/METADATA"));
@@ -268,14 +270,24 @@ impl Plan {
         let defaults: Vec<String> = defaults.iter().cloned().collect();
         let dist_info = dist_info_dir();
         let init = render_loader(INIT_TEMPLATE, &defaults);
-        let fallback = FALLBACK_TEMPLATE.replacen(
-            SKIP_TEMPLATE_LINE,
-            &format!(
-                "\n_DEFAULT_SKIP = {}\n",
-                python_tuple(selection::DEFAULT_SKIP)
-            ),
-            1,
-        );
+        let markers: Vec<String> = selection::TOOL_MARKERS
+            .iter()
+            .map(|(variable, name)| python_tuple(&[variable, name]) + ",")
+            .collect();
+        let fallback = FALLBACK_TEMPLATE
+            .replacen(
+                SKIP_TEMPLATE_LINE,
+                &format!(
+                    "\n_DEFAULT_SKIP = {}\n",
+                    python_tuple(selection::DEFAULT_SKIP)
+                ),
+                1,
+            )
+            .replacen(
+                MARKERS_TEMPLATE_LINE,
+                &format!("\n_TOOL_MARKERS = ({})\n", markers.join(" ")),
+                1,
+            );
 
         let file = |path: String, bytes: Vec<u8>, mode, stage| PlannedFile {
             path,
@@ -634,13 +646,18 @@ mod tests {
     }
 
     #[test]
-    fn the_fallback_gets_the_native_skip_list() {
+    fn the_fallback_gets_the_native_skip_list_and_markers() {
         assert_eq!(FALLBACK_TEMPLATE.matches(SKIP_TEMPLATE_LINE).count(), 1);
         let plan = Plan::render(&BTreeSet::new(), Activation::Pth);
         let fallback = plan.get("wrapt_bootstrap/_fallback.py").expect("planned");
         let text = String::from_utf8(fallback.bytes.clone()).unwrap();
         assert!(text.contains("\n_DEFAULT_SKIP = ('pip', 'pipx', "));
         assert_eq!(text.matches("_DEFAULT_SKIP = (").count(), 1);
+        assert_eq!(FALLBACK_TEMPLATE.matches(MARKERS_TEMPLATE_LINE).count(), 1);
+        assert!(text.contains(
+            "\n_TOOL_MARKERS = (('PIP_BUILD_TRACKER', 'pip'), ('PIP_REQ_TRACKER', 'pip'), ('"
+        ));
+        assert_eq!(text.matches("_TOOL_MARKERS = (").count(), 1);
     }
 
     #[test]

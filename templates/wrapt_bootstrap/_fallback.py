@@ -398,6 +398,11 @@ def scan(groups, paths, seen):
 # (README: "Tool processes").
 _DEFAULT_SKIP = ()
 
+# Rendered by wrapt-install from the native module's table (TOOL_MARKERS):
+# (variable, name) pairs, the environment variables that packaging tools
+# set only for the processes they start, and the name each stands for.
+_TOOL_MARKERS = ()
+
 # _decided: the environment was read (once per interpreter, so that a
 # warning is printed once); _active: something was enabled and activated.
 _decided = False
@@ -466,32 +471,60 @@ def select(wrapt_patches, autowrapt_bootstrap, defaults):
     return groups, autowrapt_groups, invalid
 
 
-def _program():
-    # The program this process runs, as the skip list names it: the
-    # top-level package of `-m`, else the script's name without .py and a
-    # version suffix (pip3.12 -> pip); None for -c, stdin and the prompt.
+def _argv():
+    # This process's command line as sys.orig_argv has it (3.10+); on 3.9,
+    # where sys.argv says only "-m" while site runs, as the kernel has it,
+    # else the interpreter and what sys.argv does say.
     argv = getattr(sys, "orig_argv", None)
-    if argv is None:
-        # CPython 3.9, where sys.argv says only "-m": the command line as
-        # the kernel has it, else what sys.argv does say.
-        try:
-            with open("/proc/self/cmdline", "rb") as stream:
-                argv = [os.fsdecode(arg) for arg in stream.read().split(b"\0")[:-1]]
-        except OSError:
-            argv = [sys.executable] + [
-                arg for arg in getattr(sys, "argv", ())[:1] if arg not in ("-m", "-c", "")
-            ]
+    if argv is not None:
+        return argv
+    try:
+        with open("/proc/self/cmdline", "rb") as stream:
+            return [os.fsdecode(arg) for arg in stream.read().split(b"\0")[:-1]]
+    except OSError:
+        # sys.executable may be None where the interpreter is embedded.
+        return [getattr(sys, "executable", None) or ""] + [
+            arg for arg in getattr(sys, "argv", ())[:1] if arg not in ("-m", "-c", "")
+        ]
+
+
+def tool(argv, prefix, environ, skip):
+    """The name on ``skip`` that makes a process a tool process, or None.
+
+    From how the process runs (selection.rs, ``tool``): ``argv`` is its
+    command line as sys.orig_argv has it, ``prefix`` is sys.prefix and
+    ``environ`` its environment. A name counts only as the top-level
+    package of -m; for a script inside a site-packages or dist-packages
+    directory, the first path component after the last one; for a console
+    script (in prefix/bin, or whose #! line names argv[0]), its file name
+    less a version suffix; or as the name of a set variable of
+    _TOOL_MARKERS, whatever runs.
+    """
+    found = None
+    run, value = _command(argv)
+    if run == "m":
+        if value in skip:
+            found = value
+    elif run == "script":
+        found = _script_tool(value, argv[0], prefix, skip)
+    if found is None:
+        for variable, name in _TOOL_MARKERS:
+            if name in skip and variable in environ:
+                return name
+    return found
+
+
+def _command(argv):
+    # What argv runs: ("m", top-level package), ("script", path), or
+    # (None, None) for -c, stdin, the prompt and -m with no package.
     args = iter(argv[1:])
     for arg in args:
         if arg in ("-X", "-W", "--check-hash-based-pycs"):
             next(args, None)
         elif arg == "-":
-            return None
+            return None, None
         elif arg[:1] != "-":
-            name = arg.rpartition("/")[2]
-            if name.endswith(".py"):
-                name = name[:-3]
-            return name.rstrip("0123456789.") or None
+            return "script", arg
         elif arg[:2] != "--":
             # A cluster of one-letter options: -c, -m, -X and -W take the
             # rest of it, or the next argument.
@@ -500,11 +533,70 @@ def _program():
                 if letter in "cmXW":
                     value = arg[at + 1 :] or next(args, "")
                     if letter == "m":
-                        return value.partition(".")[0] or None
+                        package = value.partition(".")[0]
+                        return ("m", package) if package else (None, None)
                     if letter == "c":
-                        return None
+                        return None, None
                     break
+    return None, None
+
+
+def _script_tool(path, interpreter, prefix, skip):
+    parts = path.split("/")
+    for at in range(len(parts) - 1, -1, -1):
+        if parts[at] in ("site-packages", "dist-packages"):
+            if at + 1 < len(parts) and parts[at + 1] in skip:
+                return parts[at + 1]
+            break
+    name = parts[-1].rstrip("0123456789.")
+    if name and name in skip and (
+        _in_scripts_dir(path, prefix) or _started_by_shebang(path, interpreter)
+    ):
+        return name
     return None
+
+
+def _in_scripts_dir(path, prefix):
+    # Compared as normalized absolute paths, no links resolved.
+    if path[:1] != "/":
+        try:
+            path = os.getcwd() + "/" + path
+        except OSError:
+            return False
+    return _normalized(path)[:-1] == _normalized(prefix) + ["bin"]
+
+
+def _normalized(path):
+    # The components with ".", empty ones and ".." (with the one before it)
+    # taken out.
+    parts = []
+    for part in path.split("/"):
+        if part == "..":
+            if parts:
+                parts.pop()
+        elif part and part != ".":
+            parts.append(part)
+    return parts
+
+
+def _started_by_shebang(path, interpreter):
+    # Whether the script's #! line names the interpreter: then the kernel
+    # ran it as a console script of this interpreter, as installers write
+    # them. Linux reads at most 256 bytes of that line.
+    if not interpreter:
+        return False
+    try:
+        with open(path, "rb") as stream:
+            line = stream.read(256).partition(b"\n")[0]
+    except OSError:
+        return False
+    if line[:2] != b"#!":
+        return False
+    # The kernel skips spaces and tabs before the interpreter.
+    rest = line[2:].lstrip(b" \t")
+    interpreter = os.fsencode(interpreter)
+    after = rest[len(interpreter) : len(interpreter) + 1]
+    return rest.startswith(interpreter) and after in (b"", b" ", b"\t", b"\r")
 
 
 def activate(defaults):
@@ -529,17 +621,17 @@ def activate(defaults):
         )
     if not groups and not autowrapt_groups:
         return False
-    program = _program()
-    if program is not None:
-        invalid = []
-        skip = _edit(environ.get("WRAPT_PATCHES_SKIP"), _DEFAULT_SKIP, invalid) or ()
-        if invalid:
-            _report("ignoring invalid name%s %s in WRAPT_PATCHES_SKIP"
-                    % ("s" if len(invalid) > 1 else "", ", ".join(repr(name) for name in invalid)))
-        if program in skip:
+    invalid = []
+    skip = _edit(environ.get("WRAPT_PATCHES_SKIP"), _DEFAULT_SKIP, invalid) or ()
+    if invalid:
+        _report("ignoring invalid name%s %s in WRAPT_PATCHES_SKIP"
+                % ("s" if len(invalid) > 1 else "", ", ".join(repr(name) for name in invalid)))
+    if skip:
+        name = tool(_argv(), sys.prefix, environ, skip)
+        if name is not None:
             if _debug:
-                _report("%s is a tool process (WRAPT_PATCHES_SKIP): no patches here" % program)
-            _skipped = program
+                _report("%s is a tool process (WRAPT_PATCHES_SKIP): no patches here" % name)
+            _skipped = name
             return False
     _active = True
     try:

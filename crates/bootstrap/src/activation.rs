@@ -133,6 +133,26 @@ pub(crate) fn select(
     ))
 }
 
+/// The tool-process rule as a pure function, for tests of both
+/// implementations: the name on `skip` that makes a process running `argv`
+/// with `sys.prefix` at `prefix`, and the variables of `environ` set, a
+/// tool process.
+#[pyfunction]
+pub(crate) fn tool(
+    argv: &Bound<'_, PyAny>,
+    prefix: &str,
+    environ: &Bound<'_, PyDict>,
+    skip: &Bound<'_, PyAny>,
+) -> PyResult<Option<String>> {
+    let is_set = |name: &str| environ.contains(name).unwrap_or(false);
+    Ok(selection::tool(
+        &strings(argv)?,
+        prefix,
+        is_set,
+        &strings(skip)?,
+    ))
+}
+
 /// Decide from the environment and activate: the startup entry point,
 /// idempotent (site processes a virtual environment's site-packages twice,
 /// and every subinterpreter runs site again). Returns whether it activated
@@ -160,30 +180,36 @@ pub(crate) fn activate(py: Python<'_>, defaults: &Bound<'_, PyAny>) -> PyResult<
     if selection.groups.is_empty() && selection.autowrapt_groups.is_empty() {
         return Ok(false);
     }
-    if let Some(program) = program(py)? {
-        let mut invalid = Vec::new();
-        let skip = selection::edit(
-            environ("WRAPT_PATCHES_SKIP").as_deref(),
-            selection::DEFAULT_SKIP,
-            &mut invalid,
-        )
-        .unwrap_or_default();
-        if !invalid.is_empty() {
-            report(
-                py,
-                "ignoring invalid name%s %s in WRAPT_PATCHES_SKIP",
-                (plural(&invalid), reprs(py, &invalid)?),
-            )?;
-        }
-        if skip.contains(&program) {
+    let mut invalid = Vec::new();
+    let skip = selection::edit(
+        environ("WRAPT_PATCHES_SKIP").as_deref(),
+        selection::DEFAULT_SKIP,
+        &mut invalid,
+    )
+    .unwrap_or_default();
+    if !invalid.is_empty() {
+        report(
+            py,
+            "ignoring invalid name%s %s in WRAPT_PATCHES_SKIP",
+            (plural(&invalid), reprs(py, &invalid)?),
+        )?;
+    }
+    if !skip.is_empty() {
+        let prefix = sys(py)?.getattr(intern!(py, "prefix"))?;
+        let prefix = prefix
+            .cast_into::<PyString>()?
+            .to_string_lossy()
+            .into_owned();
+        let is_set = |name: &str| std::env::var_os(name).is_some();
+        if let Some(tool) = selection::tool(&argv(py)?, &prefix, is_set, &skip) {
             if debug() {
                 report(
                     py,
                     "%s is a tool process (WRAPT_PATCHES_SKIP): no patches here",
-                    (&program,),
+                    (&tool,),
                 )?;
             }
-            with_state(|state| state.skipped = Some(program));
+            with_state(|state| state.skipped = Some(tool));
             return Ok(false);
         }
     }
@@ -246,38 +272,37 @@ fn count_entry(state: &mut State, group: &str, add: usize) {
     }
 }
 
-/// The program this process runs, as the skip list names it (see
-/// `selection::program`): from `sys.orig_argv` (3.10+); on 3.9, where
-/// `sys.argv` only says `-m` while site runs, from the command line as the
-/// kernel has it, else from what `sys.argv` does say.
-fn program(py: Python<'_>) -> PyResult<Option<String>> {
+/// This process's command line as `sys.orig_argv` has it (3.10+); on 3.9,
+/// where `sys.argv` only says `-m` while site runs, as the kernel has it,
+/// else the interpreter and what `sys.argv` does say.
+fn argv(py: Python<'_>) -> PyResult<Vec<String>> {
     let sys = sys(py)?;
-    let argv = match sys.getattr_opt(intern!(py, "orig_argv"))? {
-        Some(argv) => strings(&argv)?,
-        None => {
-            if let Ok(cmdline) = std::fs::read("/proc/self/cmdline") {
-                // Every argument ends with a NUL, the last one included.
-                let mut argv: Vec<String> = cmdline
-                    .split(|&byte| byte == 0)
-                    .map(|arg| String::from_utf8_lossy(arg).into_owned())
-                    .collect();
-                argv.pop();
-                argv
-            } else {
-                // argv[0], the interpreter, is never read.
-                let mut argv = vec![String::new()];
-                if let Some(sys_argv) = sys.getattr_opt(intern!(py, "argv"))? {
-                    if let Some(first) = strings(&sys_argv)?.into_iter().next() {
-                        if !matches!(first.as_str(), "-m" | "-c" | "") {
-                            argv.push(first);
-                        }
-                    }
-                }
-                argv
+    if let Some(argv) = sys.getattr_opt(intern!(py, "orig_argv"))? {
+        return strings(&argv);
+    }
+    if let Ok(cmdline) = std::fs::read("/proc/self/cmdline") {
+        // Every argument ends with a NUL, the last one included.
+        let mut argv: Vec<String> = cmdline
+            .split(|&byte| byte == 0)
+            .map(|arg| String::from_utf8_lossy(arg).into_owned())
+            .collect();
+        argv.pop();
+        return Ok(argv);
+    }
+    // sys.executable may be None where the interpreter is embedded.
+    let executable = sys
+        .getattr_opt(intern!(py, "executable"))?
+        .and_then(|executable| executable.cast_into::<PyString>().ok())
+        .map(|executable| executable.to_string_lossy().into_owned());
+    let mut argv = vec![executable.unwrap_or_default()];
+    if let Some(sys_argv) = sys.getattr_opt(intern!(py, "argv"))? {
+        if let Some(first) = strings(&sys_argv)?.into_iter().next() {
+            if !matches!(first.as_str(), "-m" | "-c" | "") {
+                argv.push(first);
             }
         }
-    };
-    Ok(selection::program(&argv))
+    }
+    Ok(argv)
 }
 
 /// Register the enabled groups' entry points found on `sys.path` entries

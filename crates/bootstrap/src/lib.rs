@@ -20,7 +20,8 @@
 //! - `discover(group)`, `register_post_import_hook(hook, name, label=None)`,
 //!   `notify_module_loaded(module)`: the public API's work
 //! - `status() -> dict`, `select(wrapt_patches, autowrapt_bootstrap,
-//!   defaults)`: for `wrapt-install --check` and the tests
+//!   defaults)`, `tool(argv, prefix, environ, skip)`: for
+//!   `wrapt-install --check` and the tests
 //! - `serves_this_interpreter() -> bool`: for the loaders
 
 mod activation;
@@ -59,6 +60,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
         wrap_pyfunction!(activation::discover, m)?,
         wrap_pyfunction!(activation::status, m)?,
         wrap_pyfunction!(activation::select, m)?,
+        wrap_pyfunction!(activation::tool, m)?,
         wrap_pyfunction!(registry::register_post_import_hook, m)?,
         wrap_pyfunction!(registry::notify_module_loaded, m)?,
         wrap_pyfunction!(serves_this_interpreter, m)?,

@@ -1,8 +1,8 @@
 //! What the environment selects at interpreter startup: the list grammar of
-//! `WRAPT_PATCHES` / `WRAPT_PATCHES_SKIP`, `AUTOWRAPT_BOOTSTRAP`, the program
-//! a process runs and the on/off flags, for the native module. Its Python
+//! `WRAPT_PATCHES` / `WRAPT_PATCHES_SKIP`, `AUTOWRAPT_BOOTSTRAP`, the tool a
+//! process belongs to and the on/off flags, for the native module. Its Python
 //! twin is in `templates/wrapt_bootstrap/_fallback.py` (`_edit`, `select`,
-//! `_program`) and `__init__.py` (`_flag`): both must decide alike,
+//! `tool`) and `__init__.py` (`_flag`): both must decide alike,
 //! whichever implementation serves, and the integration tests run the same
 //! table against both.
 
@@ -24,6 +24,8 @@ pub const DEFAULT_SKIP: &[&str] = &[
     "hatch",
     "flit",
     "build",
+    // The PEP 517 hook runner of pip, build and poetry.
+    "pyproject_hooks",
     "twine",
     "wheel",
     "pip-compile",
@@ -129,13 +131,78 @@ pub fn select(
     }
 }
 
-/// The program a process runs, as the skip list names it (port of
-/// `_program`), from the command line as `sys.orig_argv` has it (`argv[0]`
-/// is the interpreter): the top-level package of `-m`, else the script's
-/// name without its directory, `.py` and a trailing run of digits and dots
-/// (`pip3.12` -> `pip`). `None` for `-c`, `-`, stdin and the prompt, or when
-/// nothing is left of the name.
-pub fn program<S: AsRef<str>>(argv: &[S]) -> Option<String> {
+/// Environment variables that packaging tools set only for the processes
+/// they start, each with the name on the skip list it stands for, in the
+/// order they are looked up. wrapt-install renders it into the fallback's
+/// `_TOOL_MARKERS`, so there is one table.
+pub const TOOL_MARKERS: &[(&str, &str)] = &[
+    // pip sets it for everything it starts while it installs: the
+    // build-dependency installer, the PEP 517 hooks and what they start
+    // (pip 22.1 on; PIP_REQ_TRACKER before).
+    ("PIP_BUILD_TRACKER", "pip"),
+    ("PIP_REQ_TRACKER", "pip"),
+    // pyproject_hooks' hook runner (pip's, build's, poetry's) is told its
+    // backend in this variable (pyproject_hooks 1.1 on; before, and in
+    // pep517, the second one).
+    ("_PYPROJECT_HOOKS_BUILD_BACKEND", "pyproject_hooks"),
+    ("PEP517_BUILD_BACKEND", "pyproject_hooks"),
+    // uv runs its PEP 517 hooks as `python -c SCRIPT` with this set
+    // (uv 0.11.22 on).
+    ("UV_INTERNAL__BUILD_DIR", "uv"),
+];
+
+/// The name on `skip` that makes a process a tool process, if one does
+/// (port of `tool`), from how the process runs: `argv` is its command line
+/// as `sys.orig_argv` has it (`argv[0]` the interpreter), `prefix` is
+/// `sys.prefix` and `is_set` says whether an environment variable is set.
+/// A name counts only as:
+/// - the top-level package of `-m`;
+/// - for a script inside a `site-packages` or `dist-packages` directory (a
+///   tool's runner, such as pip's `__pip-runner__.py`), the first path
+///   component after the last such directory;
+/// - for a console script, its file name less a version suffix (`pip3.12`
+///   is `pip`): a script in `prefix/bin`, or one whose `#!` line names
+///   `argv[0]`, the interpreter the kernel started for it;
+/// - the name of a set variable of [`TOOL_MARKERS`], whatever runs.
+///
+/// No other script counts by its name: a project's own `build.py` is no
+/// tool. A relative script path is taken from the current directory.
+pub fn tool<S: AsRef<str>>(
+    argv: &[S],
+    prefix: &str,
+    is_set: impl Fn(&str) -> bool,
+    skip: &[String],
+) -> Option<String> {
+    let listed = |name: &str| skip.iter().any(|other| other == name);
+    let from_command_line = match command(argv) {
+        Some(Command::Module(name)) => listed(name).then_some(name),
+        Some(Command::Script(path)) => {
+            let interpreter = argv.first().map_or("", AsRef::as_ref);
+            script_tool(path, interpreter, prefix, listed)
+        }
+        None => None,
+    };
+    from_command_line
+        .or_else(|| {
+            TOOL_MARKERS
+                .iter()
+                .find(|(variable, name)| listed(name) && is_set(variable))
+                .map(|(_, name)| *name)
+        })
+        .map(str::to_owned)
+}
+
+/// What a command line runs.
+enum Command<'a> {
+    /// The top-level package of `-m`.
+    Module(&'a str),
+    /// The script's path as given.
+    Script(&'a str),
+}
+
+/// What `argv` runs; `None` for `-c`, `-`, stdin and the prompt, or `-m`
+/// with no package.
+fn command<S: AsRef<str>>(argv: &[S]) -> Option<Command<'_>> {
     let mut args = argv.iter().skip(1).map(AsRef::as_ref);
     while let Some(arg) = args.next() {
         if matches!(arg, "-X" | "-W" | "--check-hash-based-pycs") {
@@ -143,11 +210,7 @@ pub fn program<S: AsRef<str>>(argv: &[S]) -> Option<String> {
         } else if arg == "-" {
             return None;
         } else if !arg.starts_with('-') {
-            // rsplit yields at least one piece, even of "".
-            let name = arg.rsplit('/').next().unwrap_or(arg);
-            let name = name.strip_suffix(".py").unwrap_or(name);
-            let name = name.trim_end_matches(|c: char| c.is_ascii_digit() || c == '.');
-            return non_empty(name);
+            return Some(Command::Script(arg));
         } else if !arg.starts_with("--") {
             // A cluster of one-letter options: -c, -m, -X and -W take the
             // rest of it, or the next argument.
@@ -160,7 +223,11 @@ pub fn program<S: AsRef<str>>(argv: &[S]) -> Option<String> {
                         rest
                     };
                     match letter {
-                        'm' => return non_empty(value.split('.').next().unwrap_or(value)),
+                        // split yields at least one piece, even of "".
+                        'm' => {
+                            let package = value.split('.').next().unwrap_or(value);
+                            return (!package.is_empty()).then_some(Command::Module(package));
+                        }
                         'c' => return None,
                         _ => break,
                     }
@@ -169,6 +236,95 @@ pub fn program<S: AsRef<str>>(argv: &[S]) -> Option<String> {
         }
     }
     None
+}
+
+/// The listed name a script runs as, if any (see [`tool`]).
+fn script_tool<'a>(
+    path: &'a str,
+    interpreter: &str,
+    prefix: &str,
+    listed: impl Fn(&str) -> bool,
+) -> Option<&'a str> {
+    // From the end, so that the last such directory counts.
+    let mut next: Option<&str> = None;
+    for part in path.rsplit('/') {
+        if matches!(part, "site-packages" | "dist-packages") {
+            if let Some(package) = next.filter(|package| listed(package)) {
+                return Some(package);
+            }
+            break;
+        }
+        next = Some(part);
+    }
+    // rsplit yields at least one piece, even of "".
+    let file = path.rsplit('/').next().unwrap_or(path);
+    let name = file.trim_end_matches(|c: char| c.is_ascii_digit() || c == '.');
+    (!name.is_empty()
+        && listed(name)
+        && (in_scripts_dir(path, prefix) || started_by_shebang(path, interpreter)))
+    .then_some(name)
+}
+
+/// Whether `path` is a file directly in `prefix/bin`, compared as
+/// normalized absolute paths (no links resolved).
+fn in_scripts_dir(path: &str, prefix: &str) -> bool {
+    let mut absolute = String::new();
+    if !path.starts_with('/') {
+        let Ok(cwd) = std::env::current_dir() else {
+            return false;
+        };
+        absolute.push_str(&cwd.to_string_lossy());
+        absolute.push('/');
+    }
+    absolute.push_str(path);
+    let mut dir = normalized(&absolute);
+    dir.pop();
+    let mut scripts = normalized(prefix);
+    scripts.push("bin");
+    dir == scripts
+}
+
+/// The components of `path` with `.`, empty ones and `..` (with the one
+/// before it) taken out.
+fn normalized(path: &str) -> Vec<&str> {
+    let mut parts = Vec::new();
+    for part in path.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            _ => parts.push(part),
+        }
+    }
+    parts
+}
+
+/// Whether the script's `#!` line names `interpreter`: then the kernel ran
+/// it as a console script of this interpreter, as installers write them.
+/// Linux reads at most 256 bytes of that line.
+fn started_by_shebang(path: &str, interpreter: &str) -> bool {
+    use std::io::Read;
+    if interpreter.is_empty() {
+        return false;
+    }
+    let mut head = Vec::with_capacity(256);
+    let read = std::fs::File::open(path).and_then(|file| file.take(256).read_to_end(&mut head));
+    if read.is_err() {
+        return false;
+    }
+    let line = head.split(|&byte| byte == b'\n').next().unwrap_or(&head);
+    let Some(rest) = line.strip_prefix(b"#!") else {
+        return false;
+    };
+    // The kernel skips spaces and tabs before the interpreter.
+    let start = rest
+        .iter()
+        .position(|byte| !matches!(byte, b' ' | b'\t'))
+        .unwrap_or(rest.len());
+    rest[start..]
+        .strip_prefix(interpreter.as_bytes())
+        .is_some_and(|after| matches!(after.first(), None | Some(b' ' | b'\t' | b'\r')))
 }
 
 /// Whether an on/off environment value is on (port of `_flag`'s test):
@@ -195,10 +351,6 @@ fn py_strip(text: &str) -> &str {
 fn lower_is(text: &str, word: &str) -> bool {
     debug_assert!(!word.contains('k'));
     text.eq_ignore_ascii_case(word)
-}
-
-fn non_empty(name: &str) -> Option<String> {
-    (!name.is_empty()).then(|| name.to_owned())
 }
 
 #[cfg(test)]
@@ -350,12 +502,16 @@ mod tests {
         );
     }
 
-    fn program_of(command: &str) -> Option<String> {
-        program(&command.split(' ').collect::<Vec<_>>())
+    /// What `tool` says of `command` (split at spaces) in an environment at
+    /// `/venv` where no variable is set.
+    fn tool_of(command: &str, skip: &[&str]) -> Option<String> {
+        let argv: Vec<&str> = command.split(' ').collect();
+        tool(&argv, "/venv", |_| false, &strings(skip))
     }
 
     #[test]
-    fn program_names_the_module_or_script() {
+    fn the_command_line_names_the_module_or_script() {
+        let skip = &["pip", "venv", "tox", "x", "a", "tool", "pipx"];
         for (command, expected) in [
             ("python -c pass", None),
             ("python -c", None),
@@ -364,23 +520,116 @@ mod tests {
             ("python -bbm pip.__main__", Some("pip")),
             ("python -X importtime -m venv", Some("venv")),
             ("python -Ximporttime -m venv", Some("venv")),
-            ("python -W ignore script.py", Some("script")),
+            ("python -W ignore /venv/bin/x", Some("x")),
             ("python -Wignore -m tox", Some("tox")),
-            ("python --check-hash-based-pycs always x.py", Some("x")),
-            ("python /usr/bin/pip3.12", Some("pip")),
-            ("python -E -s tool3.py", Some("tool")),
+            (
+                "python --check-hash-based-pycs always /venv/bin/x",
+                Some("x"),
+            ),
+            ("python /venv/bin/pip3.12", Some("pip")),
+            ("python -E -s /venv/bin/tool3", Some("tool")),
             ("python -", None),
             ("python", None),
             ("python -i", None),
             ("python -m .x", None),
-            ("python ./3.12", None),
-            ("python -- a.py", Some("a")),
+            ("python /venv/bin/3.12", None),
+            ("python -- /venv/bin/a", Some("a")),
             ("python -bc -m x", None),
+            ("python -m pipx", Some("pipx")),
+            ("python -m mypip", None),
         ] {
-            assert_eq!(program_of(command).as_deref(), expected, "{command}");
+            assert_eq!(tool_of(command, skip).as_deref(), expected, "{command}");
         }
-        assert_eq!(program::<&str>(&[]), None);
-        assert_eq!(program(&["python", "", "x.py"]), None);
+        assert_eq!(tool::<&str>(&[], "/venv", |_| false, &strings(skip)), None);
+        assert_eq!(
+            tool(&["python", "", "x.py"], "/venv", |_| false, &strings(skip)),
+            None
+        );
+    }
+
+    #[test]
+    fn scripts_count_only_where_tools_are_installed() {
+        let skip = &["pip", "build", "uv", "pyproject_hooks"];
+        for (command, expected) in [
+            // Runners inside an installed package, named by the package.
+            (
+                "python /venv/lib/python3.12/site-packages/pip/__pip-runner__.py install",
+                Some("pip"),
+            ),
+            (
+                "python /venv/lib/python3.12/site-packages/pip/_vendor/pyproject_hooks/_in_process/_in_process.py build_wheel /tmp/x",
+                Some("pip"),
+            ),
+            (
+                "python /usr/lib/python3/dist-packages/pyproject_hooks/_in_process/_in_process.py",
+                Some("pyproject_hooks"),
+            ),
+            // The old pip ran its package directory.
+            ("python /venv/lib/python3.8/site-packages/pip install", Some("pip")),
+            // The last such directory is the installation.
+            ("python /x/site-packages/pip/site-packages/app/run.py", None),
+            ("python /venv/lib/python3.12/site-packages/myapp/pip.py", None),
+            ("python /venv/lib/python3.12/site-packages/uv.py", None),
+            ("python /venv/lib/python3.12/site-packages", None),
+            // Console scripts in the environment's scripts directory.
+            ("python /venv/bin/build", Some("build")),
+            ("python /venv/./bin//uv", Some("uv")),
+            ("python /venv/lib/../bin/pip3", Some("pip")),
+            ("python /other/bin/pip", None),
+            ("python /venv/bin/sub/pip", None),
+            ("python /venv/pip", None),
+            // A project's own scripts, wherever they are.
+            ("python build.py", None),
+            ("python /home/me/project/build.py", None),
+            ("python /venv/bin/build.py", None),
+            ("python /home/me/project/uv", None),
+            ("python -m uvicorn", None),
+        ] {
+            assert_eq!(tool_of(command, skip).as_deref(), expected, "{command}");
+        }
+        // A relative script is taken from the current directory.
+        let cwd = std::env::current_dir().unwrap();
+        let prefix = format!("{}/venv", cwd.display());
+        let skip = strings(skip);
+        for (path, expected) in [("venv/bin/pip", Some("pip")), ("./bin/pip", None)] {
+            let found = tool(&["python", path], &prefix, |_| false, &skip);
+            assert_eq!(found.as_deref(), expected, "{path}");
+        }
+    }
+
+    #[test]
+    fn only_listed_names_count() {
+        assert_eq!(tool_of("python -m pip", &[]), None);
+        assert_eq!(tool_of("python /venv/bin/pip", &["pipx"]), None);
+        assert_eq!(
+            tool_of("python /venv/lib/site-packages/pip/x.py", &["build"]),
+            None
+        );
+    }
+
+    #[test]
+    fn markers_name_the_tool_that_started_the_process() {
+        let all: Vec<&str> = TOOL_MARKERS.iter().map(|(_, name)| *name).collect();
+        let skip = strings(&all);
+        for (variable, name) in TOOL_MARKERS {
+            let set = |wanted: &str| wanted == *variable;
+            for command in [&["python", "-c", "pass"][..], &["python", "setup.py"]] {
+                assert_eq!(
+                    tool(command, "/venv", set, &skip).as_deref(),
+                    Some(*name),
+                    "{variable}"
+                );
+            }
+            // A name taken off the list takes its markers with it.
+            let fewer: Vec<String> = skip.iter().filter(|n| *n != name).cloned().collect();
+            assert_eq!(tool(&["python"], "/venv", set, &fewer), None, "{variable}");
+        }
+        // The command line is asked first.
+        let pip_set = |wanted: &str| wanted == "PIP_BUILD_TRACKER";
+        assert_eq!(
+            tool(&["python", "-m", "uv"], "/venv", pip_set, &skip).as_deref(),
+            Some("uv")
+        );
     }
 
     #[test]
