@@ -51,14 +51,14 @@ def _resolve(hook):
     return target
 
 
-def _fire(hook, label, module, name):
+def _fire(hook, label, origin, module, name):
     # Resolve and call one hook. A patch module that cannot be imported
     # while another import is running on this thread is tried again once
     # the outermost one has finished (_deferred.py says why), and so are the
     # hooks after it for the same target, to keep their order.
     spec = _waiting_targets.get(name)
     if spec is not None:
-        _defer(spec, hook, label, module, name)
+        _defer(spec, hook, label, origin, module, name)
         return
     started = _clock() if _debug else 0.0
     try:
@@ -69,14 +69,14 @@ def _fire(hook, label, module, name):
 
             spec = _deferred.outermost_import()
             if spec is not None:
-                _defer(spec, hook, label, module, name)
+                _defer(spec, hook, label, origin, module, name)
                 return
-        _failed(label, name, _at_startup())
+        _failed(hook, label, origin, name, _at_startup())
         return
     try:
         function(module)
     except BaseException:
-        _failed(label, name, _at_startup())
+        _failed(hook, label, origin, name, _at_startup())
         return
     if _debug:
         _report(
@@ -85,7 +85,7 @@ def _fire(hook, label, module, name):
         )
 
 
-def _defer(spec, hook, label, module, name):
+def _defer(spec, hook, label, origin, module, name):
     from . import _deferred
 
     _waiting_targets.setdefault(name, spec)
@@ -97,7 +97,7 @@ def _defer(spec, hook, label, module, name):
         try:
             _resolve(hook)(module)
         except BaseException:
-            _failed(label, name, startup or _at_startup())
+            _failed(hook, label, origin, name, startup or _at_startup())
             return
         if _debug:
             _report("fired hook %s for module '%s' once '%s' was imported" % (label, name, spec.name))
@@ -107,17 +107,36 @@ def _defer(spec, hook, label, module, name):
         _report("hook %s for module '%s' waits until '%s' is imported" % (label, name, spec.name))
 
 
-def _failed(label, name, startup):
+def _failed(hook, label, origin, name, startup):
     # Called while an exception is being handled: reports it, or re-raises
     # it. At startup nothing escapes (an exception out of site stops the
     # interpreter). Later, a hook's Exception or SystemExit is reported
     # unless WRAPT_PATCHES_STRICT asks for it; a KeyboardInterrupt is the
-    # user's and goes on.
+    # user's and goes on. Even strict, a patch module that is missing
+    # because its distribution's sys.path entry is gone is reported: the
+    # process took the environment away on purpose (an isolated build
+    # environment drops site-packages after startup).
     error = sys.exc_info()[1]
-    if not startup and (_strict or not isinstance(error, (Exception, SystemExit))):
+    if not isinstance(error, (Exception, SystemExit)):
+        raise_it = not startup
+    else:
+        raise_it = not startup and _strict and not _left_behind(error, hook, origin)
+    if raise_it:
         raise
     _report("hook %s for module '%s' failed:" % (label, name))
     sys.__excepthook__(*sys.exc_info())
+
+
+def _left_behind(error, hook, origin):
+    # Whether error says the patch module of hook is missing, and the
+    # sys.path entry its distribution was found on is no longer there.
+    missing = getattr(error, "name", None)
+    if origin is None or not isinstance(error, ModuleNotFoundError) or not isinstance(missing, str):
+        return False
+    if not isinstance(hook, str):
+        return False
+    module = hook.partition(":")[0]
+    return (module == missing or module.startswith(missing + ".")) and origin not in sys.path
 
 
 def _at_startup():
@@ -132,7 +151,9 @@ def _clock():
     return perf_counter()
 
 
-def register_post_import_hook(hook, name, label=None):
+def register_post_import_hook(hook, name, label=None, origin=None):
+    # origin: the sys.path entry the hook's distribution was found on at
+    # startup (_failed says why).
     if label is None:
         label = repr(hook)
     with _lock:
@@ -143,11 +164,11 @@ def register_post_import_hook(hook, name, label=None):
             _string_hooks.add(key)
         module = sys.modules.get(name)
         if module is None:
-            _pending.setdefault(name, []).append((hook, label))
+            _pending.setdefault(name, []).append((hook, label, origin))
     if module is not None:
         if _debug:
             _report("registered hook %s for module '%s' (already imported: firing now)" % (label, name))
-        _fire(hook, label, module, name)
+        _fire(hook, label, origin, module, name)
         return
     install_finder()
     if _debug:
@@ -159,8 +180,8 @@ def notify_module_loaded(module):
     with _lock:
         hooks = _pending.pop(name, None)
     if hooks:
-        for hook, label in hooks:
-            _fire(hook, label, module, name)
+        for hook, label, origin in hooks:
+            _fire(hook, label, origin, module, name)
 
 
 def _namespace_loader(spec):
@@ -715,7 +736,10 @@ def _scan_and_register(groups, paths, seen):
             _report("entry point %s = %s in group '%s' from %s" % (name, value, group, dist_dir))
         _registered.append((group, name, value, name in sys.modules))
         register_post_import_hook(
-            value, name, "'%s' (group '%s', entry '%s')" % (value, group, name)
+            value,
+            name,
+            "'%s' (group '%s', entry '%s')" % (value, group, name),
+            os.path.dirname(dist_dir),
         )
         _entry_counts[group] = _entry_counts.get(group, 0) + 1
 

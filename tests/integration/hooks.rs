@@ -349,6 +349,48 @@ fn strict_mode_lets_hook_errors_propagate() {
     });
 }
 
+/// Even strict, a patch module is not an error when the process took its
+/// distribution's `sys.path` entry away after startup, as isolated build
+/// environments do with site-packages: reported, and the import goes on.
+/// A patch module missing from an entry still there is a strict failure.
+#[test]
+fn strict_mode_spares_patches_whose_environment_was_taken_away() {
+    let patches = PatchDir::new(&[PatchDist {
+        name: "gone-patches",
+        group: "gone",
+        entries: &[
+            ("colorsys", "gone_patch:hook"),
+            ("wave", "never_written:hook"),
+        ],
+        modules: &[("gone_patch.py", "def hook(module):\n    pass\n")],
+    }]);
+    each_interpreter(|venv, implementation| {
+        let env = [
+            ("WRAPT_PATCHES", "gone"),
+            ("WRAPT_PATCHES_STRICT", "1"),
+            ("PYTHONPATH", patches.path_str()),
+        ];
+        let code = format!(
+            "import sys\nsys.path.remove({:?})\nimport colorsys\nprint('carried on')",
+            patches.path_str()
+        );
+        let output = venv.run_code(implementation, &env, &code);
+        assert_eq!(stdout(&output), "carried on\n", "{}", describe(&output));
+        assert!(
+            stderr(&output).contains("No module named 'gone_patch'"),
+            "{}",
+            describe(&output)
+        );
+        let output = venv.python(implementation, &env, &["-c", "import wave"]);
+        assert_eq!(output.status.code(), Some(1), "{}", describe(&output));
+        assert!(
+            stderr(&output).contains("No module named 'never_written'"),
+            "{}",
+            describe(&output)
+        );
+    });
+}
+
 #[test]
 fn debug_traces_groups_entry_points_registrations_and_firings() {
     let patches = recording_dist("colorsys");

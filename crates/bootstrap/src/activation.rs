@@ -435,11 +435,18 @@ fn register(py: Python<'_>, result: scan::ScanResult, autowrapt_installed: bool)
                 late,
             });
         });
+        // The sys.path entry the distribution was found on.
+        let origin = entry
+            .dist_dir
+            .parent()
+            .map(|path| path.as_os_str().into_pyobject(py))
+            .transpose()?;
         register_post_import_hook(
             py,
             PyString::new(py, &entry.value).as_any(),
             PyString::new(py, &entry.name).as_any(),
             Some(PyString::new(py, &label).as_any()),
+            origin.as_ref().map(Bound::as_any),
         )?;
         with_state(|state| count_entry(state, &entry.group, 1));
     }

@@ -12,7 +12,7 @@ use std::ffi::CString;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
-use pyo3::exceptions::{PyException, PySystemExit, PyValueError};
+use pyo3::exceptions::{PyException, PyModuleNotFoundError, PySystemExit, PyValueError};
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
@@ -148,19 +148,22 @@ pub(crate) fn configure_from_environment() {
 /// already is. `hook` is a callable or a `"module:attr.path"` string,
 /// resolved when it fires; a string hook is registered once per target for
 /// the life of the process. `label` names the hook in messages (default
-/// `repr(hook)`).
+/// `repr(hook)`); `origin`, the `sys.path` entry its distribution was found
+/// on at startup (see [`failed`]).
 #[pyfunction]
-#[pyo3(signature = (hook, name, label=None))]
+#[pyo3(signature = (hook, name, label=None, origin=None))]
 pub(crate) fn register_post_import_hook<'py>(
     py: Python<'py>,
     hook: &Bound<'py, PyAny>,
     name: &Bound<'py, PyAny>,
     label: Option<&Bound<'py, PyAny>>,
+    origin: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<()> {
     let label = match label {
         Some(label) => label.clone(),
         None => hook.repr()?.into_any(),
     };
+    let origin = origin.map_or_else(|| py.None().into_bound(py), Clone::clone);
     if hook.is_instance_of::<PyString>() {
         let key = PyTuple::new(py, [name, hook])?;
         let seen = string_hooks(py);
@@ -172,7 +175,7 @@ pub(crate) fn register_post_import_hook<'py>(
     let module = sys_modules_get(py, name, &py.None().into_bound(py))?;
     if module.is_none() {
         let pending = pending_dict(py);
-        let entry = PyTuple::new(py, [hook, &label])?;
+        let entry = PyTuple::new(py, [hook, &label, &origin])?;
         match pending.get_item(name)? {
             Some(hooks) => hooks.cast::<PyList>()?.append(entry)?,
             None => pending.set_item(name, PyList::new(py, [entry])?)?,
@@ -189,7 +192,7 @@ pub(crate) fn register_post_import_hook<'py>(
                 (&label, name),
             )?;
         }
-        fire(py, hook, &label, &module, name)?;
+        fire(py, (hook, &label, &origin), &module, name)?;
     }
     Ok(())
 }
@@ -214,8 +217,9 @@ pub(crate) fn notify_module_loaded<'py>(
     }
     for item in hooks.try_iter()? {
         let item = item?;
-        let (hook, label): (Bound<'py, PyAny>, Bound<'py, PyAny>) = item.extract()?;
-        fire(py, &hook, &label, module, &name)?;
+        let (hook, label, origin): (Bound<'py, PyAny>, Bound<'py, PyAny>, Bound<'py, PyAny>) =
+            item.extract()?;
+        fire(py, (&hook, &label, &origin), module, &name)?;
     }
     Ok(())
 }
@@ -252,8 +256,7 @@ fn resolve<'py>(py: Python<'py>, hook: &Bound<'py, PyAny>) -> PyResult<Bound<'py
 /// [`failed`].
 fn fire<'py>(
     py: Python<'py>,
-    hook: &Bound<'py, PyAny>,
-    label: &Bound<'py, PyAny>,
+    entry: Entry<'_, 'py>,
     module: &Bound<'py, PyAny>,
     name: &Bound<'py, PyAny>,
 ) -> PyResult<()> {
@@ -263,8 +266,9 @@ fn fire<'py>(
         .transpose()?
         .flatten()
     {
-        return defer(py, &spec, hook, label, module, name);
+        return defer(py, &spec, entry, module, name);
     }
+    let (hook, label, _) = entry;
     let started = debug().then(Instant::now);
     let function = match resolve(py, hook) {
         Ok(function) => function,
@@ -272,14 +276,14 @@ fn fire<'py>(
             if is_a_failure(py, &err) {
                 let spec = deferred(py)?.call_method0(intern!(py, "outermost_import"))?;
                 if !spec.is_none() {
-                    return defer(py, &spec, hook, label, module, name);
+                    return defer(py, &spec, entry, module, name);
                 }
             }
-            return failed(py, &err, label, name, at_startup(py)?);
+            return failed(py, &err, entry, name, at_startup(py)?);
         }
     };
     if let Err(err) = function.call1((module,)) {
-        return failed(py, &err, label, name, at_startup(py)?);
+        return failed(py, &err, entry, name, at_startup(py)?);
     }
     if let Some(started) = started {
         let ms = started.elapsed().as_secs_f64() * 1000.0;
@@ -292,12 +296,19 @@ fn fire<'py>(
     Ok(())
 }
 
+/// A registered hook: the hook, its label, the `sys.path` entry its
+/// distribution was found on (or `None`).
+type Entry<'a, 'py> = (
+    &'a Bound<'py, PyAny>,
+    &'a Bound<'py, PyAny>,
+    &'a Bound<'py, PyAny>,
+);
+
 /// Fire the hook again once the import of `spec` has finished.
 fn defer<'py>(
     py: Python<'py>,
     spec: &Bound<'py, PyAny>,
-    hook: &Bound<'py, PyAny>,
-    label: &Bound<'py, PyAny>,
+    (hook, label, origin): Entry<'_, 'py>,
     module: &Bound<'py, PyAny>,
     name: &Bound<'py, PyAny>,
 ) -> PyResult<()> {
@@ -315,13 +326,14 @@ fn defer<'py>(
     }
     // site's own import is startup, where nothing may escape.
     let startup = spec_name.eq("site")?;
-    let [hook, label, module, name, spec_name] =
-        [hook, label, module, name, &spec_name].map(|object| object.clone().unbind());
+    let [hook, label, origin, module, name, spec_name] =
+        [hook, label, origin, module, name, &spec_name].map(|object| object.clone().unbind());
     let retry = PyCFunction::new_closure(py, None, None, move |args, _kwargs| -> PyResult<()> {
         let py = args.py();
-        let (hook, label, module, name) = (
+        let (hook, label, origin, module, name) = (
             hook.bind(py),
             label.bind(py),
+            origin.bind(py),
             module.bind(py),
             name.bind(py),
         );
@@ -333,7 +345,13 @@ fn defer<'py>(
                 (label, name, spec_name.bind(py)),
             ),
             Ok(_) => Ok(()),
-            Err(err) => failed(py, &err, label, name, startup || at_startup(py)?),
+            Err(err) => failed(
+                py,
+                &err,
+                (hook, label, origin),
+                name,
+                startup || at_startup(py)?,
+            ),
         }
     })?;
     deferred(py)?.call_method1(intern!(py, "when_imported"), (spec, retry))?;
@@ -349,18 +367,55 @@ fn is_a_failure(py: Python<'_>, err: &PyErr) -> bool {
 /// A hook that failed: reported, or raised. At startup nothing escapes (an
 /// exception out of site stops the interpreter). Later, a failure is
 /// reported unless `WRAPT_PATCHES_STRICT` asks for it; a
-/// `KeyboardInterrupt` is the user's and goes on.
+/// `KeyboardInterrupt` is the user's and goes on. Even strict, a patch
+/// module that is missing because its distribution's `sys.path` entry is
+/// gone is reported: the process took the environment away on purpose
+/// (an isolated build environment drops site-packages after startup).
 fn failed<'py>(
     py: Python<'py>,
     err: &PyErr,
-    label: &Bound<'py, PyAny>,
+    (hook, label, origin): Entry<'_, 'py>,
     name: &Bound<'py, PyAny>,
     startup: bool,
 ) -> PyResult<()> {
-    if !startup && (STRICT.load(Ordering::Relaxed) || !is_a_failure(py, err)) {
+    let raise = if startup || !is_a_failure(py, err) {
+        !startup
+    } else {
+        STRICT.load(Ordering::Relaxed) && !left_behind(py, err, hook, origin)?
+    };
+    if raise {
         return Err(err.clone_ref(py));
     }
     report_exception(py, err, "hook %s for module '%s' failed:", (label, name))
+}
+
+/// Whether `err` says the patch module of `hook` is missing, and the
+/// `sys.path` entry its distribution was found on is no longer there.
+fn left_behind(
+    py: Python<'_>,
+    err: &PyErr,
+    hook: &Bound<'_, PyAny>,
+    origin: &Bound<'_, PyAny>,
+) -> PyResult<bool> {
+    if origin.is_none() || !err.is_instance_of::<PyModuleNotFoundError>(py) {
+        return Ok(false);
+    }
+    let (Ok(hook), Some(missing)) = (
+        hook.cast::<PyString>(),
+        err.value(py).getattr_opt(intern!(py, "name"))?,
+    ) else {
+        return Ok(false);
+    };
+    let Ok(missing) = missing.cast::<PyString>() else {
+        return Ok(false);
+    };
+    let (hook, missing) = (hook.to_cow()?, missing.to_cow()?);
+    let module = hook.split_once(':').map_or(&*hook, |(module, _)| module);
+    let patch_module_missing = module == missing
+        || module
+            .strip_prefix(&*missing)
+            .is_some_and(|rest| rest.starts_with('.'));
+    Ok(patch_module_missing && !sys(py)?.getattr(intern!(py, "path"))?.contains(origin)?)
 }
 
 /// Whether site is running: everything at startup runs from its import.
