@@ -637,6 +637,24 @@ mod tests {
     }
 
     #[test]
+    fn the_fallback_reads_what_the_native_scan_reads() {
+        assert_eq!(wrapt_common::scan::MAX_FILE_SIZE, 64 << 20);
+        assert_eq!(wrapt_common::scan::TOO_LARGE, "larger than 64 MiB");
+        assert_eq!(
+            FALLBACK_TEMPLATE
+                .matches("\n_MAX_FILE_SIZE = 64 << 20\n")
+                .count(),
+            1
+        );
+        assert_eq!(
+            FALLBACK_TEMPLATE
+                .matches("problems.append(\"%s: larger than 64 MiB\" % (source,))")
+                .count(),
+            1
+        );
+    }
+
+    #[test]
     fn defaults_line_rendering() {
         assert_eq!(python_tuple::<String>(&[]), "()");
         assert_eq!(python_tuple(&["a.b"]), "('a.b',)");

@@ -13,6 +13,7 @@ vendored copy of it deadlocked when a hook imported something.
 import os
 import sys
 from _thread import allocate_lock
+from stat import S_ISREG  # imported by os already
 
 from . import _flag
 
@@ -289,6 +290,52 @@ def _parse_entry_points(text, wanted, dist_dir, source, entries, problems):
         entries.append((group, name.strip(), value, dist_dir))
 
 
+# The native scan's MAX_FILE_SIZE (crates/common/src/scan.rs), held equal by
+# a test: far beyond any real entry_points.txt, a bound so that a huge (or
+# sparse) file cannot stall startup or exhaust its memory.
+_MAX_FILE_SIZE = 64 << 20
+# O_NONBLOCK: opening a FIFO without a writer (or a device that waits)
+# returns at once; O_NOCTTY: a terminal does not become the process's.
+_OPEN_FLAGS = os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY
+_TOO_LARGE = object()
+
+
+def _read_metadata_file(path):
+    # The bytes of the regular file at path, never blocking and never more
+    # than _MAX_FILE_SIZE of them (read_metadata_file in scan.rs): None when
+    # it cannot be opened or is no regular file (a FIFO, a device, a
+    # directory: fstat of what was opened says, through symlinks), and
+    # _TOO_LARGE when fstat says it is larger than the limit (nothing read)
+    # or it grows past it while read.
+    try:
+        fd = os.open(path, _OPEN_FLAGS)
+    except OSError:
+        return None
+    try:
+        info = os.fstat(fd)
+        if not S_ISREG(info.st_mode):
+            return None
+        size = info.st_size
+        if size > _MAX_FILE_SIZE:
+            return _TOO_LARGE
+        # os.read allocates what it is asked for: the size fstat gave (and a
+        # byte more, for the read that finds the end), not the limit.
+        data = b""
+        want = size + 1
+        while True:
+            chunk = os.read(fd, want)
+            if not chunk:
+                return data
+            data += chunk
+            if len(data) > _MAX_FILE_SIZE:
+                return _TOO_LARGE
+            want = min(max(len(data), 8192), _MAX_FILE_SIZE + 1 - len(data))
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+
+
 def scan(groups, paths, seen):
     """Entry points of ``groups`` in the distributions on ``paths``.
 
@@ -313,11 +360,13 @@ def scan(groups, paths, seen):
             seen.add(dist_name)
             dist_dir = os.path.join(path, child)
             source = os.path.join(dist_dir, "entry_points.txt")
-            try:
-                with open(source, "rb") as stream:
-                    data = stream.read()
-            except OSError:
-                continue  # no entry points (or an egg-info file)
+            data = _read_metadata_file(source)
+            if data is None:
+                continue  # no entry points (or an egg-info file, or no regular file)
+            if data is _TOO_LARGE:
+                # Unread, so it could hold one of our groups.
+                problems.append("%s: larger than 64 MiB" % (source,))
+                continue
             try:
                 text = data.decode("utf-8-sig")
             except UnicodeDecodeError:

@@ -351,6 +351,7 @@ fn register(py: Python<'_>, result: scan::ScanResult, autowrapt_installed: bool)
         let path = problem.path.as_os_str().into_pyobject(py)?;
         match &problem.kind {
             ProblemKind::NotUtf8 => report(py, "skipped: %s: not UTF-8", (path,))?,
+            ProblemKind::TooLarge => report(py, "skipped: %s: %s", (path, scan::TOO_LARGE))?,
             ProblemKind::MalformedLine(line) => report(
                 py,
                 "skipped: %s:%d: not 'name = value': %r",
