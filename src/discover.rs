@@ -7,7 +7,8 @@
 //! convention of `wrapt.discover_post_import_hooks` and autowrapt, checked
 //! as the bootstrap checks it before registering a hook), with at least one
 //! entry and no malformed line, under a name `WRAPT_PATCHES` can select —
-//! and not one of the well-known groups of other tools ([`NOT_PATCH_GROUPS`]),
+//! and not one of the well-known groups of other tools
+//! ([`selection::is_other_tools_group`], which the bootstrap ignores too),
 //! whose entries often have exactly that shape
 //! (`pip = pip._internal.cli.main:main`). Any other plugin group of that
 //! shape is listed too: the shape is all there is to go by.
@@ -24,27 +25,13 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 use wrapt_common::entry_points::{self, Section};
-use wrapt_common::names;
+use wrapt_common::{names, selection};
 
 use crate::error::{Error, Result};
 use crate::output::Output;
 use crate::plan::VERSION;
 use crate::target::{self, Layout};
 use crate::transaction;
-
-/// Groups of other tools, never listed: their entries have the shape of
-/// hooks (`tool = package.module:function`) but mean something else.
-const NOT_PATCH_GROUPS: [&str; 4] = [
-    "console_scripts",
-    "gui_scripts",
-    "egg_info.writers",
-    "pytest11",
-];
-
-/// Whole families of other tools' groups: setuptools' and distutils'
-/// extension points (`distutils.commands`, `setuptools.installation`, ...),
-/// flake8's plugins.
-const NOT_PATCH_PREFIXES: [&str; 3] = ["setuptools.", "distutils.", "flake8."];
 
 /// Prints `sys.path` NUL-separated after a marker: bytes, so that a path
 /// that is not UTF-8 comes through exactly, and a marker, so that whatever
@@ -199,7 +186,7 @@ fn scan(paths: &[PathBuf], out: &Output) -> Vec<Found> {
                 continue;
             };
             for section in entry_points::sections(&text) {
-                if is_other_tools_group(section.group) {
+                if selection::is_other_tools_group(section.group) {
                     continue;
                 }
                 match patch_entries(&section) {
@@ -218,14 +205,6 @@ fn scan(paths: &[PathBuf], out: &Output) -> Vec<Found> {
         }
     }
     found
-}
-
-/// Whether `group` is one of the well-known groups of other tools.
-fn is_other_tools_group(group: &str) -> bool {
-    NOT_PATCH_GROUPS.contains(&group)
-        || NOT_PATCH_PREFIXES
-            .iter()
-            .any(|prefix| group.starts_with(prefix))
 }
 
 /// A section's hooks if it looks like a patch group (see the module
@@ -435,34 +414,11 @@ mod tests {
     }
 
     #[test]
-    fn other_tools_groups_are_excluded_by_name() {
-        for group in [
-            "console_scripts",
-            "gui_scripts",
-            "distutils.commands",
-            "distutils.setup_keywords",
-            "egg_info.writers",
-            "setuptools.finalize_distribution_options",
-            "setuptools.installation",
-            "pytest11",
-            "setuptools.anything_new",
-            "distutils.whatever",
-            "flake8.extension",
-            "flake8.report",
-        ] {
-            assert!(is_other_tools_group(group), "{group}");
-        }
-        for group in [
-            "acme.patches",
-            "wrapt_bootstrap.examples",
-            "console_scripts_patches",
-            "setuptools",
-            "my.setuptools.patches",
-        ] {
-            assert!(!is_other_tools_group(group), "{group}");
-        }
-        // The shape alone would not tell them apart.
+    fn other_tools_groups_need_the_name_rule() {
+        // The shape alone would not tell them apart (the rule itself is
+        // tested in wrapt-common).
         assert!(judge("[console_scripts]\npip = pip._internal.cli.main:main\n").is_ok());
+        assert!(selection::is_other_tools_group("console_scripts"));
     }
 
     #[test]

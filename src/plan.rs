@@ -206,6 +206,9 @@ const FALLBACK_TEMPLATE: &str = include_str!(concat!(
 ));
 /// The fallback's list of tool programs, rendered from the native module's.
 const SKIP_TEMPLATE_LINE: &str = "\n_DEFAULT_SKIP = ()\n";
+/// The fallback's lists of other tools' groups, rendered from the native
+/// module's.
+const OTHER_TOOLS_TEMPLATE_LINES: &str = "\n_OTHER_TOOLS_GROUPS = ()\n_OTHER_TOOLS_PREFIXES = ()\n";
 const EXAMPLES: &[u8] = template!("wrapt_bootstrap/examples.py");
 const METADATA_TEMPLATE: &str =
     include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/templates/METADATA"));
@@ -267,14 +270,24 @@ impl Plan {
         let defaults: Vec<String> = defaults.iter().cloned().collect();
         let dist_info = dist_info_dir();
         let init = render_loader(INIT_TEMPLATE, &defaults);
-        let fallback = FALLBACK_TEMPLATE.replacen(
-            SKIP_TEMPLATE_LINE,
-            &format!(
-                "\n_DEFAULT_SKIP = {}\n",
-                python_tuple(selection::DEFAULT_SKIP)
-            ),
-            1,
-        );
+        let fallback = FALLBACK_TEMPLATE
+            .replacen(
+                SKIP_TEMPLATE_LINE,
+                &format!(
+                    "\n_DEFAULT_SKIP = {}\n",
+                    python_tuple(selection::DEFAULT_SKIP)
+                ),
+                1,
+            )
+            .replacen(
+                OTHER_TOOLS_TEMPLATE_LINES,
+                &format!(
+                    "\n_OTHER_TOOLS_GROUPS = {}\n_OTHER_TOOLS_PREFIXES = {}\n",
+                    python_tuple(selection::OTHER_TOOLS_GROUPS),
+                    python_tuple(selection::OTHER_TOOLS_PREFIXES)
+                ),
+                1,
+            );
 
         let file = |path: String, bytes: Vec<u8>, mode, stage| PlannedFile {
             path,
@@ -634,6 +647,23 @@ mod tests {
         let text = String::from_utf8(fallback.bytes.clone()).unwrap();
         assert!(text.contains("\n_DEFAULT_SKIP = ('pip', 'pipx', "));
         assert_eq!(text.matches("_DEFAULT_SKIP = (").count(), 1);
+    }
+
+    #[test]
+    fn the_fallback_gets_the_native_other_tools_groups() {
+        assert_eq!(
+            FALLBACK_TEMPLATE
+                .matches(OTHER_TOOLS_TEMPLATE_LINES)
+                .count(),
+            1
+        );
+        let plan = Plan::render(&BTreeSet::new(), Activation::Pth);
+        let fallback = plan.get("wrapt_bootstrap/_fallback.py").expect("planned");
+        let text = String::from_utf8(fallback.bytes.clone()).unwrap();
+        assert!(text.contains(
+            "\n_OTHER_TOOLS_GROUPS = ('console_scripts', 'gui_scripts', 'egg_info.writers', 'pytest11')\n\
+             _OTHER_TOOLS_PREFIXES = ('setuptools.', 'distutils.', 'flake8.')\n"
+        ));
     }
 
     #[test]

@@ -388,6 +388,14 @@ def scan(groups, paths, seen):
 # (README: "Tool processes").
 _DEFAULT_SKIP = ()
 
+# Rendered by wrapt-install from the native module's lists
+# (selection::OTHER_TOOLS_GROUPS, OTHER_TOOLS_PREFIXES): other tools' groups,
+# whose entries have the shape of hooks but are programs' main functions and
+# plugins. Never registered: ignored with a warning where named.
+_OTHER_TOOLS_GROUPS = ()
+_OTHER_TOOLS_PREFIXES = ()
+_OTHER_TOOLS_WARNING = "ignoring group%s %s: other tools' entry points, not patches"
+
 # _decided: the environment was read (once per interpreter, so that a
 # warning is printed once); _active: something was enabled and activated.
 _decided = False
@@ -432,18 +440,23 @@ def _edit(value, defaults, invalid):
     return names
 
 
+def _is_other_tools_group(group):
+    return group in _OTHER_TOOLS_GROUPS or group.startswith(_OTHER_TOOLS_PREFIXES)
+
+
 def select(wrapt_patches, autowrapt_bootstrap, defaults):
     """The selection grammar as a pure function.
 
-    Returns ``(groups, autowrapt_groups, invalid)``: the groups selected by
-    WRAPT_PATCHES (or the defaults when it is unset), the groups named by
-    AUTOWRAPT_BOOTSTRAP, and the names ignored as invalid.
+    Returns ``(groups, autowrapt_groups, invalid, other_tools)``: the groups
+    selected by WRAPT_PATCHES (or the defaults when it is unset), the groups
+    named by AUTOWRAPT_BOOTSTRAP, the names ignored as invalid, and the
+    other tools' groups taken out of the first two lists (each once).
     """
     invalid = []
     groups = _edit(wrapt_patches, defaults, invalid)
     if groups is None:
         # The kill switch silences AUTOWRAPT_BOOTSTRAP as well.
-        return [], [], invalid
+        return [], [], invalid, []
     autowrapt_groups = []
     for name in (autowrapt_bootstrap or "").split(","):
         name = name.strip()
@@ -453,7 +466,14 @@ def select(wrapt_patches, autowrapt_bootstrap, defaults):
             invalid.append(name)
         elif name not in autowrapt_groups:
             autowrapt_groups.append(name)
-    return groups, autowrapt_groups, invalid
+    other_tools = []
+    for group in groups + autowrapt_groups:
+        if _is_other_tools_group(group) and group not in other_tools:
+            other_tools.append(group)
+    if other_tools:
+        groups = [group for group in groups if group not in other_tools]
+        autowrapt_groups = [group for group in autowrapt_groups if group not in other_tools]
+    return groups, autowrapt_groups, invalid, other_tools
 
 
 def _program():
@@ -509,13 +529,18 @@ def activate(defaults):
         return False
     _decided = True
     environ = os.environ
-    groups, autowrapt_groups, invalid = select(
+    groups, autowrapt_groups, invalid, other_tools = select(
         environ.get("WRAPT_PATCHES"), environ.get("AUTOWRAPT_BOOTSTRAP"), defaults
     )
     if invalid:
         _report(
             "ignoring invalid group name%s %s (allowed: letters, digits, '_', '.', '-')"
             % ("s" if len(invalid) > 1 else "", ", ".join(repr(name) for name in invalid))
+        )
+    if other_tools:
+        _report(
+            _OTHER_TOOLS_WARNING
+            % ("s" if len(other_tools) > 1 else "", ", ".join(repr(name) for name in other_tools))
         )
     if not groups and not autowrapt_groups:
         return False
@@ -575,7 +600,11 @@ def rescan():
 
 
 def discover(group):
-    """Register every entry point of ``group`` found on sys.path now."""
+    """Register every entry point of ``group`` found on sys.path now (none
+    of other tools' groups, as at startup)."""
+    if _is_other_tools_group(group):
+        _report(_OTHER_TOOLS_WARNING % ("", repr(group)))
+        return
     _scan_and_register([group], list(sys.path), set())
 
 
