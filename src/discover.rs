@@ -16,7 +16,9 @@
 //! Where: the `sys.path` of the environment's interpreter (asked once, as
 //! the probe is), its `*.dist-info` / `*.egg-info` directories read here,
 //! the first distribution of a name winning as in `importlib.metadata`
-//! (and in the bootstrap's scan). Broken metadata is skipped, never an error.
+//! (and in the bootstrap's scan), each file read as that scan reads it
+//! ([`scan::read_metadata_file`]: regular files only, never blocking, within
+//! its size limit). Broken metadata is skipped, never an error.
 
 use std::collections::{BTreeSet, HashMap};
 use std::ffi::OsStr;
@@ -25,6 +27,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 use wrapt_common::entry_points::{self, Section};
+use wrapt_common::scan::{self, Contents};
 use wrapt_common::{names, selection};
 
 use crate::error::{Error, Result};
@@ -157,6 +160,7 @@ struct Found {
 fn scan(paths: &[PathBuf], out: &Output) -> Vec<Found> {
     let mut taken: HashMap<String, PathBuf> = HashMap::new();
     let mut found = Vec::new();
+    let mut buf = Vec::new();
     for path in paths {
         // Not a readable directory (a zip, missing): importlib finds no
         // distribution there either.
@@ -180,12 +184,22 @@ fn scan(paths: &[PathBuf], out: &Output) -> Vec<Found> {
                 continue;
             }
             taken.insert(name, dist_dir.clone());
-            // Missing (no entry points), unreadable or not UTF-8: broken
-            // metadata is skipped, as importlib skips it.
-            let Ok(text) = std::fs::read_to_string(dist_dir.join("entry_points.txt")) else {
-                continue;
+            // Missing (no entry points), unreadable, no regular file (a FIFO
+            // would block) or not UTF-8: broken metadata is skipped, as
+            // importlib skips it; so is a file too large for the bootstrap.
+            let file = dist_dir.join("entry_points.txt");
+            let text = match scan::read_metadata_file(&file, &mut buf) {
+                Contents::Read => match std::str::from_utf8(&buf) {
+                    Ok(text) => text,
+                    Err(_) => continue,
+                },
+                Contents::TooLarge => {
+                    out.detail(format!("  skipped {}: {}", file.display(), scan::TOO_LARGE));
+                    continue;
+                }
+                Contents::Absent => continue,
             };
-            for section in entry_points::sections(&text) {
+            for section in entry_points::sections(text) {
                 if selection::is_other_tools_group(section.group) {
                     continue;
                 }
@@ -279,7 +293,12 @@ fn name_and_version(dist_dir: &Path) -> (String, Option<String>) {
     } else {
         "METADATA"
     };
-    let headers = std::fs::read_to_string(dist_dir.join(file)).unwrap_or_default();
+    // Read as the scan reads: a FIFO or a huge file is no METADATA.
+    let mut buf = Vec::new();
+    let headers = match scan::read_metadata_file(&dist_dir.join(file), &mut buf) {
+        Contents::Read => String::from_utf8(buf).unwrap_or_default(),
+        Contents::Absent | Contents::TooLarge => String::new(),
+    };
     let header = |key: &str| {
         headers
             .lines()
