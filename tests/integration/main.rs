@@ -8,6 +8,7 @@ mod doctor;
 mod grammar;
 mod hooks;
 mod install;
+mod scan;
 mod sitecustomize;
 mod startup;
 mod support;
