@@ -13,7 +13,7 @@ vendored copy of it deadlocked when a hook imported something.
 import os
 import sys
 from _thread import allocate_lock
-from stat import S_ISREG  # imported by os already
+from stat import S_IFREG  # imported by os already
 
 from . import _flag
 
@@ -297,43 +297,7 @@ _MAX_FILE_SIZE = 64 << 20
 # O_NONBLOCK: opening a FIFO without a writer (or a device that waits)
 # returns at once; O_NOCTTY: a terminal does not become the process's.
 _OPEN_FLAGS = os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY
-_TOO_LARGE = object()
-
-
-def _read_metadata_file(path):
-    # The bytes of the regular file at path, never blocking and never more
-    # than _MAX_FILE_SIZE of them (read_metadata_file in scan.rs): None when
-    # it cannot be opened or is no regular file (a FIFO, a device, a
-    # directory: fstat of what was opened says, through symlinks), and
-    # _TOO_LARGE when fstat says it is larger than the limit (nothing read)
-    # or it grows past it while read.
-    try:
-        fd = os.open(path, _OPEN_FLAGS)
-    except OSError:
-        return None
-    try:
-        info = os.fstat(fd)
-        if not S_ISREG(info.st_mode):
-            return None
-        size = info.st_size
-        if size > _MAX_FILE_SIZE:
-            return _TOO_LARGE
-        # os.read allocates what it is asked for: the size fstat gave (and a
-        # byte more, for the read that finds the end), not the limit.
-        data = b""
-        want = size + 1
-        while True:
-            chunk = os.read(fd, want)
-            if not chunk:
-                return data
-            data += chunk
-            if len(data) > _MAX_FILE_SIZE:
-                return _TOO_LARGE
-            want = min(max(len(data), 8192), _MAX_FILE_SIZE + 1 - len(data))
-    except OSError:
-        return None
-    finally:
-        os.close(fd)
+_S_IFMT = 0o170000  # the file type bits of st_mode, as stat.S_IFMT takes them
 
 
 def scan(groups, paths, seen):
@@ -360,11 +324,38 @@ def scan(groups, paths, seen):
             seen.add(dist_name)
             dist_dir = os.path.join(path, child)
             source = os.path.join(dist_dir, "entry_points.txt")
-            data = _read_metadata_file(source)
-            if data is None:
-                continue  # no entry points (or an egg-info file, or no regular file)
-            if data is _TOO_LARGE:
-                # Unread, so it could hold one of our groups.
+            # Read as the native scan reads it (read_metadata_file in
+            # scan.rs): a regular file only, as fstat of what was opened says
+            # (through symlinks), never blocking, and decided on its size
+            # before a byte is read. Inline, with fstat's fields by index and
+            # no stat.S_ISREG: on PyPy, where this runs for every
+            # distribution at startup, each call and stat_result attribute
+            # is Python code.
+            try:
+                fd = os.open(source, _OPEN_FLAGS)
+            except OSError:
+                continue  # no entry points (or an egg-info file)
+            try:
+                info = os.fstat(fd)
+                if info[0] & _S_IFMT != S_IFREG:
+                    continue  # a FIFO, a device, a directory: no entry points
+                data = b""
+                if info[6] <= _MAX_FILE_SIZE:
+                    # os.read allocates what it is asked for: the size fstat
+                    # gave, and a byte for the read that finds the end. At
+                    # most a byte over the limit, should the file grow.
+                    chunk = os.read(fd, info[6] + 1)
+                    while chunk:
+                        data += chunk
+                        if len(data) > _MAX_FILE_SIZE:
+                            break
+                        chunk = os.read(fd, min(max(len(data), 8192), _MAX_FILE_SIZE + 1 - len(data)))
+            except OSError:
+                continue  # unreadable: no entry points
+            finally:
+                os.close(fd)
+            if info[6] > _MAX_FILE_SIZE or len(data) > _MAX_FILE_SIZE:
+                # Not read whole, so it could hold one of our groups.
                 problems.append("%s: larger than 64 MiB" % (source,))
                 continue
             try:
