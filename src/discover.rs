@@ -7,7 +7,8 @@
 //! convention of `wrapt.discover_post_import_hooks` and autowrapt, checked
 //! as the bootstrap checks it before registering a hook), with at least one
 //! entry and no malformed line, under a name `WRAPT_PATCHES` can select —
-//! and not one of the well-known groups of other tools ([`NOT_PATCH_GROUPS`]),
+//! and not one of the well-known groups of other tools
+//! ([`selection::is_other_tools_group`], which the bootstrap ignores too),
 //! whose entries often have exactly that shape
 //! (`pip = pip._internal.cli.main:main`). Any other plugin group of that
 //! shape is listed too: the shape is all there is to go by.
@@ -15,7 +16,9 @@
 //! Where: the `sys.path` of the environment's interpreter (asked once, as
 //! the probe is), its `*.dist-info` / `*.egg-info` directories read here,
 //! the first distribution of a name winning as in `importlib.metadata`
-//! (and in the bootstrap's scan). Broken metadata is skipped, never an error.
+//! (and in the bootstrap's scan), each file read as that scan reads it
+//! ([`scan::read_metadata_file`]: regular files only, never blocking, within
+//! its size limit). Broken metadata is skipped, never an error.
 
 use std::collections::{BTreeSet, HashMap};
 use std::ffi::OsStr;
@@ -24,27 +27,14 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 use wrapt_common::entry_points::{self, Section};
-use wrapt_common::names;
+use wrapt_common::scan::{self, Contents};
+use wrapt_common::{names, selection};
 
 use crate::error::{Error, Result};
 use crate::output::Output;
 use crate::plan::VERSION;
 use crate::target::{self, Layout};
 use crate::transaction;
-
-/// Groups of other tools, never listed: their entries have the shape of
-/// hooks (`tool = package.module:function`) but mean something else.
-const NOT_PATCH_GROUPS: [&str; 4] = [
-    "console_scripts",
-    "gui_scripts",
-    "egg_info.writers",
-    "pytest11",
-];
-
-/// Whole families of other tools' groups: setuptools' and distutils'
-/// extension points (`distutils.commands`, `setuptools.installation`, ...),
-/// flake8's plugins.
-const NOT_PATCH_PREFIXES: [&str; 3] = ["setuptools.", "distutils.", "flake8."];
 
 /// Prints `sys.path` NUL-separated after a marker: bytes, so that a path
 /// that is not UTF-8 comes through exactly, and a marker, so that whatever
@@ -170,6 +160,7 @@ struct Found {
 fn scan(paths: &[PathBuf], out: &Output) -> Vec<Found> {
     let mut taken: HashMap<String, PathBuf> = HashMap::new();
     let mut found = Vec::new();
+    let mut buf = Vec::new();
     for path in paths {
         // Not a readable directory (a zip, missing): importlib finds no
         // distribution there either.
@@ -193,13 +184,23 @@ fn scan(paths: &[PathBuf], out: &Output) -> Vec<Found> {
                 continue;
             }
             taken.insert(name, dist_dir.clone());
-            // Missing (no entry points), unreadable or not UTF-8: broken
-            // metadata is skipped, as importlib skips it.
-            let Ok(text) = std::fs::read_to_string(dist_dir.join("entry_points.txt")) else {
-                continue;
+            // Missing (no entry points), unreadable, no regular file (a FIFO
+            // would block) or not UTF-8: broken metadata is skipped, as
+            // importlib skips it; so is a file too large for the bootstrap.
+            let file = dist_dir.join("entry_points.txt");
+            let text = match scan::read_metadata_file(&file, &mut buf) {
+                Contents::Read => match std::str::from_utf8(&buf) {
+                    Ok(text) => text,
+                    Err(_) => continue,
+                },
+                Contents::TooLarge => {
+                    out.detail(format!("  skipped {}: {}", file.display(), scan::TOO_LARGE));
+                    continue;
+                }
+                Contents::Absent => continue,
             };
-            for section in entry_points::sections(&text) {
-                if is_other_tools_group(section.group) {
+            for section in entry_points::sections(text) {
+                if selection::is_other_tools_group(section.group) {
                     continue;
                 }
                 match patch_entries(&section) {
@@ -218,14 +219,6 @@ fn scan(paths: &[PathBuf], out: &Output) -> Vec<Found> {
         }
     }
     found
-}
-
-/// Whether `group` is one of the well-known groups of other tools.
-fn is_other_tools_group(group: &str) -> bool {
-    NOT_PATCH_GROUPS.contains(&group)
-        || NOT_PATCH_PREFIXES
-            .iter()
-            .any(|prefix| group.starts_with(prefix))
 }
 
 /// A section's hooks if it looks like a patch group (see the module
@@ -300,7 +293,12 @@ fn name_and_version(dist_dir: &Path) -> (String, Option<String>) {
     } else {
         "METADATA"
     };
-    let headers = std::fs::read_to_string(dist_dir.join(file)).unwrap_or_default();
+    // Read as the scan reads: a FIFO or a huge file is no METADATA.
+    let mut buf = Vec::new();
+    let headers = match scan::read_metadata_file(&dist_dir.join(file), &mut buf) {
+        Contents::Read => String::from_utf8(buf).unwrap_or_default(),
+        Contents::Absent | Contents::TooLarge => String::new(),
+    };
     let header = |key: &str| {
         headers
             .lines()
@@ -435,34 +433,11 @@ mod tests {
     }
 
     #[test]
-    fn other_tools_groups_are_excluded_by_name() {
-        for group in [
-            "console_scripts",
-            "gui_scripts",
-            "distutils.commands",
-            "distutils.setup_keywords",
-            "egg_info.writers",
-            "setuptools.finalize_distribution_options",
-            "setuptools.installation",
-            "pytest11",
-            "setuptools.anything_new",
-            "distutils.whatever",
-            "flake8.extension",
-            "flake8.report",
-        ] {
-            assert!(is_other_tools_group(group), "{group}");
-        }
-        for group in [
-            "acme.patches",
-            "wrapt_bootstrap.examples",
-            "console_scripts_patches",
-            "setuptools",
-            "my.setuptools.patches",
-        ] {
-            assert!(!is_other_tools_group(group), "{group}");
-        }
-        // The shape alone would not tell them apart.
+    fn other_tools_groups_need_the_name_rule() {
+        // The shape alone would not tell them apart (the rule itself is
+        // tested in wrapt-common).
         assert!(judge("[console_scripts]\npip = pip._internal.cli.main:main\n").is_ok());
+        assert!(selection::is_other_tools_group("console_scripts"));
     }
 
     #[test]

@@ -101,6 +101,9 @@ pub enum Error {
     )]
     InvalidGroup { name: String },
 
+    #[error("{name:?} is another tool's entry-point group (programs or plugins, not patches): wrapt-bootstrap never registers it")]
+    OtherToolsGroup { name: String },
+
     #[error(
         "{path}: unreadable RECORD: {problems}; remove the file by hand or reinstall with --force"
     )]
@@ -177,6 +180,7 @@ impl Error {
             | Error::UserSiteDisabled { .. }
             | Error::ExternallyManaged { .. }
             | Error::InvalidGroup { .. }
+            | Error::OtherToolsGroup { .. }
             | Error::BadRecord { .. }
             | Error::Sitecustomize { .. }
             | Error::ActivationIgnored { .. } => EXIT_USAGE,

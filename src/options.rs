@@ -115,6 +115,16 @@ impl InstallOptions {
             enable: validate_groups(&args.enable)?,
             disable: validate_groups(&args.disable)?,
         };
+        // Refused rather than installed as a default that every start would
+        // ignore with a warning. Disabling one stays allowed: an older
+        // install may have it as a default.
+        if let Some(name) = groups
+            .enable
+            .iter()
+            .find(|name| wrapt_common::selection::is_other_tools_group(name))
+        {
+            return Err(Error::OtherToolsGroup { name: name.clone() });
+        }
         let mode = if args.check {
             Mode::Check
         } else if args.list {
@@ -205,6 +215,26 @@ mod tests {
         let err = InstallOptions::from_args(&args).unwrap_err();
         assert_eq!(err.exit_code(), crate::error::EXIT_USAGE);
         assert!(err.to_string().contains("\"bad;name\""), "{err}");
+    }
+
+    #[test]
+    fn enabling_another_tools_group_is_a_usage_error() {
+        let parse = |argv: &[&str]| {
+            let mut full = vec!["wrapt-install"];
+            full.extend_from_slice(argv);
+            InstallOptions::from_args(&InstallArgs::parse_from(full))
+        };
+        let err = parse(&["--enable", "ok.group", "--enable", "console_scripts"]).unwrap_err();
+        assert_eq!(err.exit_code(), crate::error::EXIT_USAGE);
+        assert!(err.to_string().contains("\"console_scripts\""), "{err}");
+        assert!(parse(&["--enable", "setuptools.installation"]).is_err());
+        assert_eq!(
+            parse(&["--disable", "console_scripts"])
+                .unwrap()
+                .groups
+                .disable,
+            set(&["console_scripts"])
+        );
     }
 
     #[test]

@@ -209,6 +209,9 @@ const FALLBACK_TEMPLATE: &str = include_str!(concat!(
 const SKIP_TEMPLATE_LINE: &str = "\n_DEFAULT_SKIP = ()\n";
 /// The fallback's table of tool markers, rendered from the native module's.
 const MARKERS_TEMPLATE_LINE: &str = "\n_TOOL_MARKERS = ()\n";
+/// The fallback's lists of other tools' groups, rendered from the native
+/// module's.
+const OTHER_TOOLS_TEMPLATE_LINES: &str = "\n_OTHER_TOOLS_GROUPS = ()\n_OTHER_TOOLS_PREFIXES = ()\n";
 const EXAMPLES: &[u8] = template!("wrapt_bootstrap/examples.py");
 const METADATA_TEMPLATE: &str =
     include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/templates/METADATA"));
@@ -286,6 +289,15 @@ impl Plan {
             .replacen(
                 MARKERS_TEMPLATE_LINE,
                 &format!("\n_TOOL_MARKERS = ({})\n", markers.join(" ")),
+                1,
+            )
+            .replacen(
+                OTHER_TOOLS_TEMPLATE_LINES,
+                &format!(
+                    "\n_OTHER_TOOLS_GROUPS = {}\n_OTHER_TOOLS_PREFIXES = {}\n",
+                    python_tuple(selection::OTHER_TOOLS_GROUPS),
+                    python_tuple(selection::OTHER_TOOLS_PREFIXES)
+                ),
                 1,
             );
 
@@ -658,6 +670,41 @@ mod tests {
             "\n_TOOL_MARKERS = (('PIP_BUILD_TRACKER', 'pip'), ('PIP_REQ_TRACKER', 'pip'), ('"
         ));
         assert_eq!(text.matches("_TOOL_MARKERS = (").count(), 1);
+    }
+
+    #[test]
+    fn the_fallback_gets_the_native_other_tools_groups() {
+        assert_eq!(
+            FALLBACK_TEMPLATE
+                .matches(OTHER_TOOLS_TEMPLATE_LINES)
+                .count(),
+            1
+        );
+        let plan = Plan::render(&BTreeSet::new(), Activation::Pth);
+        let fallback = plan.get("wrapt_bootstrap/_fallback.py").expect("planned");
+        let text = String::from_utf8(fallback.bytes.clone()).unwrap();
+        assert!(text.contains(
+            "\n_OTHER_TOOLS_GROUPS = ('console_scripts', 'gui_scripts', 'egg_info.writers', 'pytest11')\n\
+             _OTHER_TOOLS_PREFIXES = ('setuptools.', 'distutils.', 'flake8.')\n"
+        ));
+    }
+
+    #[test]
+    fn the_fallback_reads_what_the_native_scan_reads() {
+        assert_eq!(wrapt_common::scan::MAX_FILE_SIZE, 64 << 20);
+        assert_eq!(wrapt_common::scan::TOO_LARGE, "larger than 64 MiB");
+        assert_eq!(
+            FALLBACK_TEMPLATE
+                .matches("\n_MAX_FILE_SIZE = 64 << 20\n")
+                .count(),
+            1
+        );
+        assert_eq!(
+            FALLBACK_TEMPLATE
+                .matches("problems.append(\"%s: larger than 64 MiB\" % (source,))")
+                .count(),
+            1
+        );
     }
 
     #[test]

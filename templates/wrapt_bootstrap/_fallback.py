@@ -13,6 +13,7 @@ vendored copy of it deadlocked when a hook imported something.
 import os
 import sys
 from _thread import allocate_lock
+from stat import S_IFREG  # imported by os already
 
 from . import _flag
 
@@ -369,6 +370,16 @@ def _parse_entry_points(text, wanted, dist_dir, source, entries, problems):
         entries.append((group, name.strip(), value, dist_dir))
 
 
+# The native scan's MAX_FILE_SIZE (crates/common/src/scan.rs), held equal by
+# a test: far beyond any real entry_points.txt, a bound so that a huge (or
+# sparse) file cannot stall startup or exhaust its memory.
+_MAX_FILE_SIZE = 64 << 20
+# O_NONBLOCK: opening a FIFO without a writer (or a device that waits)
+# returns at once; O_NOCTTY: a terminal does not become the process's.
+_OPEN_FLAGS = os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY
+_S_IFMT = 0o170000  # the file type bits of st_mode, as stat.S_IFMT takes them
+
+
 def scan(groups, paths, seen):
     """Entry points of ``groups`` in the distributions on ``paths``.
 
@@ -393,11 +404,40 @@ def scan(groups, paths, seen):
             seen.add(dist_name)
             dist_dir = os.path.join(path, child)
             source = os.path.join(dist_dir, "entry_points.txt")
+            # Read as the native scan reads it (read_metadata_file in
+            # scan.rs): a regular file only, as fstat of what was opened says
+            # (through symlinks), never blocking, and decided on its size
+            # before a byte is read. Inline, with fstat's fields by index and
+            # no stat.S_ISREG: on PyPy, where this runs for every
+            # distribution at startup, each call and stat_result attribute
+            # is Python code.
             try:
-                with open(source, "rb") as stream:
-                    data = stream.read()
+                fd = os.open(source, _OPEN_FLAGS)
             except OSError:
                 continue  # no entry points (or an egg-info file)
+            try:
+                info = os.fstat(fd)
+                if info[0] & _S_IFMT != S_IFREG:
+                    continue  # a FIFO, a device, a directory: no entry points
+                data = b""
+                if info[6] <= _MAX_FILE_SIZE:
+                    # os.read allocates what it is asked for: the size fstat
+                    # gave, and a byte for the read that finds the end. At
+                    # most a byte over the limit, should the file grow.
+                    chunk = os.read(fd, info[6] + 1)
+                    while chunk:
+                        data += chunk
+                        if len(data) > _MAX_FILE_SIZE:
+                            break
+                        chunk = os.read(fd, min(max(len(data), 8192), _MAX_FILE_SIZE + 1 - len(data)))
+            except OSError:
+                continue  # unreadable: no entry points
+            finally:
+                os.close(fd)
+            if info[6] > _MAX_FILE_SIZE or len(data) > _MAX_FILE_SIZE:
+                # Not read whole, so it could hold one of our groups.
+                problems.append("%s: larger than 64 MiB" % (source,))
+                continue
             try:
                 text = data.decode("utf-8-sig")
             except UnicodeDecodeError:
@@ -423,6 +463,14 @@ _DEFAULT_SKIP = ()
 # (variable, name) pairs, the environment variables that packaging tools
 # set only for the processes they start, and the name each stands for.
 _TOOL_MARKERS = ()
+
+# Rendered by wrapt-install from the native module's lists
+# (selection::OTHER_TOOLS_GROUPS, OTHER_TOOLS_PREFIXES): other tools' groups,
+# whose entries have the shape of hooks but are programs' main functions and
+# plugins. Never registered: ignored with a warning where named.
+_OTHER_TOOLS_GROUPS = ()
+_OTHER_TOOLS_PREFIXES = ()
+_OTHER_TOOLS_WARNING = "ignoring group%s %s: other tools' entry points, not patches"
 
 # _decided: the environment was read (once per interpreter, so that a
 # warning is printed once); _active: something was enabled and activated.
@@ -468,18 +516,23 @@ def _edit(value, defaults, invalid):
     return names
 
 
+def _is_other_tools_group(group):
+    return group in _OTHER_TOOLS_GROUPS or group.startswith(_OTHER_TOOLS_PREFIXES)
+
+
 def select(wrapt_patches, autowrapt_bootstrap, defaults):
     """The selection grammar as a pure function.
 
-    Returns ``(groups, autowrapt_groups, invalid)``: the groups selected by
-    WRAPT_PATCHES (or the defaults when it is unset), the groups named by
-    AUTOWRAPT_BOOTSTRAP, and the names ignored as invalid.
+    Returns ``(groups, autowrapt_groups, invalid, other_tools)``: the groups
+    selected by WRAPT_PATCHES (or the defaults when it is unset), the groups
+    named by AUTOWRAPT_BOOTSTRAP, the names ignored as invalid, and the
+    other tools' groups taken out of the first two lists (each once).
     """
     invalid = []
     groups = _edit(wrapt_patches, defaults, invalid)
     if groups is None:
         # The kill switch silences AUTOWRAPT_BOOTSTRAP as well.
-        return [], [], invalid
+        return [], [], invalid, []
     autowrapt_groups = []
     for name in (autowrapt_bootstrap or "").split(","):
         name = name.strip()
@@ -489,7 +542,14 @@ def select(wrapt_patches, autowrapt_bootstrap, defaults):
             invalid.append(name)
         elif name not in autowrapt_groups:
             autowrapt_groups.append(name)
-    return groups, autowrapt_groups, invalid
+    other_tools = []
+    for group in groups + autowrapt_groups:
+        if _is_other_tools_group(group) and group not in other_tools:
+            other_tools.append(group)
+    if other_tools:
+        groups = [group for group in groups if group not in other_tools]
+        autowrapt_groups = [group for group in autowrapt_groups if group not in other_tools]
+    return groups, autowrapt_groups, invalid, other_tools
 
 
 def _argv():
@@ -632,13 +692,18 @@ def activate(defaults):
         return False
     _decided = True
     environ = os.environ
-    groups, autowrapt_groups, invalid = select(
+    groups, autowrapt_groups, invalid, other_tools = select(
         environ.get("WRAPT_PATCHES"), environ.get("AUTOWRAPT_BOOTSTRAP"), defaults
     )
     if invalid:
         _report(
             "ignoring invalid group name%s %s (allowed: letters, digits, '_', '.', '-')"
             % ("s" if len(invalid) > 1 else "", ", ".join(repr(name) for name in invalid))
+        )
+    if other_tools:
+        _report(
+            _OTHER_TOOLS_WARNING
+            % ("s" if len(other_tools) > 1 else "", ", ".join(repr(name) for name in other_tools))
         )
     if not groups and not autowrapt_groups:
         return False
@@ -707,7 +772,11 @@ def _scan_new_paths():
 
 
 def discover(group):
-    """Register every entry point of ``group`` found on sys.path now."""
+    """Register every entry point of ``group`` found on sys.path now (none
+    of other tools' groups, as at startup)."""
+    if _is_other_tools_group(group):
+        _report(_OTHER_TOOLS_WARNING % ("", repr(group)))
+        return
     _scan_and_register([group], list(sys.path), set())
 
 

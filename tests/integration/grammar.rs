@@ -7,12 +7,13 @@ use crate::support::{
 };
 
 /// One row: `WRAPT_PATCHES`, `AUTOWRAPT_BOOTSTRAP`, the defaults, then what
-/// `select` must return: groups, `AUTOWRAPT_BOOTSTRAP` groups, invalid names.
+/// `select` must return: groups, `AUTOWRAPT_BOOTSTRAP` groups, invalid names,
+/// other tools' groups ignored.
 type SelectCase<'a> = (
     Option<&'a str>,
     Option<&'a str>,
     &'a [&'a str],
-    [&'a [&'a str]; 3],
+    [&'a [&'a str]; 4],
 );
 
 /// The grammar as a pure function (each implementation's `select`),
@@ -20,48 +21,111 @@ type SelectCase<'a> = (
 #[test]
 fn select_table() {
     let cases: &[SelectCase] = &[
-        (None, None, &[], [&[], &[], &[]]),
-        (None, None, &["d1", "d2"], [&["d1", "d2"], &[], &[]]),
-        (Some(""), None, &["d1"], [&[], &[], &[]]),
-        (Some("   "), None, &["d1"], [&[], &[], &[]]),
-        (Some(" , ,"), None, &["d1"], [&[], &[], &[]]),
-        (Some("0"), Some("a"), &["d1"], [&[], &[], &[]]),
-        (Some("off"), None, &["d1"], [&[], &[], &[]]),
-        (Some(" OFF "), None, &["d1"], [&[], &[], &[]]),
-        (Some("None"), None, &["d1"], [&[], &[], &[]]),
-        (Some("a"), None, &["d1"], [&["a"], &[], &[]]),
-        (Some(" a , b ,, a"), None, &["d1"], [&["a", "b"], &[], &[]]),
+        (None, None, &[], [&[], &[], &[], &[]]),
+        (None, None, &["d1", "d2"], [&["d1", "d2"], &[], &[], &[]]),
+        (Some(""), None, &["d1"], [&[], &[], &[], &[]]),
+        (Some("   "), None, &["d1"], [&[], &[], &[], &[]]),
+        (Some(" , ,"), None, &["d1"], [&[], &[], &[], &[]]),
+        (Some("0"), Some("a"), &["d1"], [&[], &[], &[], &[]]),
+        (Some("off"), None, &["d1"], [&[], &[], &[], &[]]),
+        (Some(" OFF "), None, &["d1"], [&[], &[], &[], &[]]),
+        (Some("None"), None, &["d1"], [&[], &[], &[], &[]]),
+        (Some("a"), None, &["d1"], [&["a"], &[], &[], &[]]),
+        (
+            Some(" a , b ,, a"),
+            None,
+            &["d1"],
+            [&["a", "b"], &[], &[], &[]],
+        ),
         (
             Some("+a"),
             None,
             &["d1", "d2"],
-            [&["d1", "d2", "a"], &[], &[]],
+            [&["d1", "d2", "a"], &[], &[], &[]],
         ),
-        (Some("-d1"), None, &["d1", "d2"], [&["d2"], &[], &[]]),
+        (Some("-d1"), None, &["d1", "d2"], [&["d2"], &[], &[], &[]]),
         (
             Some("+a,-d2"),
             None,
             &["d1", "d2"],
-            [&["d1", "a"], &[], &[]],
+            [&["d1", "a"], &[], &[], &[]],
         ),
-        (Some("a,+b,-a"), None, &["d1"], [&["b"], &[], &[]]),
-        (Some("+ a"), None, &[], [&["a"], &[], &[]]),
+        (Some("a,+b,-a"), None, &["d1"], [&["b"], &[], &[], &[]]),
+        (Some("+ a"), None, &[], [&["a"], &[], &[], &[]]),
         (
             Some("a b,c;d,ok.name-1"),
             None,
             &[],
-            [&["ok.name-1"], &[], &["a b", "c;d"]],
+            [&["ok.name-1"], &[], &["a b", "c;d"], &[]],
         ),
-        (Some("+bad!"), None, &["d1"], [&["d1"], &[], &["+bad!"]]),
-        (Some("grüppe"), None, &["d1"], [&[], &[], &["grüppe"]]),
-        (None, Some("x, y ,x"), &["d1"], [&["d1"], &["x", "y"], &[]]),
+        (
+            Some("+bad!"),
+            None,
+            &["d1"],
+            [&["d1"], &[], &["+bad!"], &[]],
+        ),
+        (Some("grüppe"), None, &["d1"], [&[], &[], &["grüppe"], &[]]),
+        (
+            None,
+            Some("x, y ,x"),
+            &["d1"],
+            [&["d1"], &["x", "y"], &[], &[]],
+        ),
         (
             Some("a"),
             Some("b,bad name"),
             &[],
-            [&["a"], &["b"], &["bad name"]],
+            [&["a"], &["b"], &["bad name"], &[]],
         ),
     ];
+    check_select(cases);
+}
+
+/// Other tools' groups are taken out of every list, wherever they came
+/// from, and named once; removing one or the kill switch names none.
+#[test]
+fn select_ignores_other_tools_groups() {
+    check_select(&[
+        (
+            Some("console_scripts,a,flake8.extension"),
+            None,
+            &["d1"],
+            [&["a"], &[], &[], &["console_scripts", "flake8.extension"]],
+        ),
+        (
+            Some("+pytest11,-gui_scripts"),
+            Some("a,distutils.commands,console_scripts,pytest11"),
+            &["gui_scripts", "setuptools.installation", "d1"],
+            [
+                &["d1"],
+                &["a"],
+                &[],
+                &[
+                    "setuptools.installation",
+                    "pytest11",
+                    "distutils.commands",
+                    "console_scripts",
+                ],
+            ],
+        ),
+        (
+            Some("-console_scripts"),
+            None,
+            &["d1"],
+            [&["d1"], &[], &[], &[]],
+        ),
+        (
+            Some("off"),
+            Some("console_scripts"),
+            &["pytest11"],
+            [&[], &[], &[], &[]],
+        ),
+    ]);
+}
+
+/// Each implementation's `select` on `cases`, evaluated by each real
+/// interpreter.
+fn check_select(cases: &[SelectCase]) {
     let py = |value: Option<&str>| value.map_or("None".to_string(), |v| format!("{v:?}"));
     let calls: Vec<String> = cases
         .iter()
@@ -82,7 +146,7 @@ fn select_table() {
         let venv = crate::support::shared_venv(python);
         for &implementation in python.implementations() {
             let output = venv.run_code(implementation, &[], &code);
-            let actual: Vec<[Vec<String>; 3]> =
+            let actual: Vec<[Vec<String>; 4]> =
                 serde_json::from_str(&stdout(&output)).expect("json");
             assert_eq!(actual.len(), cases.len(), "{}", describe(&output));
             for (case, got) in cases.iter().zip(&actual) {

@@ -4,9 +4,11 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::fs;
+use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
+use std::time::{Duration, Instant};
 
 use tempfile::TempDir;
 
@@ -273,6 +275,68 @@ pub fn run_ok(command: &mut Command) -> Output {
     output
 }
 
+/// Runs `command` as `Command::output` does, but kills it and fails the test
+/// if it has not finished within `limit`: for what must never block, so
+/// that a regression fails instead of hanging the suite.
+pub fn output_within(command: &mut Command, limit: Duration) -> Output {
+    let mut child = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    // Drained as it runs: a child that fills a pipe must not stall.
+    let stdout = drain(child.stdout.take().expect("piped"));
+    let stderr = drain(child.stderr.take().expect("piped"));
+    let deadline = Instant::now() + limit;
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
+        if Instant::now() > deadline {
+            child.kill().expect("kill");
+            child.wait().expect("wait");
+            panic!("{command:?} did not finish within {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    Output {
+        status,
+        stdout: stdout.join().expect("stdout"),
+        stderr: stderr.join().expect("stderr"),
+    }
+}
+
+/// Reads `pipe` to its end on another thread.
+fn drain(mut pipe: impl Read + Send + 'static) -> std::thread::JoinHandle<Vec<u8>> {
+    std::thread::spawn(move || {
+        let mut bytes = Vec::new();
+        pipe.read_to_end(&mut bytes).expect("read pipe");
+        bytes
+    })
+}
+
+/// Limits the address space of `command`'s process to `bytes`, as
+/// `ulimit -v` does: an allocation beyond it fails (`MemoryError`).
+pub fn limit_memory(command: &mut Command, bytes: u64) {
+    use std::os::unix::process::CommandExt as _;
+    let limit = libc::rlimit {
+        rlim_cur: bytes,
+        rlim_max: bytes,
+    };
+    // SAFETY: only setrlimit, which is async-signal-safe, runs between
+    // fork and exec.
+    unsafe {
+        command.pre_exec(move || {
+            if libc::setrlimit(libc::RLIMIT_AS, &raw const limit) == 0 {
+                Ok(())
+            } else {
+                Err(std::io::Error::last_os_error())
+            }
+        });
+    }
+}
+
 /// A virtual environment in its own temporary directory.
 pub struct Venv {
     pub python: Python,
@@ -342,6 +406,19 @@ impl Venv {
         env: &[(&str, &str)],
         args: &[&str],
     ) -> Output {
+        self.command(implementation, env, args)
+            .output()
+            .expect("spawn python")
+    }
+
+    /// The command [`Venv::python`] runs, for a test that runs it another
+    /// way ([`output_within`]).
+    pub fn command(
+        &self,
+        implementation: Implementation,
+        env: &[(&str, &str)],
+        args: &[&str],
+    ) -> Command {
         let mut command = base_command(self.interpreter());
         command.current_dir(self.root.parent().expect("venv has a parent"));
         // On PyPy the fallback serves unasked, as for its users.
@@ -349,7 +426,7 @@ impl Venv {
             command.env("WRAPT_PATCHES_PURE", "1");
         }
         command.envs(env.iter().copied()).args(args);
-        command.output().expect("spawn python")
+        command
     }
 
     /// Runs `python -c CODE` and asserts it exits 0.

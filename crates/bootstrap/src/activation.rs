@@ -108,15 +108,23 @@ fn plural(names: &[String]) -> &'static str {
     }
 }
 
+/// Other tools' groups ([`selection::is_other_tools_group`]) named for
+/// startup or for `discover`: `(plural, reprs)`.
+const OTHER_TOOLS_WARNING: &str = "ignoring group%s %s: other tools' entry points, not patches";
+
+/// `(groups, autowrapt_groups, invalid, other_tools)`, as
+/// [`selection::Selection`] has them.
+type Selected = (Vec<String>, Vec<String>, Vec<String>, Vec<String>);
+
 /// The selection grammar as a pure function, for tests of both
-/// implementations: `(groups, autowrapt_groups, invalid)`.
+/// implementations.
 #[pyfunction]
 #[pyo3(signature = (wrapt_patches, autowrapt_bootstrap, defaults))]
 pub(crate) fn select(
     wrapt_patches: Option<&Bound<'_, PyString>>,
     autowrapt_bootstrap: Option<&Bound<'_, PyString>>,
     defaults: &Bound<'_, PyAny>,
-) -> PyResult<(Vec<String>, Vec<String>, Vec<String>)> {
+) -> PyResult<Selected> {
     let text = |value: Option<&Bound<'_, PyString>>| {
         value.map(|value| value.to_string_lossy().into_owned())
     };
@@ -130,6 +138,7 @@ pub(crate) fn select(
         selection.groups,
         selection.autowrapt_groups,
         selection.invalid,
+        selection.other_tools,
     ))
 }
 
@@ -175,6 +184,16 @@ pub(crate) fn activate(py: Python<'_>, defaults: &Bound<'_, PyAny>) -> PyResult<
             py,
             "ignoring invalid group name%s %s (allowed: letters, digits, '_', '.', '-')",
             (plural(&selection.invalid), reprs(py, &selection.invalid)?),
+        )?;
+    }
+    if !selection.other_tools.is_empty() {
+        report(
+            py,
+            OTHER_TOOLS_WARNING,
+            (
+                plural(&selection.other_tools),
+                reprs(py, &selection.other_tools)?,
+            ),
         )?;
     }
     if selection.groups.is_empty() && selection.autowrapt_groups.is_empty() {
@@ -346,9 +365,14 @@ fn scan_new_paths(py: Python<'_>) -> PyResult<()> {
 }
 
 /// Register every entry point of `group` found on `sys.path` now: the
-/// public API's `discover_post_import_hooks`, independent of startup.
+/// public API's `discover_post_import_hooks`, independent of startup. Other
+/// tools' groups are refused as at startup.
 #[pyfunction]
 pub(crate) fn discover(py: Python<'_>, group: &str) -> PyResult<()> {
+    if selection::is_other_tools_group(group) {
+        let groups = [group.to_owned()];
+        return report(py, OTHER_TOOLS_WARNING, ("", reprs(py, &groups)?));
+    }
     let paths = sys_path(py)?;
     let mut seen = HashSet::new();
     let result = scan::scan(&paths, &[group], &mut seen);
@@ -380,6 +404,7 @@ fn register(py: Python<'_>, result: scan::ScanResult, autowrapt_installed: bool)
         let path = problem.path.as_os_str().into_pyobject(py)?;
         match &problem.kind {
             ProblemKind::NotUtf8 => report(py, "skipped: %s: not UTF-8", (path,))?,
+            ProblemKind::TooLarge => report(py, "skipped: %s: %s", (path, scan::TOO_LARGE))?,
             ProblemKind::MalformedLine(line) => report(
                 py,
                 "skipped: %s:%d: not 'name = value': %r",

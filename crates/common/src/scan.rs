@@ -14,15 +14,21 @@
 //! - the first distribution of each normalized name wins, across all path
 //!   entries and across calls (the caller's `seen` set carries that);
 //! - an `entry_points.txt` that cannot be opened or read (missing, or the
-//!   `*.egg-info` is a file) means no entry points; a non-UTF-8 one is
-//!   reported and that distribution skipped; a UTF-8 byte order mark is
-//!   dropped.
+//!   `*.egg-info` is a file) means no entry points, and so does one that is
+//!   not a regular file (a directory, as for importlib, but also a FIFO, a
+//!   device or a symlink to one, which importlib would block on or read
+//!   without end: see [`read_metadata_file`]); a non-UTF-8 one is reported
+//!   and that distribution skipped; a UTF-8 byte order mark is dropped;
+//! - one larger than [`MAX_FILE_SIZE`] is not read, but reported: no real
+//!   one comes near, importlib would read it whole, and it could hold a
+//!   requested group, which only reading it could rule out.
 //!
 //! The pure-Python fallback (`templates/wrapt_bootstrap/_fallback.py`,
 //! `scan`) does exactly this too; the same tests run against both.
 //!
-//! Cost: one `readdir` per path entry, one `open` per distribution and no
-//! `stat` at all, buffers reused for every name and file, and no sort of a
+//! Cost: one `readdir` per path entry, one `open` per distribution and one
+//! `fstat` per `entry_points.txt` found (no `stat` of a path), buffers
+//! reused for every name and file, and no sort of a
 //! directory's distributions (they are read in `readdir` order; only the
 //! few files that mention a requested group are put in order). Each file's
 //! raw bytes are searched for the group names, with searchers built once
@@ -68,16 +74,21 @@ pub struct Problem {
 pub enum ProblemKind {
     /// The file is not UTF-8: the whole distribution was skipped.
     NotUtf8,
+    /// The file is larger than [`MAX_FILE_SIZE`]: not read, the whole
+    /// distribution skipped.
+    TooLarge,
     /// A line that is neither a section, a comment nor `name = value`.
     MalformedLine(entry_points::LineProblem),
 }
 
 impl std::fmt::Display for Problem {
-    /// The fallback's wording (`{path}: not UTF-8`,
-    /// `{path}:{line}: not 'name = value': {line!r}`), with Rust's quoting.
+    /// The fallback's wording (`{path}: not UTF-8`, `{path}: larger than 64
+    /// MiB`, `{path}:{line}: not 'name = value': {line!r}`), with Rust's
+    /// quoting.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match &self.kind {
             ProblemKind::NotUtf8 => write!(f, "{}: not UTF-8", self.path.display()),
+            ProblemKind::TooLarge => write!(f, "{}: {TOO_LARGE}", self.path.display()),
             ProblemKind::MalformedLine(p) => write!(
                 f,
                 "{}:{}: not 'name = value': {:?}",
@@ -113,9 +124,12 @@ impl<S: BuildHasher> Seen for HashSet<String, S> {
 
 const ENTRY_POINTS_TXT: &str = "entry_points.txt";
 /// Far beyond any real `entry_points.txt` (the largest are a few hundred
-/// kilobytes); a bound so that a stray device or huge file cannot stall
-/// interpreter startup.
-const MAX_FILE_SIZE: usize = 64 << 20;
+/// kilobytes); a bound so that a huge (or sparse) file cannot stall
+/// interpreter startup or exhaust its memory. The fallback's
+/// `_MAX_FILE_SIZE` is held equal to it by a test in `src/plan.rs`.
+pub const MAX_FILE_SIZE: usize = 64 << 20;
+/// How a [`ProblemKind::TooLarge`] is worded, after the path.
+pub const TOO_LARGE: &str = "larger than 64 MiB";
 const BOM: &[u8] = b"\xef\xbb\xbf";
 
 /// Scan `paths` (`sys.path` entries, in order) for entry points of `groups`.
@@ -147,11 +161,18 @@ pub fn scan<P: AsRef<Path>>(paths: &[P], groups: &[&str], seen: &mut impl Seen) 
         let mut file = FileName::new(path);
         for (index, taken) in dir.taken.iter().enumerate() {
             let path = file.entry_points(child(&dir.names, taken));
-            if !read_file(path, &mut buf) {
+            match read_file(path, &mut buf) {
+                Contents::Read => {}
                 // Missing (no entry points), or the `*.egg-info` is a file,
-                // or unreadable: importlib would not see entry points there
-                // either.
-                continue;
+                // or unreadable, or no regular file: importlib would not see
+                // entry points there either (or never finish reading).
+                Contents::Absent => continue,
+                // Reported in sorted order with the others, as the fallback
+                // reports it.
+                Contents::TooLarge => {
+                    dir.hits.push((index, None));
+                    continue;
+                }
             }
             // A section `[g]` for group `g` needs the bytes of `g` somewhere:
             // a file that contains no requested group name cannot have their
@@ -159,7 +180,7 @@ pub fn scan<P: AsRef<Path>>(paths: &[P], groups: &[&str], seen: &mut impl Seen) 
             // files stop here, unparsed and unvalidated.
             let bytes = buf.strip_prefix(BOM).unwrap_or(&buf);
             if finders.iter().any(|f| f.find(bytes).is_some()) {
-                dir.hits.push((index, std::mem::take(&mut buf)));
+                dir.hits.push((index, Some(std::mem::take(&mut buf))));
             }
         }
         // Files were read in directory order; results go in sorted order.
@@ -169,7 +190,13 @@ pub fn scan<P: AsRef<Path>>(paths: &[P], groups: &[&str], seen: &mut impl Seen) 
         hits.sort_unstable_by(|a, b| child(names, &taken[a.0]).cmp(child(names, &taken[b.0])));
         for (index, bytes) in hits.drain(..) {
             let path = file.entry_points(child(names, &taken[index]));
-            read_dist(path, &bytes, groups, &finders, &mut result);
+            match bytes {
+                Some(bytes) => read_dist(path, &bytes, groups, &finders, &mut result),
+                None => result.problems.push(Problem {
+                    path: path.as_path().to_path_buf(),
+                    kind: ProblemKind::TooLarge,
+                }),
+            }
         }
     }
     result
@@ -197,8 +224,8 @@ struct DirScan {
     /// (or scan), or by a sibling that may sort after them.
     duplicates: Vec<Taken>,
     /// Indices into `taken` whose file holds a requested group name, with
-    /// the file's bytes.
-    hits: Vec<(usize, Vec<u8>)>,
+    /// the file's bytes, or whose file was too large to read (`None`).
+    hits: Vec<(usize, Option<Vec<u8>>)>,
 }
 
 fn child<'a>(names: &'a str, taken: &Taken) -> &'a str {
@@ -400,58 +427,163 @@ fn for_each_child(dir: &Path, mut f: impl FnMut(&str)) {
     }
 }
 
-/// Read the file at `path` into `buf` (cleared first), at most
-/// [`MAX_FILE_SIZE`] bytes; `false` if it cannot be opened or read.
+/// What reading one metadata file gave.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Contents {
+    /// Its bytes are in the buffer.
+    Read,
+    /// Missing, unreadable, or not a regular file: nothing to read.
+    Absent,
+    /// A regular file larger than [`MAX_FILE_SIZE`]: not read.
+    TooLarge,
+}
+
+/// Read the file at `path` into `buf` (cleared first) as the scan reads
+/// each `entry_points.txt`, never blocking and never holding more than
+/// [`MAX_FILE_SIZE`] bytes: for the other readers of distribution metadata
+/// (`wrapt-install --list`).
+///
+/// Only a regular file is read, as `fstat` of the opened file says (a
+/// symlink counts as what it points to): opened with `O_NONBLOCK`, a FIFO
+/// without a writer does not block the `open`, and it, a device (a symlink
+/// to `/dev/zero` would never end) or a directory is then [`Absent`]. A
+/// file `fstat` says is larger than the limit is not read at all; one that
+/// grows past it while read is still [`TooLarge`].
+///
+/// [`Absent`]: Contents::Absent
+/// [`TooLarge`]: Contents::TooLarge
+pub fn read_metadata_file(path: &Path, buf: &mut Vec<u8>) -> Contents {
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        buf.clear();
+        let Ok(path) = std::ffi::CString::new(path.as_os_str().as_bytes()) else {
+            return Contents::Absent; // a NUL byte: no such file
+        };
+        // SAFETY: `path` is a C string.
+        unsafe { read_c_path(path.as_ptr(), buf) }
+    }
+    #[cfg(not(unix))]
+    {
+        read_file(FilePath(path), buf)
+    }
+}
+
+/// [`read_metadata_file`] on the path a [`FileName`] buffer holds.
 ///
 /// On Unix with `open` and `read` themselves, on the NUL-terminated path the
-/// [`FileName`] buffer already holds: `File::open` copies the path to add
-/// the NUL and checks it for others, and `read_to_end` probes with extra
-/// reads; at hundreds of files per startup that was a tenth of the scan.
+/// buffer already holds: `File::open` copies the path to add the NUL and
+/// checks it for others, and `read_to_end` probes with extra reads; at
+/// hundreds of files per startup that was a tenth of the scan.
 #[cfg(unix)]
-fn read_file(path: FilePath<'_>, buf: &mut Vec<u8>) -> bool {
+fn read_file(path: FilePath<'_>, buf: &mut Vec<u8>) -> Contents {
     buf.clear();
     // No NUL inside: the directory's name went through `CString::new` for
     // `opendir` before any child was listed, and a child's name has none.
     debug_assert!(path.0.iter().position(|&b| b == 0) == Some(path.0.len() - 1));
     // SAFETY: `path.0` ends with a NUL (`FileName::entry_points`), so it is
-    // a C string; `fd` is closed exactly once; `read` writes at most the
-    // spare capacity it is given, and `set_len` covers only the bytes it
+    // a C string.
+    unsafe { read_c_path(path.0.as_ptr().cast(), buf) }
+}
+
+/// Opens the C string `path` without blocking and reads it into the empty
+/// `buf` if it is a regular file of at most [`MAX_FILE_SIZE`] bytes.
+///
+/// # Safety
+///
+/// `path` must point to a NUL-terminated string.
+#[cfg(unix)]
+unsafe fn read_c_path(path: *const libc::c_char, buf: &mut Vec<u8>) -> Contents {
+    // O_NONBLOCK: opening a FIFO without a writer (or a device that waits,
+    // for a carrier say) returns at once; O_NOCTTY: a terminal does not
+    // become the process's. Neither changes anything for a regular file.
+    let flags = libc::O_RDONLY | libc::O_CLOEXEC | libc::O_NONBLOCK | libc::O_NOCTTY;
+    // SAFETY: the caller's `path` is a C string; `fd` is closed exactly once.
+    unsafe {
+        let fd = libc::open(path, flags);
+        if fd < 0 {
+            return Contents::Absent;
+        }
+        let contents = read_fd(fd, buf);
+        libc::close(fd);
+        contents
+    }
+}
+
+/// Reads the open file `fd` into the empty `buf` if `fstat` says it is a
+/// regular file of at most [`MAX_FILE_SIZE`] bytes, and it stays so while
+/// read (at most one byte more is read, to tell).
+///
+/// # Safety
+///
+/// `fd` must be an open file descriptor.
+#[cfg(unix)]
+unsafe fn read_fd(fd: libc::c_int, buf: &mut Vec<u8>) -> Contents {
+    let mut stat = std::mem::MaybeUninit::<libc::stat>::uninit();
+    // SAFETY: `fstat` fills `stat` when it returns 0; `read` writes at most
+    // the spare capacity it is given, and `set_len` covers only the bytes it
     // reported written.
     unsafe {
-        let fd = libc::open(path.0.as_ptr().cast(), libc::O_RDONLY | libc::O_CLOEXEC);
-        if fd < 0 {
-            return false;
+        if libc::fstat(fd, stat.as_mut_ptr()) != 0 {
+            return Contents::Absent;
         }
-        let mut ok = true;
-        while buf.len() < MAX_FILE_SIZE {
+        let stat = stat.assume_init();
+        if stat.st_mode & libc::S_IFMT != libc::S_IFREG {
+            return Contents::Absent;
+        }
+        // Decided before reading a byte: a sparse file of gigabytes costs
+        // nothing.
+        let Ok(size) = usize::try_from(stat.st_size) else {
+            return Contents::TooLarge; // beyond the address space
+        };
+        if size > MAX_FILE_SIZE {
+            return Contents::TooLarge;
+        }
+        // Room for the whole file and the read that finds its end: no
+        // growing and copying for a file of any size.
+        buf.reserve(size + 1);
+        loop {
             if buf.capacity() == buf.len() {
-                buf.reserve(if buf.is_empty() { 8192 } else { buf.len() });
+                buf.reserve(buf.len().max(8192));
             }
-            let spare = (buf.capacity() - buf.len()).min(MAX_FILE_SIZE - buf.len());
+            let spare = (buf.capacity() - buf.len()).min(MAX_FILE_SIZE + 1 - buf.len());
             let n = libc::read(fd, buf.as_mut_ptr().add(buf.len()).cast(), spare);
             match usize::try_from(n) {
-                Ok(0) => break,
-                Ok(n) => buf.set_len(buf.len() + n),
-                Err(_) => {
-                    if std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted {
-                        continue;
+                Ok(0) => return Contents::Read,
+                Ok(n) => {
+                    buf.set_len(buf.len() + n);
+                    if buf.len() > MAX_FILE_SIZE {
+                        return Contents::TooLarge;
                     }
-                    ok = false;
-                    break;
+                }
+                Err(_) => {
+                    if std::io::Error::last_os_error().kind() != std::io::ErrorKind::Interrupted {
+                        return Contents::Absent;
+                    }
                 }
             }
         }
-        libc::close(fd);
-        ok
     }
 }
 
 #[cfg(not(unix))]
-fn read_file(path: FilePath<'_>, buf: &mut Vec<u8>) -> bool {
+fn read_file(path: FilePath<'_>, buf: &mut Vec<u8>) -> Contents {
     buf.clear();
-    File::open(path.0)
-        .and_then(|f| f.take(MAX_FILE_SIZE as u64).read_to_end(buf))
-        .is_ok()
+    let Ok(file) = File::open(path.0) else {
+        return Contents::Absent;
+    };
+    match file.metadata() {
+        Ok(meta) if meta.is_file() && meta.len() > MAX_FILE_SIZE as u64 => {
+            return Contents::TooLarge
+        }
+        Ok(meta) if meta.is_file() => {}
+        _ => return Contents::Absent,
+    }
+    match file.take(MAX_FILE_SIZE as u64 + 1).read_to_end(buf) {
+        Ok(_) if buf.len() > MAX_FILE_SIZE => Contents::TooLarge,
+        Ok(_) => Contents::Read,
+        Err(_) => Contents::Absent,
+    }
 }
 
 /// Report or parse one distribution's `entry_points.txt` (at `path`, with
@@ -867,5 +999,130 @@ mod tests {
         let mut seen: HashSet<String> = HashSet::new();
         let result = scan(&[&a.0], &["g"], &mut seen);
         assert_eq!(triples(&result), vec![("g", "x", "m:f")]);
+    }
+
+    /// Runs `f` on another thread and panics unless it returns within a few
+    /// seconds: a read that blocks fails the test rather than hanging it.
+    fn within_seconds<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+        let (send, receive) = std::sync::mpsc::channel();
+        std::thread::spawn(move || send.send(f()));
+        receive
+            .recv_timeout(std::time::Duration::from_secs(5))
+            .expect("blocked")
+    }
+
+    #[cfg(unix)]
+    fn mkfifo(path: &Path) {
+        use std::os::unix::ffi::OsStrExt;
+        let path = std::ffi::CString::new(path.as_os_str().as_bytes()).unwrap();
+        // SAFETY: a C string.
+        assert_eq!(unsafe { libc::mkfifo(path.as_ptr(), 0o600) }, 0);
+    }
+
+    /// A file of `size` bytes that ends with `tail`, sparse before it: no
+    /// disk used, whatever the size.
+    fn sparse(path: &Path, size: u64, tail: &[u8]) {
+        use std::io::{Seek, SeekFrom, Write};
+        let mut file = fs::File::create(path).unwrap();
+        file.set_len(size).unwrap();
+        file.seek(SeekFrom::Start(size - tail.len() as u64))
+            .unwrap();
+        file.write_all(tail).unwrap();
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn only_regular_files_are_read_and_nothing_blocks() {
+        let a = TempDir::new();
+        let fifo = a.0.join("fifo");
+        mkfifo(&fifo);
+        let socket = a.0.join("socket");
+        let _listener = std::os::unix::net::UnixListener::bind(&socket).unwrap();
+        let regular = a.0.join("regular");
+        fs::write(&regular, b"[g]\nx = m:f\n").unwrap();
+        let cases = [
+            (fifo.clone(), Contents::Absent),
+            (socket, Contents::Absent),
+            (PathBuf::from("/dev/zero"), Contents::Absent),
+            (PathBuf::from("/dev/null"), Contents::Absent),
+            (a.0.clone(), Contents::Absent),
+            (a.0.join("missing"), Contents::Absent),
+            (regular.clone(), Contents::Read),
+        ];
+        for (target, expected) in cases {
+            let link = a.0.join("link");
+            let _ = fs::remove_file(&link);
+            std::os::unix::fs::symlink(&target, &link).unwrap();
+            for path in [target.clone(), link] {
+                let read = within_seconds(move || {
+                    let mut buf = b"stale".to_vec();
+                    let contents = read_metadata_file(&path, &mut buf);
+                    (contents, buf)
+                });
+                assert_eq!(read.0, expected, "{}", target.display());
+                let bytes: &[u8] = if expected == Contents::Read {
+                    b"[g]\nx = m:f\n"
+                } else {
+                    b""
+                };
+                assert_eq!(read.1, bytes, "{}", target.display());
+            }
+        }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn an_entry_points_txt_that_is_no_regular_file_means_no_entry_points() {
+        let a = TempDir::new();
+        mkfifo(&a.dist("fifo-1.0.dist-info", None).join(ENTRY_POINTS_TXT));
+        std::os::unix::fs::symlink(
+            "/dev/zero",
+            a.dist("zero-1.0.dist-info", None).join(ENTRY_POINTS_TXT),
+        )
+        .unwrap();
+        fs::create_dir(a.dist("dir-1.0.dist-info", None).join(ENTRY_POINTS_TXT)).unwrap();
+        a.dist("good-1.0.dist-info", Some(b"[g]\ny = n:g\n"));
+        let path = a.0.clone();
+        let (result, seen) = within_seconds(move || {
+            let mut seen: HashSet<String> = HashSet::new();
+            (scan(&[&path], &["g"], &mut seen), seen)
+        });
+        assert_eq!(triples(&result), vec![("g", "y", "n:g")]);
+        assert!(result.problems.is_empty(), "{:?}", result.problems);
+        // Each still took its name, as a distribution without entry points.
+        assert_eq!(seen.len(), 4);
+    }
+
+    #[test]
+    fn a_file_over_the_limit_is_reported_unread_one_at_it_is_read() {
+        let a = TempDir::new();
+        let tail = b"\n[g]\nlast = m:f\n";
+        // Sorted before the one over the limit; its section is 64 MiB of
+        // NULs on one line, then the real one.
+        let at = a
+            .dist("at_limit-1.0.dist-info", None)
+            .join(ENTRY_POINTS_TXT);
+        sparse(&at, MAX_FILE_SIZE as u64, tail);
+        // Gigabytes, sparse: read, it would exhaust the test's memory.
+        let over = a.dist("over-1.0.dist-info", None).join(ENTRY_POINTS_TXT);
+        sparse(&over, 3 << 30, tail);
+        let mut seen: HashSet<String> = HashSet::new();
+        let result = scan(&[&a.0], &["g"], &mut seen);
+        assert_eq!(triples(&result), vec![("g", "last", "m:f")]);
+        assert_eq!(result.problems.len(), 1, "{:?}", result.problems);
+        assert_eq!(result.problems[0].kind, ProblemKind::TooLarge);
+        assert_eq!(result.problems[0].path, over);
+        assert_eq!(
+            result.problems[0].to_string(),
+            format!("{}: larger than 64 MiB", over.display())
+        );
+        // One byte over is over, whatever it holds.
+        sparse(&over, MAX_FILE_SIZE as u64 + 1, b"x");
+        let mut buf = Vec::new();
+        assert_eq!(read_metadata_file(&over, &mut buf), Contents::TooLarge);
+        assert!(buf.is_empty());
+        assert_eq!(read_metadata_file(&at, &mut buf), Contents::Read);
+        assert_eq!(buf.len(), MAX_FILE_SIZE);
+        assert!(buf.ends_with(tail));
     }
 }

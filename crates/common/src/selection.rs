@@ -37,6 +37,35 @@ pub const DEFAULT_SKIP: &[&str] = &[
     "pre-commit",
 ];
 
+/// Entry-point groups of other tools, never patch groups: their entries
+/// often have exactly the shape of hooks (`pip = pip._internal.cli.main:main`
+/// in `console_scripts`) but mean something else, so that selecting one
+/// would call a program's `main` as a hook. `wrapt-install --list` never
+/// lists them, `--enable` refuses them, and at startup (and in
+/// `discover_post_import_hooks`) they are ignored with a warning.
+/// wrapt-install renders both lists into the fallback's
+/// `_OTHER_TOOLS_GROUPS` and `_OTHER_TOOLS_PREFIXES`, so there is one rule.
+pub const OTHER_TOOLS_GROUPS: &[&str] = &[
+    "console_scripts",
+    "gui_scripts",
+    "egg_info.writers",
+    "pytest11",
+];
+
+/// Whole families of other tools' groups: setuptools' and distutils'
+/// extension points (`distutils.commands`, `setuptools.installation`, ...),
+/// flake8's plugins.
+pub const OTHER_TOOLS_PREFIXES: &[&str] = &["setuptools.", "distutils.", "flake8."];
+
+/// Whether `group` is one of the groups of other tools
+/// ([`OTHER_TOOLS_GROUPS`], [`OTHER_TOOLS_PREFIXES`]).
+pub fn is_other_tools_group(group: &str) -> bool {
+    OTHER_TOOLS_GROUPS.contains(&group)
+        || OTHER_TOOLS_PREFIXES
+            .iter()
+            .any(|prefix| group.starts_with(prefix))
+}
+
 /// The list grammar shared by `WRAPT_PATCHES` and `WRAPT_PATCHES_SKIP`
 /// (port of `_edit`): `None` -> the defaults; empty, only commas and spaces,
 /// or a single `0`, `off` or `none` (any case) -> `None` (nothing, said
@@ -95,19 +124,23 @@ pub struct Selection {
     pub autowrapt_groups: Vec<String>,
     /// The items ignored as invalid, in the order met.
     pub invalid: Vec<String>,
+    /// The groups of other tools ([`is_other_tools_group`]) ignored, each
+    /// once, in the order met; neither list above holds them.
+    pub other_tools: Vec<String>,
 }
 
 /// Port of `_select`: `WRAPT_PATCHES` edits `defaults`, and
 /// `AUTOWRAPT_BOOTSTRAP` is a plain comma-separated list of names. The kill
 /// switch silences `AUTOWRAPT_BOOTSTRAP` too (both lists empty, the invalid
-/// items kept).
+/// items kept). Other tools' groups are taken out of both lists, whichever
+/// named them (a default, too, from an install older than that rule).
 pub fn select(
     wrapt_patches: Option<&str>,
     autowrapt_bootstrap: Option<&str>,
     defaults: &[&str],
 ) -> Selection {
     let mut invalid = Vec::new();
-    let Some(groups) = edit(wrapt_patches, defaults, &mut invalid) else {
+    let Some(mut groups) = edit(wrapt_patches, defaults, &mut invalid) else {
         return Selection {
             invalid,
             ..Selection::default()
@@ -124,10 +157,21 @@ pub fn select(
             autowrapt_groups.push(name.to_owned());
         }
     }
+    let mut other_tools: Vec<String> = Vec::new();
+    for list in [&mut groups, &mut autowrapt_groups] {
+        list.retain(|group| {
+            let other = is_other_tools_group(group);
+            if other && !other_tools.contains(group) {
+                other_tools.push(group.clone());
+            }
+            !other
+        });
+    }
     Selection {
         groups,
         autowrapt_groups,
         invalid,
+        other_tools,
     }
 }
 
@@ -472,6 +516,7 @@ mod tests {
                 groups: strings(&["d"]),
                 autowrapt_groups: strings(&["x", "y"]),
                 invalid: strings(&["a b", "+z"]),
+                other_tools: vec![],
             }
         );
         // WRAPT_PATCHES's invalid items come first.
@@ -481,6 +526,7 @@ mod tests {
                 groups: strings(&["g"]),
                 autowrapt_groups: vec![],
                 invalid: strings(&["g;", "x;"]),
+                other_tools: vec![],
             }
         );
     }
@@ -498,7 +544,73 @@ mod tests {
                 groups: vec![],
                 autowrapt_groups: strings(&["x"]),
                 invalid: strings(&["a b"]),
+                other_tools: vec![],
             }
+        );
+    }
+
+    #[test]
+    fn other_tools_groups_by_name_and_prefix() {
+        for group in [
+            "console_scripts",
+            "gui_scripts",
+            "egg_info.writers",
+            "pytest11",
+            "distutils.commands",
+            "distutils.setup_keywords",
+            "setuptools.finalize_distribution_options",
+            "setuptools.installation",
+            "setuptools.anything_new",
+            "flake8.extension",
+            "flake8.report",
+        ] {
+            assert!(is_other_tools_group(group), "{group}");
+        }
+        for group in [
+            "acme.patches",
+            "wrapt_bootstrap.examples",
+            "console_scripts_patches",
+            "Console_Scripts",
+            "pytest",
+            "setuptools",
+            "my.setuptools.patches",
+            "flake8",
+        ] {
+            assert!(!is_other_tools_group(group), "{group}");
+        }
+    }
+
+    #[test]
+    fn select_ignores_other_tools_groups_wherever_named() {
+        assert_eq!(
+            select(
+                Some("+console_scripts,+ok,+setuptools.x"),
+                Some("pytest11,console_scripts,b"),
+                &["a", "gui_scripts"]
+            ),
+            Selection {
+                groups: strings(&["a", "ok"]),
+                autowrapt_groups: strings(&["b"]),
+                invalid: vec![],
+                other_tools: strings(&[
+                    "gui_scripts",
+                    "console_scripts",
+                    "setuptools.x",
+                    "pytest11"
+                ]),
+            }
+        );
+        // Removing one is no selection of it; the kill switch selects none.
+        assert_eq!(
+            select(Some("-console_scripts"), None, &["a"]),
+            Selection {
+                groups: strings(&["a"]),
+                ..Selection::default()
+            }
+        );
+        assert_eq!(
+            select(Some("off"), Some("console_scripts"), &["gui_scripts"]),
+            Selection::default()
         );
     }
 
