@@ -408,10 +408,13 @@ fn the_real_pip_and_its_children_run_without_patches() {
         assert_eq!(fired().lines().count(), 1, "{python}");
         fs::remove_file(&log).unwrap();
 
-        // ...and without the skip list, in pip and its runner, while the
-        // isolated hooks, where the patch cannot be imported, fail.
+        // ...and without the skip list, in pip and its runner; the isolated
+        // hooks, which dropped site-packages and cannot import the patch,
+        // report it even under strict mode (hooks.rs:
+        // strict_mode_spares_patches_whose_environment_was_taken_away), so
+        // the install succeeds all the same.
         let output = pip(&[strict[0], ("WRAPT_PATCHES_SKIP", "off")], &[&project]);
-        assert!(!output.status.success(), "{python}: {}", describe(&output));
+        assert!(output.status.success(), "{python}: {}", describe(&output));
         let pids: BTreeSet<String> = fired()
             .lines()
             .map(|line| line.split(' ').next().unwrap().to_owned())
