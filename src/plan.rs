@@ -210,6 +210,19 @@ const EXAMPLES: &[u8] = template!("wrapt_bootstrap/examples.py");
 const METADATA_TEMPLATE: &str =
     include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/templates/METADATA"));
 const ENTRY_POINTS: &[u8] = template!("entry_points.txt");
+/// Sitecustomize mode only: what runs when a wrapper's sitecustomize on
+/// `PYTHONPATH` hides ours.
+pub const HIDDEN: &str = "wrapt_bootstrap/_hidden.py";
+const HIDDEN_MODULE: &[u8] = template!("wrapt_bootstrap/_hidden.py");
+/// Sitecustomize mode only, a group added to `entry_points.txt`:
+/// OpenTelemetry's sitecustomize (`opentelemetry-instrument`) runs no other
+/// sitecustomize, but calls this group's entry points before its
+/// instrumentors (opentelemetry-instrumentation 0.25b0 and later).
+pub const OPENTELEMETRY_GROUP: &str = "opentelemetry_pre_instrument";
+/// Its entry: the name is no module name, so that the group does not look
+/// like a patch group.
+const OPENTELEMETRY_ENTRY_POINT: &str =
+    "wrapt-bootstrap = wrapt_bootstrap._hidden:opentelemetry_pre_instrument";
 /// Built from `crates/bootstrap` by `build.rs`.
 const NATIVE_SO: &[u8] = include_bytes!(env!("WRAPT_BOOTSTRAP_SO"));
 
@@ -276,6 +289,13 @@ impl Plan {
             1,
         );
 
+        let mut entry_points = ENTRY_POINTS.to_vec();
+        if activation == Activation::Sitecustomize {
+            entry_points.extend_from_slice(
+                format!("\n[{OPENTELEMETRY_GROUP}]\n{OPENTELEMETRY_ENTRY_POINT}\n").as_bytes(),
+            );
+        }
+
         let file = |path: String, bytes: Vec<u8>, mode, stage| PlannedFile {
             path,
             bytes,
@@ -327,7 +347,7 @@ impl Plan {
             ),
             file(
                 format!("{dist_info}/entry_points.txt"),
-                ENTRY_POINTS.to_vec(),
+                entry_points,
                 MODE_FILE,
                 Stage::Metadata,
             ),
@@ -486,11 +506,14 @@ fn activation_files(activation: Activation, defaults: &[String]) -> Vec<PlannedF
             file(START_PACKAGE, START_MODULE, Stage::Package),
             file(START, start, Stage::Activation),
         ],
-        Activation::Sitecustomize => vec![file(
-            SITECUSTOMIZE,
-            render_loader(SITECUSTOMIZE_TEMPLATE, defaults).as_bytes(),
-            Stage::Activation,
-        )],
+        Activation::Sitecustomize => vec![
+            file(HIDDEN, HIDDEN_MODULE, Stage::Package),
+            file(
+                SITECUSTOMIZE,
+                render_loader(SITECUSTOMIZE_TEMPLATE, defaults).as_bytes(),
+                Stage::Activation,
+            ),
+        ],
     }
 }
 
@@ -603,6 +626,30 @@ mod tests {
         };
         assert!(render(&[]).contains("\n_DEFAULT_GROUPS = ()\n"));
         assert!(render(&["a"]).contains("\n_DEFAULT_GROUPS = ('a',)\n"));
+    }
+
+    #[test]
+    fn only_sitecustomize_mode_answers_opentelemetrys_entry_point() {
+        let entry_points = format!("{}/entry_points.txt", dist_info_dir());
+        for activation in [Activation::Pth, Activation::Start] {
+            let plan = Plan::render(&set(&[]), activation);
+            assert!(plan.get(HIDDEN).is_none());
+            assert_eq!(plan.get(&entry_points).unwrap().bytes, ENTRY_POINTS);
+        }
+        let plan = Plan::render(&set(&[]), Activation::Sitecustomize);
+        assert_eq!(plan.get(HIDDEN).unwrap().stage, Stage::Package);
+        let text = String::from_utf8(plan.get(&entry_points).unwrap().bytes.clone()).unwrap();
+        let sections = wrapt_common::entry_points::sections(&text);
+        assert_eq!(sections.len(), 2, "{text}");
+        assert_eq!(sections[1].group, OPENTELEMETRY_GROUP);
+        // The function it names is the module's.
+        let (module, function) = OPENTELEMETRY_ENTRY_POINT
+            .split_once(" = ")
+            .and_then(|(_, value)| value.split_once(':'))
+            .unwrap();
+        assert_eq!(format!("{}.py", module.replace('.', "/")), HIDDEN);
+        let source = std::str::from_utf8(HIDDEN_MODULE).unwrap();
+        assert!(source.contains(&format!("\ndef {function}():\n")));
     }
 
     #[test]

@@ -27,7 +27,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::error::{Error, Result};
-use crate::plan::{self, is_activation, Activation, Plan, PlannedFile, Stage};
+use crate::plan::{self, is_activation, Activation, Plan, Stage};
 use crate::record::{self, RecordEntry};
 
 /// Temporary files are hidden, and never end in `.pth` or `.start`, so a
@@ -227,16 +227,19 @@ pub fn leftover_record(
         Activation::Sitecustomize,
     ]
     .map(|a| Plan::render(&defaults, a));
-    let files: BTreeMap<&str, &PlannedFile> = renderings
+    // A path's bytes may differ by mode (entry_points.txt does).
+    let mut files: BTreeMap<&str, Vec<&[u8]>> = BTreeMap::new();
+    for file in renderings
         .iter()
         .flat_map(|plan| &plan.files)
         .filter(|f| f.stage != Stage::Record)
-        .map(|f| (f.path.as_str(), f))
-        .collect();
-    for file in files.into_values() {
-        if let OnDisk::File { bytes, .. } = on_disk(&full_path(purelib, &file.path)?)? {
-            if bytes == file.bytes {
-                entries.push(RecordEntry::for_bytes(&file.path, &bytes));
+    {
+        files.entry(&file.path).or_default().push(&file.bytes);
+    }
+    for (path, rendered) in files {
+        if let OnDisk::File { bytes, .. } = on_disk(&full_path(purelib, path)?)? {
+            if rendered.contains(&bytes.as_slice()) {
+                entries.push(RecordEntry::for_bytes(path, &bytes));
             }
         }
     }

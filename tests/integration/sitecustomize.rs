@@ -1,12 +1,14 @@
 //! `--mode sitecustomize`: activation from a `sitecustomize` package that
-//! runs the sitecustomize it hides, and refuses where another would win.
+//! runs the sitecustomize it hides, and refuses where another would win;
+//! what happens when a wrapper command's sitecustomize hides it.
 
 use std::fs;
 use std::os::unix::fs::MetadataExt as _;
+use std::path::{Path, PathBuf};
 
 use crate::support::{
-    describe, pythons, pythons_and_pypy, stderr, stdout, wrapt_install, wrapt_uninstall,
-    Implementation, Venv,
+    describe, pythons, pythons_and_pypy, recording_dist, stderr, stdout, wrapt_install,
+    wrapt_uninstall, Implementation, Venv,
 };
 
 /// The environment's own sitecustomize: it records whether our bootstrap
@@ -323,5 +325,112 @@ fn interpreters_the_native_module_cannot_serve_take_the_fallback() {
             "{pretend}: {}",
             describe(&output)
         );
+    }
+}
+
+/// A wrapper command's sitecustomize, in `dir` at `rel` (which ends in
+/// `sitecustomize.py`); returns the directory the wrapper puts on
+/// `PYTHONPATH`.
+fn wrapper(dir: &Path, rel: &str, source: &str) -> PathBuf {
+    let file = dir.join(rel);
+    fs::create_dir_all(file.parent().unwrap()).unwrap();
+    fs::write(&file, source).unwrap();
+    file.parent().unwrap().to_owned()
+}
+
+/// What opentelemetry-instrumentation 0.66b2's
+/// `auto_instrumentation/sitecustomize.py` does once
+/// `opentelemetry-instrument` has put its directory first on PYTHONPATH:
+/// `initialize()` configures OpenTelemetry (which imports, among much else,
+/// tempfile), then loads and calls every `opentelemetry_pre_instrument`
+/// entry point, then each instrumentor, which imports the library it
+/// instruments (colorsys here, recording whether it was patched on
+/// import). It runs no other sitecustomize, and logs and swallows what its
+/// steps raise (recorded here). 3.9's `entry_points()` is a dict;
+/// OpenTelemetry uses the `importlib_metadata` backport there.
+const OPENTELEMETRY_SITECUSTOMIZE: &str = "\
+import builtins
+import importlib.metadata
+
+def entry_points(group):
+    found = importlib.metadata.entry_points()
+    return found.select(group=group) if hasattr(found, 'select') else found.get(group, ())
+
+def initialize():
+    try:
+        import tempfile
+        for entry_point in entry_points('opentelemetry_pre_instrument'):
+            entry_point.load()()
+        import colorsys
+        builtins.INSTRUMENTED = getattr(colorsys, 'PATCHED_BY', None)
+    except Exception as exc:
+        builtins.INSTRUMENTED = 'failed: %r' % exc
+
+initialize()
+";
+const OPENTELEMETRY_PATH: &str =
+    "opentelemetry/instrumentation/auto_instrumentation/sitecustomize.py";
+
+#[test]
+fn opentelemetrys_sitecustomize_runs_no_other_but_activates_ours_before_its_instrumentors() {
+    for python in pythons_and_pypy() {
+        let venv = Venv::new(python);
+        install_sitecustomize(&venv);
+        let dir = tempfile::tempdir().unwrap();
+        let auto_instrumentation =
+            wrapper(dir.path(), OPENTELEMETRY_PATH, OPENTELEMETRY_SITECUSTOMIZE);
+        let patches = recording_dist("colorsys");
+        let pythonpath = format!("{}:{}", auto_instrumentation.display(), patches.path_str());
+        for &implementation in python.implementations() {
+            let what = |output: &std::process::Output| {
+                format!("{python} {}: {}", implementation.name(), describe(output))
+            };
+            let run = |env: &[(&str, &str)]| {
+                let mut env = env.to_vec();
+                env.push(("PYTHONPATH", &pythonpath));
+                venv.run_code(
+                    implementation,
+                    &env,
+                    "import builtins, sys; \
+                     print(builtins.INSTRUMENTED, sys.modules['sitecustomize'].__spec__.origin)",
+                )
+            };
+            let theirs = format!("{}/sitecustomize.py", auto_instrumentation.display());
+            // The instrumentor imports colorsys after our entry point has
+            // activated: the hook fires as it is imported.
+            let output = run(&[("WRAPT_PATCHES", "acme.patches")]);
+            assert_eq!(
+                (stdout(&output), stderr(&output).as_str()),
+                (format!("acme_patch {theirs}\n"), ""),
+                "{}",
+                what(&output)
+            );
+            let output = run(&[
+                ("WRAPT_PATCHES", "acme.patches,wrapt_bootstrap.examples"),
+                ("WRAPT_PATCHES_DEBUG", "1"),
+            ]);
+            let error = stderr(&output);
+            assert!(
+                error.contains(&format!(
+                    "\nwrapt-bootstrap: {theirs} hides our sitecustomize package and runs no other: activated from OpenTelemetry's opentelemetry_pre_instrument entry point instead"
+                )),
+                "{}",
+                what(&output)
+            );
+            // What OpenTelemetry's configuration imported is late.
+            assert!(
+                error.contains("for module 'tempfile' (already imported: firing now)\n")
+                    && error.contains("for module 'colorsys'\n"),
+                "{}",
+                what(&output)
+            );
+            let output = run(&[("WRAPT_PATCHES_DEBUG", "1")]);
+            assert_eq!(
+                (stdout(&output), stderr(&output).as_str()),
+                (format!("None {theirs}\n"), ""),
+                "{}",
+                what(&output)
+            );
+        }
     }
 }
