@@ -1,9 +1,11 @@
 # When our sitecustomize package (--mode sitecustomize) is hidden by another
 # sitecustomize that Python imports in its place: one that a wrapper command
 # puts on PYTHONPATH, which comes before site-packages on sys.path.
-# opentelemetry-instrument's runs no other sitecustomize, so ours never
-# runs, and OpenTelemetry's entry point below activates instead. Written in
-# sitecustomize mode only; loaded by OpenTelemetry's entry point.
+# ddtrace-run's runs the next sitecustomize on sys.path after its own start,
+# so ours runs late; opentelemetry-instrument's runs none, so ours never runs
+# and OpenTelemetry's entry point below activates instead. Written in
+# sitecustomize mode only; loaded by OpenTelemetry's entry point, and by our
+# sitecustomize under WRAPT_PATCHES_DEBUG.
 
 import os
 import sys
@@ -32,3 +34,20 @@ def opentelemetry_pre_instrument():
     except Exception:
         pass
 
+
+def report_runner(frame):
+    # Under WRAPT_PATCHES_DEBUG, from our sitecustomize package once it has
+    # activated, `frame` being its module's: names the sitecustomize that
+    # imported it, if another one did rather than site. Between the two
+    # are importlib's frames, and those of any loader wrapped around it
+    # (ddtrace wraps them).
+    if not wrapt_bootstrap._flag("WRAPT_PATCHES_DEBUG"):
+        return
+    frame = frame.f_back
+    while frame is not None and frame.f_globals.get("__name__") not in ("site", "sitecustomize"):
+        frame = frame.f_back
+    if frame is not None and frame.f_globals.get("__name__") == "sitecustomize":
+        wrapt_bootstrap._report(
+            "%s hides our sitecustomize package and ran it after itself: activated late"
+            " (hooks on what it imported are late)" % frame.f_code.co_filename
+        )

@@ -338,6 +338,33 @@ fn wrapper(dir: &Path, rel: &str, source: &str) -> PathBuf {
     file.parent().unwrap().to_owned()
 }
 
+/// What ddtrace 4.16.0's `ddtrace/bootstrap/sitecustomize.py` does once
+/// `ddtrace-run` has put its directory first on PYTHONPATH: start ddtrace
+/// (which imports hundreds of modules, tempfile among them), then take its
+/// directory off sys.path and itself out of sys.modules and import
+/// sitecustomize again, which finds the next one.
+const DDTRACE_SITECUSTOMIZE: &str = "\
+import os
+import sys
+import tempfile
+
+bootstrap_dir = os.path.dirname(__file__)
+if bootstrap_dir in sys.path:
+    index = sys.path.index(bootstrap_dir)
+    del sys.path[index]
+    ddtrace_sitecustomize = sys.modules.pop('sitecustomize', None)
+    if 'ddtrace.bootstrap.sitecustomize' not in sys.modules and ddtrace_sitecustomize is not None:
+        sys.modules['ddtrace.bootstrap.sitecustomize'] = ddtrace_sitecustomize
+    try:
+        import sitecustomize
+    except ImportError:
+        if ddtrace_sitecustomize is not None:
+            sys.modules['sitecustomize'] = ddtrace_sitecustomize
+    finally:
+        sys.path.insert(index, bootstrap_dir)
+";
+const DDTRACE_PATH: &str = "ddtrace/bootstrap/sitecustomize.py";
+
 /// What opentelemetry-instrumentation 0.66b2's
 /// `auto_instrumentation/sitecustomize.py` does once
 /// `opentelemetry-instrument` has put its directory first on PYTHONPATH:
@@ -370,6 +397,68 @@ initialize()
 ";
 const OPENTELEMETRY_PATH: &str =
     "opentelemetry/instrumentation/auto_instrumentation/sitecustomize.py";
+
+#[test]
+fn a_wrapper_sitecustomize_that_runs_the_next_one_runs_ours_late() {
+    for python in pythons_and_pypy() {
+        let venv = Venv::new(python);
+        fs::write(
+            venv.site_packages.join("sitecustomize.py"),
+            USER_SITECUSTOMIZE,
+        )
+        .unwrap();
+        install_sitecustomize(&venv);
+        let dir = tempfile::tempdir().unwrap();
+        let bootstrap = wrapper(dir.path(), DDTRACE_PATH, DDTRACE_SITECUSTOMIZE);
+        let pythonpath = bootstrap.to_str().unwrap();
+        for &implementation in python.implementations() {
+            let what = |output: &std::process::Output| {
+                format!("{python} {}: {}", implementation.name(), describe(output))
+            };
+            let run = |env: &[(&str, &str)]| {
+                let mut env = env.to_vec();
+                env.push(("PYTHONPATH", pythonpath));
+                venv.run_code(
+                    implementation,
+                    &env,
+                    "import sys, tempfile, sitecustomize as s; \
+                     print('wrapt_bootstrap' in sys.modules, s.BOOTSTRAPPED_FIRST)",
+                )
+            };
+            // Ours runs, then the environment's own: the hook is
+            // registered once ddtrace's has imported tempfile, and fires
+            // at once.
+            let output = run(&[("WRAPT_PATCHES", "wrapt_bootstrap.examples")]);
+            assert_eq!(stdout(&output), "True True\n", "{}", what(&output));
+            assert_eq!(stderr(&output), "patching tempfile\n", "{}", what(&output));
+            let output = run(&[
+                ("WRAPT_PATCHES", "wrapt_bootstrap.examples"),
+                ("WRAPT_PATCHES_DEBUG", "1"),
+            ]);
+            let error = stderr(&output);
+            assert!(
+                error.contains("for module 'tempfile' (already imported: firing now)\n"),
+                "{}",
+                what(&output)
+            );
+            assert!(
+                error.contains(&format!(
+                    "\nwrapt-bootstrap: {}/sitecustomize.py hides our sitecustomize package and ran it after itself: activated late",
+                    bootstrap.display()
+                )),
+                "{}",
+                what(&output)
+            );
+            let output = run(&[]);
+            assert_eq!(
+                (stdout(&output).as_str(), stderr(&output).as_str()),
+                ("False False\n", ""),
+                "{}",
+                what(&output)
+            );
+        }
+    }
+}
 
 #[test]
 fn opentelemetrys_sitecustomize_runs_no_other_but_activates_ours_before_its_instrumentors() {
