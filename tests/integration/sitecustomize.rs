@@ -523,3 +523,136 @@ fn opentelemetrys_sitecustomize_runs_no_other_but_activates_ours_before_its_inst
         }
     }
 }
+
+#[test]
+fn check_names_a_sitecustomize_on_pythonpath_that_hides_ours() {
+    let python = pythons().last().unwrap();
+    let venv = Venv::new(python);
+    install_sitecustomize(&venv);
+    let dir = tempfile::tempdir().unwrap();
+    let ddtrace = wrapper(&dir.path().join("dd"), DDTRACE_PATH, DDTRACE_SITECUSTOMIZE);
+    let opentelemetry = wrapper(
+        &dir.path().join("otel"),
+        OPENTELEMETRY_PATH,
+        OPENTELEMETRY_SITECUSTOMIZE,
+    );
+    let vendor = wrapper(dir.path(), "vendor/sitecustomize.py", "import sys\n");
+    let check = |pythonpath: &str| {
+        wrapt_install()
+            .args(["--check", "--venv"])
+            .arg(&venv.root)
+            .env("PYTHONPATH", pythonpath)
+            .current_dir(dir.path())
+            .output()
+            .unwrap()
+    };
+    let hides = |found: &Path, whose: &str| {
+        format!(
+            "with this PYTHONPATH, Python imports {}/sitecustomize.py{whose} instead of our sitecustomize package",
+            found.display()
+        )
+    };
+    for (pythonpath, status, message) in [
+        (
+            ddtrace.to_str().unwrap(),
+            0,
+            format!(
+                "warning: {}, and it runs ours only after starting ddtrace",
+                hides(&ddtrace, " (ddtrace-run's)")
+            ),
+        ),
+        (
+            opentelemetry.to_str().unwrap(),
+            0,
+            format!(
+                "warning: {}, and runs no other: wrapt-bootstrap activates from OpenTelemetry's opentelemetry_pre_instrument entry point instead",
+                hides(&opentelemetry, " (opentelemetry-instrument's)")
+            ),
+        ),
+        (
+            vendor.to_str().unwrap(),
+            1,
+            format!(
+                "problem: {}, which then runs only if that one imports the next sitecustomize on sys.path",
+                hides(&vendor, "")
+            ),
+        ),
+        // Relative, as Python resolves it: against the working directory.
+        ("vendor", 1, format!("problem: {}", hides(&vendor, ""))),
+    ] {
+        let output = check(pythonpath);
+        assert_eq!(output.status.code(), Some(status), "{}", describe(&output));
+        let error = stderr(&output);
+        assert!(error.contains(&message), "{message}\n{}", describe(&output));
+        assert!(error.contains("--mode pth"), "{}", describe(&output));
+    }
+
+    // Ours first on PYTHONPATH: nothing hides it.
+    let output = check(&format!(
+        "{}:{}",
+        venv.site_packages.display(),
+        vendor.display()
+    ));
+    assert!(output.status.success(), "{}", describe(&output));
+    assert!(
+        !stderr(&output).contains("PYTHONPATH"),
+        "{}",
+        describe(&output)
+    );
+}
+
+#[test]
+fn behind_a_sitecustomize_that_runs_no_other_only_the_pth_line_activates() {
+    let python = pythons().last().unwrap();
+    let venv = Venv::new(python);
+    install_sitecustomize(&venv);
+    let dir = tempfile::tempdir().unwrap();
+    let vendor = wrapper(dir.path(), "vendor/sitecustomize.py", "import sys\n");
+    let vendor_path = vendor.to_str().unwrap();
+    // What check's problem means: nothing of ours runs, so nothing can
+    // say so.
+    let output = venv.run_code(
+        Implementation::Native,
+        &[
+            ("WRAPT_PATCHES", "wrapt_bootstrap.examples"),
+            ("WRAPT_PATCHES_DEBUG", "1"),
+            ("PYTHONPATH", vendor_path),
+        ],
+        "import sys, tempfile; print('wrapt_bootstrap' in sys.modules)",
+    );
+    assert_eq!(
+        (stdout(&output).as_str(), stderr(&output).as_str()),
+        ("False\n", ""),
+        "{}",
+        describe(&output)
+    );
+
+    // The .pth line runs before any sitecustomize.
+    venv.install(&["--mode", "pth"]);
+    let output = wrapt_install()
+        .args(["--check", "--venv"])
+        .arg(&venv.root)
+        .env("PYTHONPATH", vendor_path)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", describe(&output));
+    assert!(
+        !stderr(&output).contains("PYTHONPATH"),
+        "{}",
+        describe(&output)
+    );
+    let output = venv.run_code(
+        Implementation::Native,
+        &[
+            ("WRAPT_PATCHES", "wrapt_bootstrap.examples"),
+            ("PYTHONPATH", vendor_path),
+        ],
+        "import tempfile",
+    );
+    assert_eq!(
+        stderr(&output),
+        "patching tempfile\n",
+        "{}",
+        describe(&output)
+    );
+}
