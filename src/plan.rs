@@ -209,20 +209,20 @@ const SKIP_TEMPLATE_LINE: &str = "\n_DEFAULT_SKIP = ()\n";
 const EXAMPLES: &[u8] = template!("wrapt_bootstrap/examples.py");
 const METADATA_TEMPLATE: &str =
     include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/templates/METADATA"));
+/// Declares the example group, and an entry point in the group below.
+/// Alike in every mode: a file that differed by mode would, after a crash
+/// in a same-version switch, no longer match the RECORD still in place.
 const ENTRY_POINTS: &[u8] = template!("entry_points.txt");
-/// Sitecustomize mode only: what runs when a wrapper's sitecustomize on
-/// `PYTHONPATH` hides ours.
+/// What runs when a wrapper's sitecustomize on `PYTHONPATH` hides our
+/// sitecustomize package. Written in every mode, for the reason above.
 pub const HIDDEN: &str = "wrapt_bootstrap/_hidden.py";
 const HIDDEN_MODULE: &[u8] = template!("wrapt_bootstrap/_hidden.py");
-/// Sitecustomize mode only, a group added to `entry_points.txt`:
-/// OpenTelemetry's sitecustomize (`opentelemetry-instrument`) runs no other
-/// sitecustomize, but calls this group's entry points before its
-/// instrumentors (opentelemetry-instrumentation 0.25b0 and later).
+/// The group of our entry point into `_hidden`: OpenTelemetry's
+/// sitecustomize (`opentelemetry-instrument`) runs no other sitecustomize,
+/// but calls this group's entry points before its instrumentors
+/// (opentelemetry-instrumentation 0.25b0 and later). The entry's name is
+/// no module name, so that the group does not look like a patch group.
 pub const OPENTELEMETRY_GROUP: &str = "opentelemetry_pre_instrument";
-/// Its entry: the name is no module name, so that the group does not look
-/// like a patch group.
-const OPENTELEMETRY_ENTRY_POINT: &str =
-    "wrapt-bootstrap = wrapt_bootstrap._hidden:opentelemetry_pre_instrument";
 /// Built from `crates/bootstrap` by `build.rs`.
 const NATIVE_SO: &[u8] = include_bytes!(env!("WRAPT_BOOTSTRAP_SO"));
 
@@ -289,13 +289,6 @@ impl Plan {
             1,
         );
 
-        let mut entry_points = ENTRY_POINTS.to_vec();
-        if activation == Activation::Sitecustomize {
-            entry_points.extend_from_slice(
-                format!("\n[{OPENTELEMETRY_GROUP}]\n{OPENTELEMETRY_ENTRY_POINT}\n").as_bytes(),
-            );
-        }
-
         let file = |path: String, bytes: Vec<u8>, mode, stage| PlannedFile {
             path,
             bytes,
@@ -318,6 +311,12 @@ impl Plan {
             file(
                 format!("{PACKAGE_DIR}/_fallback.py"),
                 fallback.into_bytes(),
+                MODE_FILE,
+                Stage::Package,
+            ),
+            file(
+                HIDDEN.to_owned(),
+                HIDDEN_MODULE.to_vec(),
                 MODE_FILE,
                 Stage::Package,
             ),
@@ -347,7 +346,7 @@ impl Plan {
             ),
             file(
                 format!("{dist_info}/entry_points.txt"),
-                entry_points,
+                ENTRY_POINTS.to_vec(),
                 MODE_FILE,
                 Stage::Metadata,
             ),
@@ -506,14 +505,11 @@ fn activation_files(activation: Activation, defaults: &[String]) -> Vec<PlannedF
             file(START_PACKAGE, START_MODULE, Stage::Package),
             file(START, start, Stage::Activation),
         ],
-        Activation::Sitecustomize => vec![
-            file(HIDDEN, HIDDEN_MODULE, Stage::Package),
-            file(
-                SITECUSTOMIZE,
-                render_loader(SITECUSTOMIZE_TEMPLATE, defaults).as_bytes(),
-                Stage::Activation,
-            ),
-        ],
+        Activation::Sitecustomize => vec![file(
+            SITECUSTOMIZE,
+            render_loader(SITECUSTOMIZE_TEMPLATE, defaults).as_bytes(),
+            Stage::Activation,
+        )],
     }
 }
 
@@ -629,27 +625,22 @@ mod tests {
     }
 
     #[test]
-    fn only_sitecustomize_mode_answers_opentelemetrys_entry_point() {
-        let entry_points = format!("{}/entry_points.txt", dist_info_dir());
-        for activation in [Activation::Pth, Activation::Start] {
-            let plan = Plan::render(&set(&[]), activation);
-            assert!(plan.get(HIDDEN).is_none());
-            assert_eq!(plan.get(&entry_points).unwrap().bytes, ENTRY_POINTS);
-        }
-        let plan = Plan::render(&set(&[]), Activation::Sitecustomize);
-        assert_eq!(plan.get(HIDDEN).unwrap().stage, Stage::Package);
-        let text = String::from_utf8(plan.get(&entry_points).unwrap().bytes.clone()).unwrap();
-        let sections = wrapt_common::entry_points::sections(&text);
-        assert_eq!(sections.len(), 2, "{text}");
-        assert_eq!(sections[1].group, OPENTELEMETRY_GROUP);
-        // The function it names is the module's.
-        let (module, function) = OPENTELEMETRY_ENTRY_POINT
-            .split_once(" = ")
-            .and_then(|(_, value)| value.split_once(':'))
-            .unwrap();
+    fn opentelemetrys_entry_point_names_a_function_of_ours() {
+        let text = std::str::from_utf8(ENTRY_POINTS).unwrap();
+        let sections = wrapt_common::entry_points::sections(text);
+        let section = sections
+            .iter()
+            .find(|section| section.group == OPENTELEMETRY_GROUP)
+            .expect("declared");
+        let [entry] = section.entries.as_slice() else {
+            panic!("one entry: {text}")
+        };
+        let (module, function) = entry.value.split_once(':').unwrap();
         assert_eq!(format!("{}.py", module.replace('.', "/")), HIDDEN);
         let source = std::str::from_utf8(HIDDEN_MODULE).unwrap();
-        assert!(source.contains(&format!("\ndef {function}():\n")));
+        assert!(source.contains(&format!("\ndef {}():\n", function.trim())));
+        // Not a patch group, whose entries are named after modules.
+        assert!(!wrapt_common::names::is_dotted_module_name(entry.name));
     }
 
     #[test]
@@ -729,6 +720,7 @@ mod tests {
                 "wrapt_bootstrap/__init__.py",
                 "wrapt_bootstrap/_api.py",
                 "wrapt_bootstrap/_fallback.py",
+                "wrapt_bootstrap/_hidden.py",
                 "wrapt_bootstrap/examples.py",
                 "wrapt_bootstrap/_native.abi3.so",
                 "wrapt_bootstrap-0.1.0.dist-info/METADATA",
@@ -756,7 +748,7 @@ mod tests {
                 .bytes,
             PTH_ALWAYS
         );
-        let metadata = String::from_utf8(plan.files[5].bytes.clone()).unwrap();
+        let metadata = String::from_utf8(plan.files[6].bytes.clone()).unwrap();
         assert!(metadata.contains("Version: 0.1.0\n"), "{metadata}");
         assert!(!metadata.contains("@VERSION@"));
     }
@@ -765,7 +757,7 @@ mod tests {
     fn start_plan_writes_the_entry_points_package_then_the_start_file() {
         let plan = Plan::render(&set(&[]), Activation::Start);
         let paths: Vec<&str> = plan.files.iter().map(|f| f.path.as_str()).collect();
-        assert_eq!(paths[5], START_PACKAGE, "{paths:?}");
+        assert_eq!(paths[6], START_PACKAGE, "{paths:?}");
         assert_eq!(paths.last(), Some(&START), "{paths:?}");
         assert!(plan.get(PTH).is_none() && plan.get(SITECUSTOMIZE).is_none());
         assert_eq!(
@@ -827,6 +819,7 @@ mod tests {
                 "wrapt_bootstrap/__init__.py",
                 "wrapt_bootstrap/_api.py",
                 "wrapt_bootstrap/_fallback.py",
+                "wrapt_bootstrap/_hidden.py",
                 "wrapt_bootstrap/examples.py",
             ]
         );

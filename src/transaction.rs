@@ -27,7 +27,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::error::{Error, Result};
-use crate::plan::{self, is_activation, Activation, Plan, Stage};
+use crate::plan::{self, is_activation, Activation, Plan, PlannedFile, Stage};
 use crate::record::{self, RecordEntry};
 
 /// Temporary files are hidden, and never end in `.pth` or `.start`, so a
@@ -227,19 +227,16 @@ pub fn leftover_record(
         Activation::Sitecustomize,
     ]
     .map(|a| Plan::render(&defaults, a));
-    // A path's bytes may differ by mode (entry_points.txt does).
-    let mut files: BTreeMap<&str, Vec<&[u8]>> = BTreeMap::new();
-    for file in renderings
+    let files: BTreeMap<&str, &PlannedFile> = renderings
         .iter()
         .flat_map(|plan| &plan.files)
         .filter(|f| f.stage != Stage::Record)
-    {
-        files.entry(&file.path).or_default().push(&file.bytes);
-    }
-    for (path, rendered) in files {
-        if let OnDisk::File { bytes, .. } = on_disk(&full_path(purelib, path)?)? {
-            if rendered.contains(&bytes.as_slice()) {
-                entries.push(RecordEntry::for_bytes(path, &bytes));
+        .map(|f| (f.path.as_str(), f))
+        .collect();
+    for file in files.into_values() {
+        if let OnDisk::File { bytes, .. } = on_disk(&full_path(purelib, &file.path)?)? {
+            if bytes == file.bytes {
+                entries.push(RecordEntry::for_bytes(&file.path, &bytes));
             }
         }
     }
@@ -1141,7 +1138,7 @@ mod tests {
             installed_defaults(purelib, &records),
             BTreeSet::from(["acme.patches".to_owned()])
         );
-        assert_eq!(verify(purelib, &records).unwrap(), (9, vec![]));
+        assert_eq!(verify(purelib, &records).unwrap(), (10, vec![]));
 
         // Python's bytecode is cleaned up with the package.
         write(
@@ -1231,7 +1228,7 @@ mod tests {
 
         let mut records = Vec::new();
         records.extend(leftover_record(purelib, &records).unwrap());
-        assert_eq!(records[0].entries.len(), 7, "{:?}", records[0].entries);
+        assert_eq!(records[0].entries.len(), 8, "{:?}", records[0].entries);
         let changes = plan_uninstall(purelib, &records).unwrap();
         assert!(refusal(purelib, &changes, false).is_none());
         apply(purelib, None, &changes, |_| {}).unwrap();

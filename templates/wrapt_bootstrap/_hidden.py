@@ -3,9 +3,10 @@
 # puts on PYTHONPATH, which comes before site-packages on sys.path.
 # ddtrace-run's runs the next sitecustomize on sys.path after its own start,
 # so ours runs late; opentelemetry-instrument's runs none, so ours never runs
-# and OpenTelemetry's entry point below activates instead. Written in
-# sitecustomize mode only; loaded by OpenTelemetry's entry point, and by our
-# sitecustomize under WRAPT_PATCHES_DEBUG.
+# and OpenTelemetry's entry point below activates instead. Written in every
+# mode (an activation file earlier than any sitecustomize makes it a
+# no-op); loaded by OpenTelemetry's entry point, and by our sitecustomize
+# under WRAPT_PATCHES_DEBUG.
 
 import os
 import sys
@@ -18,8 +19,9 @@ def opentelemetry_pre_instrument():
     # which its sitecustomize calls (opentelemetry-instrumentation 0.25b0
     # and later) after configuring OpenTelemetry and before any
     # instrumentor. Importing wrapt_bootstrap to get here activated it:
-    # where ours ran, that was a no-op. Never raises: an exception would end
-    # OpenTelemetry's initialisation.
+    # where ours ran, or a .pth line or .start entry point, that was a
+    # no-op. Never raises: an exception would end OpenTelemetry's
+    # initialisation.
     try:
         if wrapt_bootstrap._impl is None or not wrapt_bootstrap._flag("WRAPT_PATCHES_DEBUG"):
             return

@@ -7,7 +7,7 @@ use std::os::unix::fs::MetadataExt as _;
 use std::path::{Path, PathBuf};
 
 use crate::support::{
-    describe, pythons, pythons_and_pypy, recording_dist, stderr, stdout, wrapt_install,
+    describe, modes, pythons, pythons_and_pypy, recording_dist, stderr, stdout, wrapt_install,
     wrapt_uninstall, Implementation, Venv,
 };
 
@@ -464,62 +464,71 @@ fn a_wrapper_sitecustomize_that_runs_the_next_one_runs_ours_late() {
 fn opentelemetrys_sitecustomize_runs_no_other_but_activates_ours_before_its_instrumentors() {
     for python in pythons_and_pypy() {
         let venv = Venv::new(python);
-        install_sitecustomize(&venv);
         let dir = tempfile::tempdir().unwrap();
         let auto_instrumentation =
             wrapper(dir.path(), OPENTELEMETRY_PATH, OPENTELEMETRY_SITECUSTOMIZE);
         let patches = recording_dist("colorsys");
         let pythonpath = format!("{}:{}", auto_instrumentation.display(), patches.path_str());
-        for &implementation in python.implementations() {
-            let what = |output: &std::process::Output| {
-                format!("{python} {}: {}", implementation.name(), describe(output))
-            };
-            let run = |env: &[(&str, &str)]| {
-                let mut env = env.to_vec();
-                env.push(("PYTHONPATH", &pythonpath));
-                venv.run_code(
-                    implementation,
-                    &env,
-                    "import builtins, sys; \
-                     print(builtins.INSTRUMENTED, sys.modules['sitecustomize'].__spec__.origin)",
-                )
-            };
-            let theirs = format!("{}/sitecustomize.py", auto_instrumentation.display());
-            // The instrumentor imports colorsys after our entry point has
-            // activated: the hook fires as it is imported.
-            let output = run(&[("WRAPT_PATCHES", "acme.patches")]);
-            assert_eq!(
-                (stdout(&output), stderr(&output).as_str()),
-                (format!("acme_patch {theirs}\n"), ""),
-                "{}",
-                what(&output)
-            );
-            let output = run(&[
-                ("WRAPT_PATCHES", "acme.patches,wrapt_bootstrap.examples"),
-                ("WRAPT_PATCHES_DEBUG", "1"),
-            ]);
-            let error = stderr(&output);
-            assert!(
-                error.contains(&format!(
+        let theirs = format!("{}/sitecustomize.py", auto_instrumentation.display());
+        for &mode in modes(python) {
+            venv.install(&["--mode", mode]);
+            for &implementation in python.implementations() {
+                let what = |output: &std::process::Output| {
+                    format!(
+                        "{python} {mode} {}: {}",
+                        implementation.name(),
+                        describe(output)
+                    )
+                };
+                let run = |env: &[(&str, &str)]| {
+                    let mut env = env.to_vec();
+                    env.push(("PYTHONPATH", &pythonpath));
+                    venv.run_code(
+                        implementation,
+                        &env,
+                        "import builtins, sys; \
+                         print(builtins.INSTRUMENTED, sys.modules['sitecustomize'].__spec__.origin)",
+                    )
+                };
+                // The instrumentor imports colorsys once we are active: the
+                // hook fires as it is imported.
+                let output = run(&[("WRAPT_PATCHES", "acme.patches")]);
+                assert_eq!(
+                    (stdout(&output), stderr(&output).as_str()),
+                    (format!("acme_patch {theirs}\n"), ""),
+                    "{}",
+                    what(&output)
+                );
+                let output = run(&[
+                    ("WRAPT_PATCHES", "acme.patches,wrapt_bootstrap.examples"),
+                    ("WRAPT_PATCHES_DEBUG", "1"),
+                ]);
+                let error = stderr(&output);
+                let hidden = format!(
                     "\nwrapt-bootstrap: {theirs} hides our sitecustomize package and runs no other: activated from OpenTelemetry's opentelemetry_pre_instrument entry point instead"
-                )),
-                "{}",
-                what(&output)
-            );
-            // What OpenTelemetry's configuration imported is late.
-            assert!(
-                error.contains("for module 'tempfile' (already imported: firing now)\n")
-                    && error.contains("for module 'colorsys'\n"),
-                "{}",
-                what(&output)
-            );
-            let output = run(&[("WRAPT_PATCHES_DEBUG", "1")]);
-            assert_eq!(
-                (stdout(&output), stderr(&output).as_str()),
-                (format!("None {theirs}\n"), ""),
-                "{}",
-                what(&output)
-            );
+                );
+                // In sitecustomize mode, what OpenTelemetry's configuration
+                // imported is late; the other modes activate before it.
+                let tempfile = if mode == "sitecustomize" {
+                    "for module 'tempfile' (already imported: firing now)\n"
+                } else {
+                    "for module 'tempfile'\n"
+                };
+                assert!(
+                    error.contains(&hidden) == (mode == "sitecustomize")
+                        && error.contains(tempfile)
+                        && error.contains("for module 'colorsys'\n"),
+                    "{}",
+                    what(&output)
+                );
+                let output = run(&[("WRAPT_PATCHES_DEBUG", "1")]);
+                assert_eq!(
+                    (stdout(&output), stderr(&output).as_str()),
+                    (format!("None {theirs}\n"), ""),
+                    "{}",
+                    what(&output)
+                );
+            }
         }
     }
 }
