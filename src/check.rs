@@ -180,6 +180,19 @@ fn check(layout: &Layout, out: &Output) -> Result<CheckReport> {
                 "the sitecustomize package cannot work: {reason}; reinstall with --mode pth"
             ));
         }
+        if let Some(pythonpath) = std::env::var_os("PYTHONPATH").filter(|p| !p.is_empty()) {
+            let entries = target::pythonpath_entries(&pythonpath, &std::env::current_dir()?);
+            match target::sitecustomize_in(&layout.interpreter, &entries) {
+                Ok(Some(found)) if !same_file(&found, &purelib.join(plan::SITECUSTOMIZE)) => {
+                    match hidden_by(&found, answers_opentelemetry(purelib)) {
+                        Ok(warning) => report.warnings.push(warning),
+                        Err(problem) => report.problems.push(problem),
+                    }
+                }
+                Ok(_) => {}
+                Err(problem) => report.problems.push(problem),
+            }
+        }
     }
     match run_status(&layout.interpreter, &report.selection) {
         Ok((mut status, tree)) => {
@@ -203,6 +216,57 @@ fn check(layout: &Layout, out: &Output) -> Result<CheckReport> {
     }
     report.ok = report.problems.is_empty();
     Ok(report)
+}
+
+/// What a `sitecustomize` found on the caller's `PYTHONPATH`, which hides
+/// our sitecustomize package, means: a warning where ours still activates,
+/// late, else a problem. The wrappers `ddtrace-run` and
+/// `opentelemetry-instrument` put theirs there (the check's own runs clear
+/// `PYTHONPATH`, so the ordering it shows does not see them).
+fn hidden_by(found: &Path, answers_opentelemetry: bool) -> Result<String, String> {
+    let hides = |whose: &str| {
+        format!(
+            "with this PYTHONPATH, Python imports {}{whose} instead of our sitecustomize package",
+            found.display()
+        )
+    };
+    let late = "hooks on what it imported are late, and the ordering above, checked without PYTHONPATH, does not show them; --mode pth activates before it";
+    if found.ends_with("ddtrace/bootstrap/sitecustomize.py") {
+        Ok(format!(
+            "{}, and it runs ours only after starting ddtrace: {late}",
+            hides(" (ddtrace-run's)")
+        ))
+    } else if found.ends_with("opentelemetry/instrumentation/auto_instrumentation/sitecustomize.py")
+    {
+        let hides = hides(" (opentelemetry-instrument's)");
+        if answers_opentelemetry {
+            Ok(format!(
+                "{hides}, and runs no other: wrapt-bootstrap activates from OpenTelemetry's opentelemetry_pre_instrument entry point instead, after OpenTelemetry's configuration: {late}"
+            ))
+        } else {
+            Err(format!(
+                "{hides}, and runs no other, and this installation lacks the opentelemetry_pre_instrument entry point that activates wrapt-bootstrap there: run wrapt-install, or use --mode pth"
+            ))
+        }
+    } else {
+        Err(format!(
+            "{}, which then runs only if that one imports the next sitecustomize on sys.path (ddtrace-run's does); reinstall with --mode pth, which activates before any sitecustomize",
+            hides("")
+        ))
+    }
+}
+
+/// Whether the installation declares the entry point through which
+/// OpenTelemetry's sitecustomize activates wrapt-bootstrap, and has the
+/// module it names.
+fn answers_opentelemetry(purelib: &Path) -> bool {
+    let entry_points = purelib.join(plan::dist_info_dir()).join("entry_points.txt");
+    purelib.join(plan::HIDDEN).is_file()
+        && std::fs::read_to_string(entry_points).is_ok_and(|text| {
+            wrapt_common::entry_points::sections(&text)
+                .iter()
+                .any(|section| section.group == plan::OPENTELEMETRY_GROUP)
+        })
 }
 
 /// Runs the interpreter as a user would, with `selection` as
@@ -417,6 +481,29 @@ mod tests {
             selection: String::new(),
             ordering: Vec::new(),
         }
+    }
+
+    #[test]
+    fn a_sitecustomize_on_pythonpath_is_a_warning_only_where_ours_still_activates() {
+        let site = "/v/lib/python3.12/site-packages";
+        let ddtrace = PathBuf::from(format!("{site}/ddtrace/bootstrap/sitecustomize.py"));
+        let opentelemetry = PathBuf::from(format!(
+            "{site}/opentelemetry/instrumentation/auto_instrumentation/sitecustomize.py"
+        ));
+        let warning = hidden_by(&ddtrace, false).unwrap();
+        assert!(warning.contains("(ddtrace-run's)"), "{warning}");
+        let warning = hidden_by(&opentelemetry, true).unwrap();
+        assert!(
+            warning.contains("(opentelemetry-instrument's)"),
+            "{warning}"
+        );
+        // Installed before the entry point existed: nothing activates.
+        let problem = hidden_by(&opentelemetry, false).unwrap_err();
+        assert!(problem.contains("lacks the opentelemetry_pre_instrument entry point"));
+        // A directory merely named like theirs is not theirs.
+        let problem =
+            hidden_by(Path::new("/src/myddtrace/bootstrap/sitecustomize.py"), true).unwrap_err();
+        assert!(problem.contains("--mode pth"), "{problem}");
     }
 
     #[test]

@@ -215,7 +215,20 @@ const OTHER_TOOLS_TEMPLATE_LINES: &str = "\n_OTHER_TOOLS_GROUPS = ()\n_OTHER_TOO
 const EXAMPLES: &[u8] = template!("wrapt_bootstrap/examples.py");
 const METADATA_TEMPLATE: &str =
     include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/templates/METADATA"));
+/// Declares the example group, and an entry point in the group below.
+/// Alike in every mode: a file that differed by mode would, after a crash
+/// in a same-version switch, no longer match the RECORD still in place.
 const ENTRY_POINTS: &[u8] = template!("entry_points.txt");
+/// What runs when a wrapper's sitecustomize on `PYTHONPATH` hides our
+/// sitecustomize package. Written in every mode, for the reason above.
+pub const HIDDEN: &str = "wrapt_bootstrap/_hidden.py";
+const HIDDEN_MODULE: &[u8] = template!("wrapt_bootstrap/_hidden.py");
+/// The group of our entry point into `_hidden`: OpenTelemetry's
+/// sitecustomize (`opentelemetry-instrument`) runs no other sitecustomize,
+/// but calls this group's entry points before its instrumentors
+/// (opentelemetry-instrumentation 0.25b0 and later). The entry's name is
+/// no module name, so that the group does not look like a patch group.
+pub const OPENTELEMETRY_GROUP: &str = "opentelemetry_pre_instrument";
 /// Built from `crates/bootstrap` by `build.rs`.
 const NATIVE_SO: &[u8] = include_bytes!(env!("WRAPT_BOOTSTRAP_SO"));
 
@@ -329,6 +342,12 @@ impl Plan {
             file(
                 format!("{PACKAGE_DIR}/_fallback.py"),
                 fallback.into_bytes(),
+                MODE_FILE,
+                Stage::Package,
+            ),
+            file(
+                HIDDEN.to_owned(),
+                HIDDEN_MODULE.to_vec(),
                 MODE_FILE,
                 Stage::Package,
             ),
@@ -637,6 +656,25 @@ mod tests {
     }
 
     #[test]
+    fn opentelemetrys_entry_point_names_a_function_of_ours() {
+        let text = std::str::from_utf8(ENTRY_POINTS).unwrap();
+        let sections = wrapt_common::entry_points::sections(text);
+        let section = sections
+            .iter()
+            .find(|section| section.group == OPENTELEMETRY_GROUP)
+            .expect("declared");
+        let [entry] = section.entries.as_slice() else {
+            panic!("one entry: {text}")
+        };
+        let (module, function) = entry.value.split_once(':').unwrap();
+        assert_eq!(format!("{}.py", module.replace('.', "/")), HIDDEN);
+        let source = std::str::from_utf8(HIDDEN_MODULE).unwrap();
+        assert!(source.contains(&format!("\ndef {}():\n", function.trim())));
+        // Not a patch group, whose entries are named after modules.
+        assert!(!wrapt_common::names::is_dotted_module_name(entry.name));
+    }
+
+    #[test]
     fn native_size_is_rendered_into_both_loaders() {
         for (template, path, activation) in [
             (
@@ -754,6 +792,7 @@ mod tests {
                 "wrapt_bootstrap/_api.py",
                 "wrapt_bootstrap/_deferred.py",
                 "wrapt_bootstrap/_fallback.py",
+                "wrapt_bootstrap/_hidden.py",
                 "wrapt_bootstrap/examples.py",
                 "wrapt_bootstrap/_native.abi3.so",
                 "wrapt_bootstrap-0.1.0.dist-info/METADATA",
@@ -863,6 +902,7 @@ mod tests {
                 "wrapt_bootstrap/_api.py",
                 "wrapt_bootstrap/_deferred.py",
                 "wrapt_bootstrap/_fallback.py",
+                "wrapt_bootstrap/_hidden.py",
                 "wrapt_bootstrap/examples.py",
             ]
         );

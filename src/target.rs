@@ -484,6 +484,58 @@ pub(crate) fn run_script(
     Ok(output)
 }
 
+/// Prints the origin of the `sitecustomize` that the import system finds
+/// in the directories given as arguments, as bytes, or nothing.
+const FIND_SITECUSTOMIZE: &str = r#"
+import os, sys
+from importlib.machinery import PathFinder
+spec = PathFinder.find_spec("sitecustomize", sys.argv[1:])
+if spec is not None and spec.has_location:
+    sys.stdout.buffer.write(os.fsencode(spec.origin))
+"#;
+
+/// The `PYTHONPATH` entries as they land on `sys.path`, in order: Python
+/// makes an empty or relative entry absolute against the working directory
+/// it starts in.
+pub fn pythonpath_entries(pythonpath: &std::ffi::OsStr, cwd: &Path) -> Vec<PathBuf> {
+    std::env::split_paths(pythonpath)
+        .map(|entry| {
+            if entry.as_os_str().is_empty() {
+                cwd.to_owned()
+            } else {
+                cwd.join(entry)
+            }
+        })
+        .collect()
+}
+
+/// The `sitecustomize` that `interpreter` would import from `entries`
+/// (`PYTHONPATH`'s, which come before every other `sys.path` entry but the
+/// script's directory), if any; the problem, described, if it cannot say.
+pub fn sitecustomize_in(
+    interpreter: &Path,
+    entries: &[PathBuf],
+) -> Result<Option<PathBuf>, String> {
+    use std::os::unix::ffi::OsStrExt as _;
+    let mut cmd = Command::new(interpreter);
+    cmd.args(["-E", "-s", "-c", FIND_SITECUSTOMIZE])
+        .args(entries)
+        .current_dir("/");
+    clean_python_env(&mut cmd);
+    let output =
+        output(&mut cmd).map_err(|e| format!("could not run {}: {e}", interpreter.display()))?;
+    if !output.status.success() {
+        return Err(format!(
+            "{} could not look for a sitecustomize on PYTHONPATH ({}): {}",
+            interpreter.display(),
+            output.status,
+            last_line(&output.stderr)
+        ));
+    }
+    Ok((!output.stdout.is_empty())
+        .then(|| PathBuf::from(std::ffi::OsStr::from_bytes(&output.stdout))))
+}
+
 /// Runs the probe (see [`run_script`]).
 fn probe(interpreter: &Path) -> Result<Interpreter> {
     let output = run_script(interpreter, PROBE, false, "it")?;
@@ -647,6 +699,19 @@ mod tests {
         ));
         std::fs::write(venv.join("bin/python3"), "").unwrap();
         assert_eq!(venv_interpreter(&venv).unwrap(), venv.join("bin/python3"));
+    }
+
+    #[test]
+    fn pythonpath_entries_are_made_absolute_as_python_does() {
+        assert_eq!(
+            pythonpath_entries(std::ffi::OsStr::new("/a::b/c:"), Path::new("/cwd")),
+            [
+                PathBuf::from("/a"),
+                "/cwd".into(),
+                "/cwd/b/c".into(),
+                "/cwd".into()
+            ]
+        );
     }
 
     #[test]

@@ -1138,7 +1138,7 @@ mod tests {
             installed_defaults(purelib, &records),
             BTreeSet::from(["acme.patches".to_owned()])
         );
-        assert_eq!(verify(purelib, &records).unwrap(), (10, vec![]));
+        assert_eq!(verify(purelib, &records).unwrap(), (11, vec![]));
 
         // Python's bytecode is cleaned up with the package.
         write(
@@ -1228,7 +1228,7 @@ mod tests {
 
         let mut records = Vec::new();
         records.extend(leftover_record(purelib, &records).unwrap());
-        assert_eq!(records[0].entries.len(), 8, "{:?}", records[0].entries);
+        assert_eq!(records[0].entries.len(), 9, "{:?}", records[0].entries);
         let changes = plan_uninstall(purelib, &records).unwrap();
         assert!(refusal(purelib, &changes, false).is_none());
         apply(purelib, None, &changes, |_| {}).unwrap();

@@ -139,6 +139,9 @@ if _may_enable(posix.environ):
     try:
         if "wrapt_bootstrap" not in sys.modules:
             _rescan = _activate(sys, posix, _machinery, _parent)
+            if b"WRAPT_PATCHES_DEBUG" in posix.environ:
+                # Whether a wrapper's sitecustomize ran this one, late.
+                __import__("wrapt_bootstrap._hidden")._hidden.report_runner(sys._getframe())
     except BaseException:
         # Not even a SystemExit may stop the interpreter from starting.
         pass

@@ -12,7 +12,14 @@ use crate::support::{
 const VERSION: &str = env!("CARGO_PKG_VERSION");
 
 /// The package's modules, each installed with its bytecode.
-const MODULES: [&str; 5] = ["__init__", "_api", "_deferred", "_fallback", "examples"];
+const MODULES: [&str; 6] = [
+    "__init__",
+    "_api",
+    "_deferred",
+    "_fallback",
+    "_hidden",
+    "examples",
+];
 
 /// Every file an install into a venv of `python` writes in the default mode
 /// (a `.pth` line); the `.so` on PyPy too: one installation for every
@@ -162,7 +169,7 @@ fn writes_exactly_the_designed_files(python: &Python, mode: &str) {
         &[
             "-v",
             "-c",
-            "import wrapt_bootstrap._api, wrapt_bootstrap._deferred, wrapt_bootstrap._fallback, wrapt_bootstrap.examples",
+            "import wrapt_bootstrap._api, wrapt_bootstrap._deferred, wrapt_bootstrap._fallback, wrapt_bootstrap._hidden, wrapt_bootstrap.examples",
         ],
     );
     assert!(output.status.success(), "{}", describe(&output));

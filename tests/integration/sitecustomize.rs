@@ -1,12 +1,14 @@
 //! `--mode sitecustomize`: activation from a `sitecustomize` package that
-//! runs the sitecustomize it hides, and refuses where another would win.
+//! runs the sitecustomize it hides, and refuses where another would win;
+//! what happens when a wrapper command's sitecustomize hides it.
 
 use std::fs;
 use std::os::unix::fs::MetadataExt as _;
+use std::path::{Path, PathBuf};
 
 use crate::support::{
-    describe, pythons, pythons_and_pypy, stderr, stdout, wrapt_install, wrapt_uninstall,
-    Implementation, Venv,
+    describe, modes, pythons, pythons_and_pypy, recording_dist, stderr, stdout, wrapt_install,
+    wrapt_uninstall, Implementation, Venv,
 };
 
 /// The environment's own sitecustomize: it records whether our bootstrap
@@ -324,4 +326,342 @@ fn interpreters_the_native_module_cannot_serve_take_the_fallback() {
             describe(&output)
         );
     }
+}
+
+/// A wrapper command's sitecustomize, in `dir` at `rel` (which ends in
+/// `sitecustomize.py`); returns the directory the wrapper puts on
+/// `PYTHONPATH`.
+fn wrapper(dir: &Path, rel: &str, source: &str) -> PathBuf {
+    let file = dir.join(rel);
+    fs::create_dir_all(file.parent().unwrap()).unwrap();
+    fs::write(&file, source).unwrap();
+    file.parent().unwrap().to_owned()
+}
+
+/// What ddtrace 4.16.0's `ddtrace/bootstrap/sitecustomize.py` does once
+/// `ddtrace-run` has put its directory first on PYTHONPATH: start ddtrace
+/// (which imports hundreds of modules, tempfile among them), then take its
+/// directory off sys.path and itself out of sys.modules and import
+/// sitecustomize again, which finds the next one.
+const DDTRACE_SITECUSTOMIZE: &str = "\
+import os
+import sys
+import tempfile
+
+bootstrap_dir = os.path.dirname(__file__)
+if bootstrap_dir in sys.path:
+    index = sys.path.index(bootstrap_dir)
+    del sys.path[index]
+    ddtrace_sitecustomize = sys.modules.pop('sitecustomize', None)
+    if 'ddtrace.bootstrap.sitecustomize' not in sys.modules and ddtrace_sitecustomize is not None:
+        sys.modules['ddtrace.bootstrap.sitecustomize'] = ddtrace_sitecustomize
+    try:
+        import sitecustomize
+    except ImportError:
+        if ddtrace_sitecustomize is not None:
+            sys.modules['sitecustomize'] = ddtrace_sitecustomize
+    finally:
+        sys.path.insert(index, bootstrap_dir)
+";
+const DDTRACE_PATH: &str = "ddtrace/bootstrap/sitecustomize.py";
+
+/// What opentelemetry-instrumentation 0.66b2's
+/// `auto_instrumentation/sitecustomize.py` does once
+/// `opentelemetry-instrument` has put its directory first on PYTHONPATH:
+/// `initialize()` configures OpenTelemetry (which imports, among much else,
+/// tempfile), then loads and calls every `opentelemetry_pre_instrument`
+/// entry point, then each instrumentor, which imports the library it
+/// instruments (colorsys here, recording whether it was patched on
+/// import). It runs no other sitecustomize, and logs and swallows what its
+/// steps raise (recorded here). 3.9's `entry_points()` is a dict;
+/// OpenTelemetry uses the `importlib_metadata` backport there.
+const OPENTELEMETRY_SITECUSTOMIZE: &str = "\
+import builtins
+import importlib.metadata
+
+def entry_points(group):
+    found = importlib.metadata.entry_points()
+    return found.select(group=group) if hasattr(found, 'select') else found.get(group, ())
+
+def initialize():
+    try:
+        import tempfile
+        for entry_point in entry_points('opentelemetry_pre_instrument'):
+            entry_point.load()()
+        import colorsys
+        builtins.INSTRUMENTED = getattr(colorsys, 'PATCHED_BY', None)
+    except Exception as exc:
+        builtins.INSTRUMENTED = 'failed: %r' % exc
+
+initialize()
+";
+const OPENTELEMETRY_PATH: &str =
+    "opentelemetry/instrumentation/auto_instrumentation/sitecustomize.py";
+
+#[test]
+fn a_wrapper_sitecustomize_that_runs_the_next_one_runs_ours_late() {
+    for python in pythons_and_pypy() {
+        let venv = Venv::new(python);
+        fs::write(
+            venv.site_packages.join("sitecustomize.py"),
+            USER_SITECUSTOMIZE,
+        )
+        .unwrap();
+        install_sitecustomize(&venv);
+        let dir = tempfile::tempdir().unwrap();
+        let bootstrap = wrapper(dir.path(), DDTRACE_PATH, DDTRACE_SITECUSTOMIZE);
+        let pythonpath = bootstrap.to_str().unwrap();
+        for &implementation in python.implementations() {
+            let what = |output: &std::process::Output| {
+                format!("{python} {}: {}", implementation.name(), describe(output))
+            };
+            let run = |env: &[(&str, &str)]| {
+                let mut env = env.to_vec();
+                env.push(("PYTHONPATH", pythonpath));
+                venv.run_code(
+                    implementation,
+                    &env,
+                    "import sys, tempfile, sitecustomize as s; \
+                     print('wrapt_bootstrap' in sys.modules, s.BOOTSTRAPPED_FIRST)",
+                )
+            };
+            // Ours runs, then the environment's own: the hook is
+            // registered once ddtrace's has imported tempfile, and fires
+            // at once.
+            let output = run(&[("WRAPT_PATCHES", "wrapt_bootstrap.examples")]);
+            assert_eq!(stdout(&output), "True True\n", "{}", what(&output));
+            assert_eq!(stderr(&output), "patching tempfile\n", "{}", what(&output));
+            let output = run(&[
+                ("WRAPT_PATCHES", "wrapt_bootstrap.examples"),
+                ("WRAPT_PATCHES_DEBUG", "1"),
+            ]);
+            let error = stderr(&output);
+            assert!(
+                error.contains("for module 'tempfile' (already imported: firing now)\n"),
+                "{}",
+                what(&output)
+            );
+            assert!(
+                error.contains(&format!(
+                    "\nwrapt-bootstrap: {}/sitecustomize.py hides our sitecustomize package and ran it after itself: activated late",
+                    bootstrap.display()
+                )),
+                "{}",
+                what(&output)
+            );
+            let output = run(&[]);
+            assert_eq!(
+                (stdout(&output).as_str(), stderr(&output).as_str()),
+                ("False False\n", ""),
+                "{}",
+                what(&output)
+            );
+        }
+    }
+}
+
+#[test]
+fn opentelemetrys_sitecustomize_runs_no_other_but_activates_ours_before_its_instrumentors() {
+    for python in pythons_and_pypy() {
+        let venv = Venv::new(python);
+        let dir = tempfile::tempdir().unwrap();
+        let auto_instrumentation =
+            wrapper(dir.path(), OPENTELEMETRY_PATH, OPENTELEMETRY_SITECUSTOMIZE);
+        let patches = recording_dist("colorsys");
+        let pythonpath = format!("{}:{}", auto_instrumentation.display(), patches.path_str());
+        let theirs = format!("{}/sitecustomize.py", auto_instrumentation.display());
+        for &mode in modes(python) {
+            venv.install(&["--mode", mode]);
+            for &implementation in python.implementations() {
+                let what = |output: &std::process::Output| {
+                    format!(
+                        "{python} {mode} {}: {}",
+                        implementation.name(),
+                        describe(output)
+                    )
+                };
+                let run = |env: &[(&str, &str)]| {
+                    let mut env = env.to_vec();
+                    env.push(("PYTHONPATH", &pythonpath));
+                    venv.run_code(
+                        implementation,
+                        &env,
+                        "import builtins, sys; \
+                         print(builtins.INSTRUMENTED, sys.modules['sitecustomize'].__spec__.origin)",
+                    )
+                };
+                // The instrumentor imports colorsys once we are active: the
+                // hook fires as it is imported.
+                let output = run(&[("WRAPT_PATCHES", "acme.patches")]);
+                assert_eq!(
+                    (stdout(&output), stderr(&output).as_str()),
+                    (format!("acme_patch {theirs}\n"), ""),
+                    "{}",
+                    what(&output)
+                );
+                let output = run(&[
+                    ("WRAPT_PATCHES", "acme.patches,wrapt_bootstrap.examples"),
+                    ("WRAPT_PATCHES_DEBUG", "1"),
+                ]);
+                let error = stderr(&output);
+                let hidden = format!(
+                    "\nwrapt-bootstrap: {theirs} hides our sitecustomize package and runs no other: activated from OpenTelemetry's opentelemetry_pre_instrument entry point instead"
+                );
+                // In sitecustomize mode, what OpenTelemetry's configuration
+                // imported is late; the other modes activate before it.
+                let tempfile = if mode == "sitecustomize" {
+                    "for module 'tempfile' (already imported: firing now)\n"
+                } else {
+                    "for module 'tempfile'\n"
+                };
+                assert!(
+                    error.contains(&hidden) == (mode == "sitecustomize")
+                        && error.contains(tempfile)
+                        && error.contains("for module 'colorsys'\n"),
+                    "{}",
+                    what(&output)
+                );
+                let output = run(&[("WRAPT_PATCHES_DEBUG", "1")]);
+                assert_eq!(
+                    (stdout(&output), stderr(&output).as_str()),
+                    (format!("None {theirs}\n"), ""),
+                    "{}",
+                    what(&output)
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn check_names_a_sitecustomize_on_pythonpath_that_hides_ours() {
+    let python = pythons().last().unwrap();
+    let venv = Venv::new(python);
+    install_sitecustomize(&venv);
+    let dir = tempfile::tempdir().unwrap();
+    let ddtrace = wrapper(&dir.path().join("dd"), DDTRACE_PATH, DDTRACE_SITECUSTOMIZE);
+    let opentelemetry = wrapper(
+        &dir.path().join("otel"),
+        OPENTELEMETRY_PATH,
+        OPENTELEMETRY_SITECUSTOMIZE,
+    );
+    let vendor = wrapper(dir.path(), "vendor/sitecustomize.py", "import sys\n");
+    let check = |pythonpath: &str| {
+        wrapt_install()
+            .args(["--check", "--venv"])
+            .arg(&venv.root)
+            .env("PYTHONPATH", pythonpath)
+            .current_dir(dir.path())
+            .output()
+            .unwrap()
+    };
+    let hides = |found: &Path, whose: &str| {
+        format!(
+            "with this PYTHONPATH, Python imports {}/sitecustomize.py{whose} instead of our sitecustomize package",
+            found.display()
+        )
+    };
+    for (pythonpath, status, message) in [
+        (
+            ddtrace.to_str().unwrap(),
+            0,
+            format!(
+                "warning: {}, and it runs ours only after starting ddtrace",
+                hides(&ddtrace, " (ddtrace-run's)")
+            ),
+        ),
+        (
+            opentelemetry.to_str().unwrap(),
+            0,
+            format!(
+                "warning: {}, and runs no other: wrapt-bootstrap activates from OpenTelemetry's opentelemetry_pre_instrument entry point instead",
+                hides(&opentelemetry, " (opentelemetry-instrument's)")
+            ),
+        ),
+        (
+            vendor.to_str().unwrap(),
+            1,
+            format!(
+                "problem: {}, which then runs only if that one imports the next sitecustomize on sys.path",
+                hides(&vendor, "")
+            ),
+        ),
+        // Relative, as Python resolves it: against the working directory.
+        ("vendor", 1, format!("problem: {}", hides(&vendor, ""))),
+    ] {
+        let output = check(pythonpath);
+        assert_eq!(output.status.code(), Some(status), "{}", describe(&output));
+        let error = stderr(&output);
+        assert!(error.contains(&message), "{message}\n{}", describe(&output));
+        assert!(error.contains("--mode pth"), "{}", describe(&output));
+    }
+
+    // Ours first on PYTHONPATH: nothing hides it.
+    let output = check(&format!(
+        "{}:{}",
+        venv.site_packages.display(),
+        vendor.display()
+    ));
+    assert!(output.status.success(), "{}", describe(&output));
+    assert!(
+        !stderr(&output).contains("PYTHONPATH"),
+        "{}",
+        describe(&output)
+    );
+}
+
+#[test]
+fn behind_a_sitecustomize_that_runs_no_other_only_the_pth_line_activates() {
+    let python = pythons().last().unwrap();
+    let venv = Venv::new(python);
+    install_sitecustomize(&venv);
+    let dir = tempfile::tempdir().unwrap();
+    let vendor = wrapper(dir.path(), "vendor/sitecustomize.py", "import sys\n");
+    let vendor_path = vendor.to_str().unwrap();
+    // What check's problem means: nothing of ours runs, so nothing can
+    // say so.
+    let output = venv.run_code(
+        Implementation::Native,
+        &[
+            ("WRAPT_PATCHES", "wrapt_bootstrap.examples"),
+            ("WRAPT_PATCHES_DEBUG", "1"),
+            ("PYTHONPATH", vendor_path),
+        ],
+        "import sys, tempfile; print('wrapt_bootstrap' in sys.modules)",
+    );
+    assert_eq!(
+        (stdout(&output).as_str(), stderr(&output).as_str()),
+        ("False\n", ""),
+        "{}",
+        describe(&output)
+    );
+
+    // The .pth line runs before any sitecustomize.
+    venv.install(&["--mode", "pth"]);
+    let output = wrapt_install()
+        .args(["--check", "--venv"])
+        .arg(&venv.root)
+        .env("PYTHONPATH", vendor_path)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", describe(&output));
+    assert!(
+        !stderr(&output).contains("PYTHONPATH"),
+        "{}",
+        describe(&output)
+    );
+    let output = venv.run_code(
+        Implementation::Native,
+        &[
+            ("WRAPT_PATCHES", "wrapt_bootstrap.examples"),
+            ("PYTHONPATH", vendor_path),
+        ],
+        "import tempfile",
+    );
+    assert_eq!(
+        stderr(&output),
+        "patching tempfile\n",
+        "{}",
+        describe(&output)
+    );
 }
