@@ -286,33 +286,7 @@ impl Plan {
         let defaults: Vec<String> = defaults.iter().cloned().collect();
         let dist_info = dist_info_dir();
         let init = render_loader(INIT_TEMPLATE, &defaults);
-        let markers: Vec<String> = selection::TOOL_MARKERS
-            .iter()
-            .map(|(variable, name)| python_tuple(&[variable, name]) + ",")
-            .collect();
-        let fallback = FALLBACK_TEMPLATE
-            .replacen(
-                SKIP_TEMPLATE_LINE,
-                &format!(
-                    "\n_DEFAULT_SKIP = {}\n",
-                    python_tuple(selection::DEFAULT_SKIP)
-                ),
-                1,
-            )
-            .replacen(
-                MARKERS_TEMPLATE_LINE,
-                &format!("\n_TOOL_MARKERS = ({})\n", markers.join(" ")),
-                1,
-            )
-            .replacen(
-                OTHER_TOOLS_TEMPLATE_LINES,
-                &format!(
-                    "\n_OTHER_TOOLS_GROUPS = {}\n_OTHER_TOOLS_PREFIXES = {}\n",
-                    python_tuple(selection::OTHER_TOOLS_GROUPS),
-                    python_tuple(selection::OTHER_TOOLS_PREFIXES)
-                ),
-                1,
-            );
+        let fallback = render_fallback();
 
         let file = |path: String, bytes: Vec<u8>, mode, stage| PlannedFile {
             path,
@@ -512,6 +486,38 @@ impl Plan {
     pub fn get(&self, path: &str) -> Option<&PlannedFile> {
         self.files.iter().find(|f| f.path == path)
     }
+}
+
+/// `_fallback.py` with the native module's tables rendered in: the tool
+/// programs and markers, and other tools' groups.
+fn render_fallback() -> String {
+    let markers: Vec<String> = selection::TOOL_MARKERS
+        .iter()
+        .map(|(variable, name)| python_tuple(&[variable, name]) + ",")
+        .collect();
+    FALLBACK_TEMPLATE
+        .replacen(
+            SKIP_TEMPLATE_LINE,
+            &format!(
+                "\n_DEFAULT_SKIP = {}\n",
+                python_tuple(selection::DEFAULT_SKIP)
+            ),
+            1,
+        )
+        .replacen(
+            MARKERS_TEMPLATE_LINE,
+            &format!("\n_TOOL_MARKERS = ({})\n", markers.join(" ")),
+            1,
+        )
+        .replacen(
+            OTHER_TOOLS_TEMPLATE_LINES,
+            &format!(
+                "\n_OTHER_TOOLS_GROUPS = {}\n_OTHER_TOOLS_PREFIXES = {}\n",
+                python_tuple(selection::OTHER_TOOLS_GROUPS),
+                python_tuple(selection::OTHER_TOOLS_PREFIXES)
+            ),
+            1,
+        )
 }
 
 /// The files that activate the bootstrap as `activation` says, for these
