@@ -333,13 +333,15 @@ if __name__ == "__main__":
 /// cannot be imported) or not, fire no hook.
 #[test]
 fn the_real_pip_and_its_children_run_without_patches() {
-    let all = pythons();
-    // pip 23.0.1 on 3.9 with the native module; the newest pip on the
-    // newest CPython with the fallback, which pip's children inherit.
-    for (python, implementation) in [
-        (&all[0], Implementation::Native),
-        (&all[all.len() - 1], Implementation::Fallback),
-    ] {
+    // Every interpreter's own pip (23.0.1 on 3.9 up to the newest), the
+    // native module and the fallback (which pip's children inherit) in
+    // turn; PyPy's fallback.
+    for (index, python) in pythons_and_pypy().iter().enumerate() {
+        let implementation = python.served_by(if index % 2 == 0 {
+            Implementation::Native
+        } else {
+            Implementation::Fallback
+        });
         let venv = Venv::with_pip(python);
         PatchDist {
             name: "acme-patches",
