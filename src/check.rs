@@ -14,6 +14,7 @@ use crate::error::{Error, Result};
 use crate::ordering::{self, ImportTree, Ordering, Registration};
 use crate::output::Output;
 use crate::plan::{self, Activation, VERSION};
+use crate::site_packages::{Node, SitePackages};
 use crate::target::{self, Layout};
 use crate::transaction;
 
@@ -90,8 +91,8 @@ pub struct CheckReport {
 }
 
 /// Runs the check and reports it; `Err(CheckFailed)` when it found problems.
-pub fn run(layout: &Layout, out: &Output) -> Result<()> {
-    let report = check(layout, out)?;
+pub fn run(layout: &Layout, site: &SitePackages, out: &Output) -> Result<()> {
+    let report = check(layout, site, out)?;
     if out.json {
         out.json(&report)?;
     } else {
@@ -112,7 +113,7 @@ pub fn run(layout: &Layout, out: &Output) -> Result<()> {
     }
 }
 
-fn check(layout: &Layout, out: &Output) -> Result<CheckReport> {
+fn check(layout: &Layout, site: &SitePackages, out: &Output) -> Result<CheckReport> {
     let purelib = &layout.purelib;
     let mut report = CheckReport {
         ok: false,
@@ -132,11 +133,11 @@ fn check(layout: &Layout, out: &Output) -> Result<CheckReport> {
         ordering: Vec::new(),
     };
     // Shared: a concurrent install or uninstall waits until we are done.
-    let _lock = transaction::lock(purelib, false, || out.waiting(purelib))?;
+    site.lock(false, || out.waiting(purelib))?;
 
-    let records = match transaction::installed_records(purelib, false) {
+    let records = match transaction::installed_records(site, false) {
         Ok(records) => records,
-        Err(e @ (Error::BadRecord { .. } | Error::UnsafePath { .. })) => {
+        Err(e) if e.is_untrusted_record() => {
             report.problems.push(e.to_string());
             return Ok(report);
         }
@@ -158,10 +159,10 @@ fn check(layout: &Layout, out: &Output) -> Result<CheckReport> {
             ));
         }
     }
-    let (verified, problems) = transaction::verify(purelib, &records)?;
+    let (verified, problems) = transaction::verify(site, &records)?;
     report.files_verified = verified;
     report.problems.extend(problems);
-    for rel in transaction::unlisted(purelib, &records)? {
+    for rel in transaction::unlisted(site, &records)? {
         report.problems.push(format!(
             "{} is not listed in any wrapt-bootstrap RECORD (a foreign file, or left by an interrupted run: run wrapt-install)",
             purelib.join(rel).display()
@@ -184,7 +185,7 @@ fn check(layout: &Layout, out: &Output) -> Result<CheckReport> {
             let entries = target::pythonpath_entries(&pythonpath, &std::env::current_dir()?);
             match target::sitecustomize_in(&layout.interpreter, &entries) {
                 Ok(Some(found)) if !same_file(&found, &purelib.join(plan::SITECUSTOMIZE)) => {
-                    match hidden_by(&found, answers_opentelemetry(purelib)) {
+                    match hidden_by(&found, answers_opentelemetry(site)) {
                         Ok(warning) => report.warnings.push(warning),
                         Err(problem) => report.problems.push(problem),
                     }
@@ -259,14 +260,18 @@ fn hidden_by(found: &Path, answers_opentelemetry: bool) -> Result<String, String
 /// Whether the installation declares the entry point through which
 /// OpenTelemetry's sitecustomize activates wrapt-bootstrap, and has the
 /// module it names.
-fn answers_opentelemetry(purelib: &Path) -> bool {
-    let entry_points = purelib.join(plan::dist_info_dir()).join("entry_points.txt");
-    purelib.join(plan::HIDDEN).is_file()
-        && std::fs::read_to_string(entry_points).is_ok_and(|text| {
-            wrapt_common::entry_points::sections(&text)
+fn answers_opentelemetry(site: &SitePackages) -> bool {
+    let entry_points = format!("{}/entry_points.txt", plan::dist_info_dir());
+    let is_file = |rel: &str| matches!(site.inspect(rel), Ok(Node::File { .. }));
+    let declares = || match site.inspect(&entry_points) {
+        Ok(Node::File { bytes, .. }) => std::str::from_utf8(&bytes).is_ok_and(|text| {
+            wrapt_common::entry_points::sections(text)
                 .iter()
                 .any(|section| section.group == plan::OPENTELEMETRY_GROUP)
-        })
+        }),
+        _ => false,
+    };
+    is_file(plan::HIDDEN) && declares()
 }
 
 /// Runs the interpreter as a user would, with `selection` as

@@ -33,6 +33,7 @@ use wrapt_common::{names, selection};
 use crate::error::{Error, Result};
 use crate::output::Output;
 use crate::plan::VERSION;
+use crate::site_packages::SitePackages;
 use crate::target::{self, Layout};
 use crate::transaction;
 
@@ -90,20 +91,20 @@ pub struct Hook {
 }
 
 /// Lists the patch groups, as text or JSON.
-pub fn run(layout: &Layout, out: &Output) -> Result<()> {
+pub fn run(layout: &Layout, site: &SitePackages, out: &Output) -> Result<()> {
     let purelib = &layout.purelib;
     // Shared: a concurrent install or uninstall waits until we are done.
-    let _lock = transaction::lock(purelib, false, || out.waiting(purelib))?;
-    let records = match transaction::installed_records(purelib, false) {
+    site.lock(false, || out.waiting(purelib))?;
+    let records = match transaction::installed_records(site, false) {
         Ok(records) => records,
         // Not ours to repair here; the groups are worth listing anyway.
-        Err(e @ (Error::BadRecord { .. } | Error::UnsafePath { .. })) => {
+        Err(e) if e.is_untrusted_record() => {
             out.warn(e);
             Vec::new()
         }
         Err(e) => return Err(e),
     };
-    let defaults = transaction::installed_defaults(purelib, &records);
+    let defaults = transaction::installed_defaults(site, &records);
     let paths = sys_path(&layout.interpreter)?;
     let found = scan(&paths, out);
     let report = ListReport {

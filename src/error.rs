@@ -130,6 +130,16 @@ pub enum Error {
     #[error("{path} is a symlinked directory; wrapt-install never follows a symlink out of the environment; remove the link")]
     SymlinkedDirectory { path: PathBuf },
 
+    #[error("{path} is {what} where wrapt-bootstrap keeps a regular file; wrapt-install never follows or opens it, even with --force; remove it")]
+    NotARegularFile { path: PathBuf, what: &'static str },
+
+    #[error("{purelib} resolves to {resolved}, outside the virtual environment {prefix}; refusing to touch it")]
+    OutsideEnvironment {
+        purelib: PathBuf,
+        resolved: PathBuf,
+        prefix: PathBuf,
+    },
+
     #[error(
         "could not lock {path} for exclusive use: {source}; is another wrapt-install running?"
     )]
@@ -162,6 +172,19 @@ pub enum Error {
 }
 
 impl Error {
+    /// Whether this is an installed RECORD that cannot be read or trusted
+    /// (nor anything it lists): `--check` reports it, `--list` warns and
+    /// goes on.
+    pub fn is_untrusted_record(&self) -> bool {
+        matches!(
+            self,
+            Error::BadRecord { .. }
+                | Error::UnsafePath { .. }
+                | Error::NotARegularFile { .. }
+                | Error::SymlinkedDirectory { .. }
+        )
+    }
+
     /// The process exit code for this error (documented in `--help`).
     pub fn exit_code(&self) -> u8 {
         match self {
@@ -189,6 +212,8 @@ impl Error {
             | Error::Modified { .. }
             | Error::Symlink { .. }
             | Error::SymlinkedDirectory { .. }
+            | Error::NotARegularFile { .. }
+            | Error::OutsideEnvironment { .. }
             | Error::IsADirectory { .. } => EXIT_REFUSED,
             Error::CreateVenv { .. }
             | Error::Bytecode { .. }

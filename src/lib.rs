@@ -19,6 +19,7 @@ mod ordering;
 mod output;
 mod plan;
 mod record;
+mod site_packages;
 mod target;
 mod transaction;
 
@@ -40,6 +41,7 @@ pub use target::{Interpreter, Layout};
 pub use transaction::{Action, Change, Counts, Problem};
 
 use output::Output;
+use site_packages::SitePackages;
 
 /// `wrapt-install` after argument parsing.
 pub fn run_install(args: &InstallArgs) -> Result<()> {
@@ -109,10 +111,17 @@ pub fn install(opts: &InstallOptions) -> Result<()> {
     };
     let layout = target::resolve(&opts.target)?;
     match opts.mode {
-        Mode::Check => check::run(&layout, &out),
-        Mode::List => discover::run(&layout, &out),
+        Mode::Check => check::run(&layout, &pin(&layout, opts.target.scope)?, &out),
+        Mode::List => discover::run(&layout, &pin(&layout, opts.target.scope)?, &out),
         Mode::Install | Mode::DryRun => install_into(&layout, opts, out),
     }
+}
+
+/// The target's site-packages, opened once for everything that follows; a
+/// virtual environment's must lie inside it.
+fn pin(layout: &Layout, scope: Scope) -> Result<SitePackages> {
+    let within = (scope == Scope::Venv).then_some(layout.info.prefix.as_path());
+    SitePackages::open(&layout.purelib, within)
 }
 
 /// Installs into `layout`, or with `--dry-run` says what that would change.
@@ -131,12 +140,13 @@ fn install_into(layout: &Layout, opts: &InstallOptions, out: Output) -> Result<(
         choose_activation(layout, opts.activation, None)?;
         fs_err::create_dir_all(purelib)?;
     }
-    let _lock = transaction::lock(purelib, !dry_run, || out.waiting(purelib))?;
+    let site = pin(layout, opts.target.scope)?;
+    site.lock(!dry_run, || out.waiting(purelib))?;
 
-    let records = transaction::installed_records(purelib, opts.force)?;
+    let records = transaction::installed_records(&site, opts.force)?;
     let defaults = opts
         .groups
-        .apply(&transaction::installed_defaults(purelib, &records));
+        .apply(&transaction::installed_defaults(&site, &records));
     let installed = transaction::installed_activation(&records);
     let activation = choose_activation(layout, opts.activation, installed)?;
     let version = layout.info.version;
@@ -147,8 +157,8 @@ fn install_into(layout: &Layout, opts: &InstallOptions, out: Output) -> Result<(
             reason,
         })?;
     plan.add_bytecode(compiled);
-    let changes = transaction::plan_install(purelib, &plan, &records)?;
-    let refusal = transaction::refusal(purelib, &changes, opts.force);
+    let changes = transaction::plan_install(&site, &plan, &records)?;
+    let refusal = transaction::refusal(&site, &changes, opts.force);
     let mut report = Report {
         command: "install",
         dry_run,
@@ -174,7 +184,7 @@ fn install_into(layout: &Layout, opts: &InstallOptions, out: Output) -> Result<(
         return Err(err);
     }
     if report.nothing_to_do {
-        transaction::tidy(purelib)?;
+        transaction::tidy(&site)?;
         if out.json {
             out.json(&report)?;
         }
@@ -188,9 +198,9 @@ fn install_into(layout: &Layout, opts: &InstallOptions, out: Output) -> Result<(
     // version's dist-info, and before removing it, leaves the directory
     // with nothing in any RECORD to say it is ours to remove.
     report.counts.directories_removed =
-        transaction::apply(purelib, Some(&plan), &changes, |change| {
+        transaction::apply(&site, Some(&plan), &changes, |change| {
             out.detail(format!("  {:<9} {}", change.action.as_str(), change.path));
-        })? + transaction::tidy(purelib)?;
+        })? + transaction::tidy(&site)?;
     if out.json {
         return out.json(&report);
     }
@@ -273,12 +283,13 @@ pub fn uninstall(opts: &UninstallOptions) -> Result<()> {
     };
     let layout = target::resolve(&opts.target)?;
     let purelib = &layout.purelib;
-    let _lock = transaction::lock(purelib, !opts.dry_run, || out.waiting(purelib))?;
+    let site = pin(&layout, opts.target.scope)?;
+    site.lock(!opts.dry_run, || out.waiting(purelib))?;
 
-    let mut records = transaction::installed_records(purelib, false)?;
-    records.extend(transaction::leftover_record(purelib, &records)?);
-    let changes = transaction::plan_uninstall(purelib, &records)?;
-    let refusal = transaction::refusal(purelib, &changes, opts.force);
+    let mut records = transaction::installed_records(&site, false)?;
+    records.extend(transaction::leftover_record(&site, &records)?);
+    let changes = transaction::plan_uninstall(&site, &records)?;
+    let refusal = transaction::refusal(&site, &changes, opts.force);
     let mut report = Report {
         command: "uninstall",
         dry_run: opts.dry_run,
@@ -299,7 +310,7 @@ pub fn uninstall(opts: &UninstallOptions) -> Result<()> {
     if records.is_empty() {
         if !opts.dry_run {
             // An install interrupted before its first file was complete.
-            transaction::tidy(purelib)?;
+            transaction::tidy(&site)?;
         }
         if out.json {
             out.json(&report)?;
@@ -317,9 +328,9 @@ pub fn uninstall(opts: &UninstallOptions) -> Result<()> {
     if let Some(err) = refusal {
         return Err(err);
     }
-    report.counts.directories_removed = transaction::apply(purelib, None, &changes, |change| {
+    report.counts.directories_removed = transaction::apply(&site, None, &changes, |change| {
         out.detail(format!("  {:<9} {}", change.action.as_str(), change.path));
-    })? + transaction::tidy(purelib)?;
+    })? + transaction::tidy(&site)?;
     if out.json {
         return out.json(&report);
     }

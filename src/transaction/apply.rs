@@ -1,17 +1,17 @@
 //! Carrying out the decided changes, in the order that keeps every
-//! intermediate state one the next run completes.
+//! intermediate state one the next run completes. Every change goes
+//! through the pinned [`SitePackages`]: a directory swapped for a symlink
+//! meanwhile fails the run instead of redirecting it.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::Write as _;
-use std::os::unix::fs::{DirBuilderExt as _, PermissionsExt as _};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::plan::{self, is_activation, Plan, Stage};
+use crate::site_packages::{self, Kind, SitePackages};
 
 use super::decide::{deactivates_first, Action, Change, Problem};
-use super::read::{full_path, our_dirs};
-use super::{TEMP_PREFIX, TEMP_SUFFIX};
+use super::read::our_dirs;
 
 /// Carries out `changes` (from [`plan_install`] or [`plan_uninstall`], with
 /// [`refusal`] already consulted): the removals marked `before_writes`,
@@ -21,32 +21,34 @@ use super::{TEMP_PREFIX, TEMP_SUFFIX};
 ///
 /// With [`deactivates_first`], the activation files present are removed
 /// (and the removal made durable) before anything else, and rewritten last.
+///
+/// [`plan_install`]: super::plan_install
+/// [`plan_uninstall`]: super::plan_uninstall
+/// [`refusal`]: super::refusal
 pub fn apply(
-    purelib: &Path,
+    site: &SitePackages,
     plan: Option<&Plan>,
     changes: &[Change],
     mut done: impl FnMut(&Change),
 ) -> Result<usize> {
-    let mut our_dirs: BTreeSet<PathBuf> = BTreeSet::from([purelib.to_path_buf()]);
+    let mut our_dirs: BTreeSet<&str> = BTreeSet::from([""]);
     for change in changes {
-        if let Some(parent) = Path::new(&change.path).parent() {
-            if !parent.as_os_str().is_empty() {
-                our_dirs.insert(purelib.join(parent));
-            }
+        if let Some((parent, _)) = change.path.rsplit_once('/') {
+            our_dirs.insert(parent);
         }
     }
-    for dir in &our_dirs {
-        remove_stale_temps(dir)?;
+    for dir in our_dirs {
+        remove_stale_temps(site, dir)?;
     }
 
     if plan.is_some() && deactivates_first(changes) {
         // plan_install marked them Replace (or Remove, an older version's).
         for change in changes.iter().filter(|c| is_activation(&c.path)) {
             if change.problem != Some(Problem::Directory) {
-                remove_file(&full_path(purelib, &change.path)?)?;
+                site.remove_file(&change.path)?;
             }
         }
-        sync_dir(purelib)?;
+        site.sync()?;
     }
 
     let mut removed = Vec::new();
@@ -54,7 +56,7 @@ pub fn apply(
         .iter()
         .filter(|c| c.action == Action::Remove && c.before_writes)
         .collect();
-    remove_in_order(purelib, &early, &mut removed, &mut done)?;
+    remove_in_order(site, &early, &mut removed, &mut done)?;
 
     for change in changes {
         if !matches!(change.action, Action::Create | Action::Replace) {
@@ -64,10 +66,7 @@ pub fn apply(
             .and_then(|p| p.get(&change.path))
             .expect("only a plan's own files are written");
         debug_assert!(file.stage <= Stage::Activation);
-        let full = full_path(purelib, &file.path)?;
-        let parent = full.parent().expect("a path under purelib has a parent");
-        create_dirs(purelib, parent)?;
-        write_atomic(&full, &file.bytes, file.mode)?;
+        site.write_atomic(&file.path, &file.bytes, file.mode, plan::installed_mtime())?;
         done(change);
     }
 
@@ -75,7 +74,7 @@ pub fn apply(
         .iter()
         .filter(|c| c.action == Action::Remove && !c.before_writes)
         .collect();
-    remove_in_order(purelib, &late, &mut removed, &mut done)?;
+    remove_in_order(site, &late, &mut removed, &mut done)?;
     // A listed file already gone (a run interrupted after removing it)
     // leaves its directory and bytecode to clean up all the same.
     removed.extend(
@@ -84,14 +83,14 @@ pub fn apply(
             .filter(|c| c.action == Action::Missing)
             .map(|c| c.path.as_str()),
     );
-    remove_emptied_dirs(purelib, &removed)
+    remove_emptied_dirs(site, &removed)
 }
 
 /// Makes `removals` in their order (activation files first), each
 /// activation removal durable before the package goes; adds each path to
 /// `removed`.
 fn remove_in_order<'a>(
-    purelib: &Path,
+    site: &SitePackages,
     removals: &[&'a Change],
     removed: &mut Vec<&'a str>,
     done: &mut impl FnMut(&Change),
@@ -105,92 +104,18 @@ fn remove_in_order<'a>(
         }
         if !is_activation(&change.path) && activation_removed {
             // The activation is gone for good before the package goes.
-            sync_dir(purelib)?;
+            site.sync()?;
             activation_removed = false;
         }
-        remove_file(&full_path(purelib, &change.path)?)?;
+        site.remove_file(&change.path)?;
         activation_removed |= is_activation(&change.path);
         removed.push(change.path.as_str());
         done(change);
     }
     if activation_removed {
-        sync_dir(purelib)?;
+        site.sync()?;
     }
     Ok(())
-}
-
-/// Removes a file (or symlink, never what it points to); `false` when it
-/// was already gone.
-fn remove_file(full: &Path) -> Result<bool> {
-    match std::fs::remove_file(full) {
-        Ok(()) => Ok(true),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
-        Err(source) => Err(Error::File {
-            action: "remove",
-            path: full.to_owned(),
-            source,
-        }),
-    }
-}
-
-/// `mkdir -p` below purelib. Each directory created gets mode 0755
-/// explicitly: never group or world writable, and readable by every user of
-/// the environment whatever the umask.
-fn create_dirs(purelib: &Path, dir: &Path) -> Result<()> {
-    if dir == purelib || dir.symlink_metadata().is_ok() {
-        return Ok(());
-    }
-    if let Some(parent) = dir.parent() {
-        create_dirs(purelib, parent)?;
-    }
-    let failed = |source| Error::File {
-        action: "create directory",
-        path: dir.to_owned(),
-        source,
-    };
-    match std::fs::DirBuilder::new().mode(0o755).create(dir) {
-        Ok(()) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => return Ok(()),
-        Err(source) => return Err(failed(source)),
-    }
-    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).map_err(failed)
-}
-
-/// Temp file in the same directory, write, mode, fsync, rename, fsync the
-/// directory: readers see the old file or the new one, never a torn one.
-fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> Result<()> {
-    let dir = path.parent().expect("a path under purelib has a parent");
-    let failed = |action, source| Error::File {
-        action,
-        path: path.to_owned(),
-        source,
-    };
-    let mut tmp = tempfile::Builder::new()
-        .prefix(TEMP_PREFIX)
-        .suffix(TEMP_SUFFIX)
-        .tempfile_in(dir)
-        .map_err(|e| failed("create a temporary file for", e))?;
-    tmp.write_all(bytes).map_err(|e| failed("write", e))?;
-    tmp.as_file()
-        .set_permissions(std::fs::Permissions::from_mode(mode))
-        .map_err(|e| failed("set the mode of", e))?;
-    tmp.as_file()
-        .set_modified(plan::installed_mtime())
-        .map_err(|e| failed("set the modification time of", e))?;
-    tmp.as_file().sync_all().map_err(|e| failed("sync", e))?;
-    tmp.persist(path)
-        .map_err(|e| failed("rename into place", e.error))?;
-    sync_dir(dir)
-}
-
-fn sync_dir(dir: &Path) -> Result<()> {
-    std::fs::File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(|source| Error::File {
-            action: "sync directory",
-            path: dir.to_owned(),
-            source,
-        })
 }
 
 /// What an interrupted run may leave that no RECORD lists: temporary files
@@ -199,22 +124,21 @@ fn sync_dir(dir: &Path) -> Result<()> {
 /// with their empty `__pycache__`; an empty `sitecustomize` directory would
 /// import as a namespace package and hide a later sitecustomize. Removes
 /// them; returns how many directories went. Only under the exclusive lock.
-pub fn tidy(purelib: &Path) -> Result<usize> {
-    remove_stale_temps(purelib)?;
+pub fn tidy(site: &SitePackages) -> Result<usize> {
+    remove_stale_temps(site, "")?;
     let mut count = 0;
-    let sitecustomize = purelib.join(
-        Path::new(plan::SITECUSTOMIZE)
-            .parent()
-            .expect("a package's __init__.py has a parent"),
-    );
-    let is_real_dir = |d: &Path| d.symlink_metadata().is_ok_and(|m| m.is_dir());
-    let mut dirs = our_dirs(purelib)?;
-    dirs.push(sitecustomize);
+    let sitecustomize = plan::SITECUSTOMIZE
+        .strip_suffix("/__init__.py")
+        .expect("a package's __init__.py");
+    let mut dirs = our_dirs(site)?;
+    dirs.push(sitecustomize.to_owned());
     for dir in dirs {
         // An empty __pycache__ first: Python's, or left by a run that
         // removed its bytecode and was stopped before the directories.
-        for dir in [dir.join("__pycache__"), dir] {
-            if is_real_dir(&dir) && remove_temps_then_dir_if_empty(&dir)? {
+        for dir in [format!("{dir}/__pycache__"), dir] {
+            if site.kind(&dir)? == Some(Kind::Directory)
+                && remove_temps_then_dir_if_empty(site, &dir)?
+            {
                 count += 1;
             }
         }
@@ -224,96 +148,82 @@ pub fn tidy(purelib: &Path) -> Result<usize> {
 
 /// Removes `dir` once our stale temporaries in it are gone, if nothing else
 /// is left there; `Ok(false)` when it is not empty or already gone.
-fn remove_temps_then_dir_if_empty(dir: &Path) -> Result<bool> {
-    remove_stale_temps(dir)?;
-    match std::fs::remove_dir(dir) {
-        Ok(()) => Ok(true),
-        Err(e)
-            if matches!(
-                e.kind(),
-                std::io::ErrorKind::NotFound | std::io::ErrorKind::DirectoryNotEmpty
-            ) =>
-        {
-            Ok(false)
-        }
-        Err(source) => Err(Error::File {
-            action: "remove directory",
-            path: dir.to_path_buf(),
-            source,
-        }),
-    }
+fn remove_temps_then_dir_if_empty(site: &SitePackages, dir: &str) -> Result<bool> {
+    remove_stale_temps(site, dir)?;
+    site.remove_dir_if_empty(dir)
 }
 
 /// Removes `.wrapt-install-*.tmp` files a crashed run left in `dir`.
-fn remove_stale_temps(dir: &Path) -> Result<()> {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return Ok(());
-    };
-    for entry in entries.flatten() {
-        let name = entry.file_name();
-        let Some(name) = name.to_str() else { continue };
-        if name.starts_with(TEMP_PREFIX)
-            && name.ends_with(TEMP_SUFFIX)
-            && entry.file_type().is_ok_and(|t| t.is_file())
-        {
-            fs_err::remove_file(entry.path())?;
+fn remove_stale_temps(site: &SitePackages, dir: &str) -> Result<()> {
+    for entry in site.list(dir)?.unwrap_or_default() {
+        let Some(name) = entry.name.to_str() else {
+            continue;
+        };
+        if site_packages::is_temp(name) && entry.kind == Kind::File {
+            site.remove_file(&join(dir, name))?;
         }
     }
     Ok(())
 }
 
+/// `dir/name`, or `name` in site-packages itself.
+fn join(dir: &str, name: &str) -> String {
+    if dir.is_empty() {
+        name.to_owned()
+    } else {
+        format!("{dir}/{name}")
+    }
+}
+
 /// After removals: the bytecode of removed modules (`__pycache__/<stem>.*.pyc`,
 /// which Python wrote, not us), then every directory that is now empty,
 /// deepest first. Returns how many directories went.
-fn remove_emptied_dirs(purelib: &Path, removed: &[&str]) -> Result<usize> {
+fn remove_emptied_dirs(site: &SitePackages, removed: &[&str]) -> Result<usize> {
     // Directory (relative) -> stems of the modules removed from it.
-    let mut modules: BTreeMap<&Path, BTreeSet<&str>> = BTreeMap::new();
-    let mut dirs: BTreeSet<PathBuf> = BTreeSet::new();
+    let mut modules: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+    let mut dirs: BTreeSet<String> = BTreeSet::new();
     for path in removed {
-        let path = Path::new(path);
-        let mut ancestor = path.parent();
-        while let Some(dir) = ancestor.filter(|d| !d.as_os_str().is_empty()) {
-            dirs.insert(dir.to_path_buf());
-            ancestor = dir.parent();
+        let mut ancestor = *path;
+        while let Some((dir, _)) = ancestor.rsplit_once('/') {
+            dirs.insert(dir.to_owned());
+            ancestor = dir;
         }
-        if let (Some(dir), Some(stem), Some("py")) = (
-            path.parent(),
-            path.file_stem().and_then(|s| s.to_str()),
-            path.extension().and_then(|s| s.to_str()),
+        if let (Some(stem), Some("py")) = (
+            Path::new(path).file_stem().and_then(|s| s.to_str()),
+            Path::new(path).extension().and_then(|s| s.to_str()),
         ) {
+            let dir = path.rsplit_once('/').map_or("", |(dir, _)| dir);
             modules.entry(dir).or_default().insert(stem);
         }
     }
     for (dir, stems) in &modules {
-        let pycache = dir.join("__pycache__");
-        // Its parents were checked when the module was removed; a symlinked
-        // __pycache__ itself is skipped (symlink_metadata does not follow).
-        let full = purelib.join(&pycache);
-        if !full.symlink_metadata().is_ok_and(|m| m.is_dir()) {
+        let pycache = join(dir, "__pycache__");
+        // A symlinked __pycache__ is not ours to look into.
+        if site.kind(&pycache)? != Some(Kind::Directory) {
             continue;
         }
-        for entry in fs_err::read_dir(&full)? {
-            let entry = entry?;
-            let name = entry.file_name();
-            let Some(name) = name.to_str() else { continue };
+        for entry in site.list(&pycache)?.unwrap_or_default() {
+            let Some(name) = entry.name.to_str() else {
+                continue;
+            };
             let is_ours = Path::new(name).extension().is_some_and(|e| e == "pyc")
                 && name
                     .split('.')
                     .next()
                     .is_some_and(|stem| stems.contains(stem))
-                && entry.file_type().is_ok_and(|t| t.is_file());
+                && entry.kind == Kind::File;
             if is_ours {
-                fs_err::remove_file(entry.path())?;
+                site.remove_file(&format!("{pycache}/{name}"))?;
             }
         }
         dirs.insert(pycache);
     }
 
-    let mut by_depth: Vec<PathBuf> = dirs.into_iter().collect();
-    by_depth.sort_by_key(|d| std::cmp::Reverse(d.components().count()));
+    let mut by_depth: Vec<String> = dirs.into_iter().collect();
+    by_depth.sort_by_key(|d| std::cmp::Reverse(d.matches('/').count()));
     let mut count = 0;
     for dir in by_depth {
-        if remove_temps_then_dir_if_empty(&purelib.join(&dir))? {
+        if remove_temps_then_dir_if_empty(site, &dir)? {
             count += 1;
         }
     }

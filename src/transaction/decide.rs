@@ -10,7 +10,9 @@ use crate::error::{Error, Result};
 use crate::plan::{self, is_activation, Plan};
 use crate::record::RecordEntry;
 
-use super::read::{full_path, on_disk, InstalledRecord, OnDisk};
+use crate::site_packages::{Node, SitePackages};
+
+use super::read::InstalledRecord;
 
 /// What happens to one path.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -100,24 +102,25 @@ fn ownership(records: &[InstalledRecord], rel: &str, bytes: &[u8]) -> Option<Pro
 /// files in write order, then what the installed RECORDs list that the plan
 /// does not (an older version's files), in removal order.
 pub fn plan_install(
-    purelib: &Path,
+    site: &SitePackages,
     plan: &Plan,
     records: &[InstalledRecord],
 ) -> Result<Vec<Change>> {
     let mut changes = Vec::new();
     for file in &plan.files {
-        let full = full_path(purelib, &file.path)?;
-        let (action, problem) = match on_disk(&full)? {
-            OnDisk::Missing => (Action::Create, None),
-            OnDisk::Symlink => (Action::Replace, Some(Problem::Symlink)),
-            OnDisk::Directory => (Action::Replace, Some(Problem::Directory)),
-            OnDisk::File { bytes, mode, mtime }
+        let (action, problem) = match site.inspect(&file.path)? {
+            Node::Missing => (Action::Create, None),
+            Node::Symlink => (Action::Replace, Some(Problem::Symlink)),
+            Node::Directory => (Action::Replace, Some(Problem::Directory)),
+            // A FIFO or a device where we write a file: not ours.
+            Node::Special => (Action::Replace, Some(Problem::Foreign)),
+            Node::File { bytes, mode, mtime }
                 if bytes == file.bytes || plan.same_bytecode(&file.path, &bytes) =>
             {
                 // Identical bytes are ours whoever wrote them; a wrong mode,
                 // or an mtime our bytecode no longer matches, is fixed by
                 // rewriting.
-                let action = if mode == file.mode && mtime == Some(plan::installed_mtime()) {
+                let action = if mode == file.mode && mtime == plan::installed_mtime() {
                     Action::Unchanged
                 } else {
                     Action::Replace
@@ -126,8 +129,8 @@ pub fn plan_install(
             }
             // Bytecode Python cached for one of our modules is derived from
             // our source, whoever wrote it.
-            OnDisk::File { .. } if plan.is_bytecode_of_ours(&file.path) => (Action::Replace, None),
-            OnDisk::File { bytes, .. } => (Action::Replace, ownership(records, &file.path, &bytes)),
+            Node::File { .. } if plan.is_bytecode_of_ours(&file.path) => (Action::Replace, None),
+            Node::File { bytes, .. } => (Action::Replace, ownership(records, &file.path, &bytes)),
         };
         changes.push(Change {
             path: file.path.clone(),
@@ -148,7 +151,7 @@ pub fn plan_install(
         .flat_map(|r| r.entries.iter().map(|e| e.path.as_str()))
         .collect();
     changes.extend(
-        plan_removals(purelib, records, obsolete)?
+        plan_removals(site, records, obsolete)?
             .into_iter()
             .map(|change| Change {
                 before_writes: rewritten.contains(change.path.as_str()),
@@ -167,12 +170,12 @@ pub fn plan_install(
 }
 
 /// Decides what an uninstall removes: everything the installed RECORDs list.
-pub fn plan_uninstall(purelib: &Path, records: &[InstalledRecord]) -> Result<Vec<Change>> {
+pub fn plan_uninstall(site: &SitePackages, records: &[InstalledRecord]) -> Result<Vec<Change>> {
     let listed: BTreeSet<&str> = records
         .iter()
         .flat_map(|r| r.entries.iter().map(|e| e.path.as_str()))
         .collect();
-    plan_removals(purelib, records, listed)
+    plan_removals(site, records, listed)
 }
 
 /// Removal changes in removal order: the activation files first — a `.pth`
@@ -180,7 +183,7 @@ pub fn plan_uninstall(purelib: &Path, records: &[InstalledRecord]) -> Result<Vec
 /// `.pth` line from running on 3.15+ until both are gone — then everything
 /// else (the `.start` entry point's package with the rest), RECORDs last.
 fn plan_removals<'a>(
-    purelib: &Path,
+    site: &SitePackages,
     records: &[InstalledRecord],
     paths: impl IntoIterator<Item = &'a str>,
 ) -> Result<Vec<Change>> {
@@ -201,12 +204,13 @@ fn plan_removals<'a>(
     paths.sort_by_key(|p| (rank(p), *p));
     let mut changes = Vec::with_capacity(paths.len());
     for path in paths {
-        let full = full_path(purelib, path)?;
-        let (action, problem) = match on_disk(&full)? {
-            OnDisk::Missing => (Action::Missing, None),
-            OnDisk::Symlink => (Action::Remove, Some(Problem::Symlink)),
-            OnDisk::Directory => (Action::Remove, Some(Problem::Directory)),
-            OnDisk::File { bytes, .. } => (Action::Remove, ownership(records, path, &bytes)),
+        let (action, problem) = match site.inspect(path)? {
+            Node::Missing => (Action::Missing, None),
+            Node::Symlink => (Action::Remove, Some(Problem::Symlink)),
+            Node::Directory => (Action::Remove, Some(Problem::Directory)),
+            // Listed as a file, now a FIFO or a device: not what we wrote.
+            Node::Special => (Action::Remove, Some(Problem::Modified)),
+            Node::File { bytes, .. } => (Action::Remove, ownership(records, path, &bytes)),
         };
         changes.push(Change {
             path: path.to_owned(),
@@ -220,9 +224,9 @@ fn plan_removals<'a>(
 
 /// The error for the first change that needs `--force` (or that even
 /// `--force` cannot do), if any.
-pub fn refusal(purelib: &Path, changes: &[Change], force: bool) -> Option<Error> {
+pub fn refusal(site: &SitePackages, changes: &[Change], force: bool) -> Option<Error> {
     changes.iter().find_map(|change| {
-        let path = purelib.join(&change.path);
+        let path = site.path().join(&change.path);
         let action = if change.action == Action::Remove {
             "remove"
         } else {

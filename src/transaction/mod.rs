@@ -1,8 +1,11 @@
 //! Applying a [`Plan`] and removing what a RECORD lists, as transactions that
 //! any crash leaves in a state the next run completes:
 //!
-//! * an exclusive `flock` on the purelib directory itself (no lock file to
-//!   leave behind);
+//! * everything is done relative to one descriptor of purelib, opened once
+//!   ([`SitePackages`](crate::site_packages::SitePackages)), and never through a symlink, so a directory the
+//!   environment's owner swaps for a link meanwhile fails the run rather
+//!   than redirect it; an exclusive `flock` on that descriptor (no lock file
+//!   to leave behind) keeps other runs out;
 //! * every decision is taken before the first write ([`plan_install`],
 //!   [`plan_uninstall`]), so a refusal changes nothing;
 //! * install writes the package, then the other dist-info files, then
@@ -19,9 +22,9 @@
 //! before its RECORD landed is completed). Anything else is refused, naming
 //! the file, unless `--force`.
 //!
-//! The work is split as it happens: [`read`] finds what is installed and
-//! what is on disk, [`decide`] turns that into a list of [`Change`]s (and
-//! refuses what is not ours), and [`apply`] makes them.
+//! The work is split as it happens: `read` finds what is installed and
+//! what is on disk, `decide` turns that into a list of [`Change`]s (and
+//! refuses what is not ours), and `apply` makes them.
 
 mod apply;
 mod decide;
@@ -29,58 +32,8 @@ mod read;
 #[cfg(test)]
 mod tests;
 
-use std::path::Path;
-
-use crate::error::{Error, Result};
-
 pub use apply::{apply, tidy};
 pub use decide::{plan_install, plan_uninstall, refusal, Action, Change, Counts, Problem};
 pub use read::{
     installed_activation, installed_defaults, installed_records, leftover_record, unlisted, verify,
 };
-
-/// Temporary files are hidden, and never end in `.pth` or `.start`, so a
-/// crash mid-write leaves nothing `site` would read. Stale ones are removed
-/// by the next run.
-const TEMP_PREFIX: &str = ".wrapt-install-";
-const TEMP_SUFFIX: &str = ".tmp";
-
-/// Holds the purelib lock until dropped (closing the descriptor releases
-/// the `flock`).
-#[derive(Debug)]
-pub struct Lock {
-    _dir: std::fs::File,
-}
-
-/// Locks purelib: exclusively to change it, shared to only read it. Calls
-/// `waiting` once if another process holds the lock, then blocks.
-pub fn lock(purelib: &Path, exclusive: bool, waiting: impl FnOnce()) -> Result<Lock> {
-    let dir = std::fs::File::open(purelib).map_err(|source| Error::File {
-        action: "open",
-        path: purelib.to_owned(),
-        source,
-    })?;
-    let attempt = if exclusive {
-        dir.try_lock()
-    } else {
-        dir.try_lock_shared()
-    };
-    let lock_error = |source| Error::Lock {
-        path: purelib.to_owned(),
-        source,
-    };
-    match attempt {
-        Ok(()) => {}
-        Err(std::fs::TryLockError::WouldBlock) => {
-            waiting();
-            if exclusive {
-                dir.lock()
-            } else {
-                dir.lock_shared()
-            }
-            .map_err(lock_error)?;
-        }
-        Err(std::fs::TryLockError::Error(source)) => return Err(lock_error(source)),
-    }
-    Ok(Lock { _dir: dir })
-}

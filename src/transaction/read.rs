@@ -1,15 +1,14 @@
 //! The read model: which RECORDs are installed, what is on disk at each of
-//! our paths, and what `--check` verifies against them.
+//! our paths, and what `--check` verifies against them. Everything is read
+//! through the pinned [`SitePackages`], so nothing here follows a symlink.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::os::unix::fs::PermissionsExt as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use crate::error::{Error, Result};
 use crate::plan::{self, Activation, Plan, PlannedFile, Stage};
 use crate::record::{self, RecordEntry};
-
-use super::{TEMP_PREFIX, TEMP_SUFFIX};
+use crate::site_packages::{self, Kind, Node, SitePackages};
 
 /// A RECORD found in purelib.
 #[derive(Debug, Clone)]
@@ -34,31 +33,32 @@ impl InstalledRecord {
 /// Every `wrapt_bootstrap-*.dist-info/RECORD` in purelib, sorted by
 /// directory name. A dist-info directory without RECORD (an install
 /// interrupted before its RECORD) is skipped; an unreadable RECORD is an
-/// error, unless `tolerate_bad` (`--force`), when it is skipped too.
-pub fn installed_records(purelib: &Path, tolerate_bad: bool) -> Result<Vec<InstalledRecord>> {
+/// error, unless `tolerate_bad` (`--force`), when it is skipped too. A
+/// RECORD that is a symlink (or not a regular file at all) is refused even
+/// then: it is never followed, nor opened.
+pub fn installed_records(site: &SitePackages, tolerate_bad: bool) -> Result<Vec<InstalledRecord>> {
     let mut found = Vec::new();
-    for entry in fs_err::read_dir(purelib)? {
-        let entry = entry?;
-        let Some(name) = entry.file_name().to_str().map(str::to_owned) else {
+    for entry in site.list("")?.unwrap_or_default() {
+        let Some(name) = entry.name.to_str().map(str::to_owned) else {
             continue;
         };
         // A symlinked dist-info directory is not something we made.
-        if !plan::is_our_dist_info(&name) || !entry.file_type()?.is_dir() {
+        if !plan::is_our_dist_info(&name) || entry.kind != Kind::Directory {
             continue;
         }
         let record_path = format!("{name}/RECORD");
-        let full = purelib.join(&record_path);
-        let bytes = match std::fs::read(&full) {
-            Ok(bytes) => bytes,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-            Err(source) => {
-                return Err(Error::File {
-                    action: "read",
-                    path: full,
-                    source,
-                })
-            }
+        let full = site.path().join(&record_path);
+        let what = match site.inspect(&record_path)? {
+            Node::Missing => continue,
+            Node::File { bytes, .. } => Ok(bytes),
+            Node::Directory => Err("a directory"),
+            Node::Symlink => Err("a symlink"),
+            Node::Special => Err("a special file"),
         };
+        let bytes = what.map_err(|what| Error::NotARegularFile {
+            path: full.clone(),
+            what,
+        })?;
         match read_record(&full, &bytes) {
             Ok(entries) => found.push(InstalledRecord {
                 dist_info: name,
@@ -80,18 +80,20 @@ pub fn installed_records(purelib: &Path, tolerate_bad: bool) -> Result<Vec<Insta
 /// left. Uninstall uses it so that it, too, completes an interrupted install;
 /// a file that differs from our rendering is not touched.
 pub fn leftover_record(
-    purelib: &Path,
+    site: &SitePackages,
     records: &[InstalledRecord],
 ) -> Result<Option<InstalledRecord>> {
     let dist_info = plan::dist_info_dir();
     if records.iter().any(|r| r.dist_info == dist_info) {
         return Ok(None);
     }
-    let init = purelib.join(plan::PACKAGE_DIR).join("__init__.py");
-    let defaults = std::fs::read_to_string(&init)
-        .ok()
-        .and_then(|text| plan::parse_defaults(&text))
-        .unwrap_or_default();
+    let defaults = match site.inspect(&format!("{}/__init__.py", plan::PACKAGE_DIR))? {
+        Node::File { bytes, .. } => std::str::from_utf8(&bytes)
+            .ok()
+            .and_then(plan::parse_defaults)
+            .unwrap_or_default(),
+        _ => BTreeSet::new(),
+    };
     let mut entries = Vec::new();
     let renderings = [
         Activation::Pth,
@@ -106,7 +108,7 @@ pub fn leftover_record(
         .map(|f| (f.path.as_str(), f))
         .collect();
     for file in files.into_values() {
-        if let OnDisk::File { bytes, .. } = on_disk(&full_path(purelib, &file.path)?)? {
+        if let Node::File { bytes, .. } = site.inspect(&file.path)? {
             if bytes == file.bytes {
                 entries.push(RecordEntry::for_bytes(&file.path, &bytes));
             }
@@ -146,78 +148,20 @@ fn read_record(full: &Path, bytes: &[u8]) -> Result<Vec<RecordEntry>> {
     })
 }
 
-/// `purelib/rel`, after checking that no directory on the way is a symlink:
-/// we never follow one out of the environment.
-pub(super) fn full_path(purelib: &Path, rel: &str) -> Result<PathBuf> {
-    let mut current = purelib.to_path_buf();
-    let mut parts: Vec<&str> = rel.split('/').collect();
-    parts.pop();
-    for part in parts {
-        current.push(part);
-        match current.symlink_metadata() {
-            Ok(meta) if meta.file_type().is_symlink() => {
-                return Err(Error::SymlinkedDirectory { path: current })
-            }
-            Ok(_) => {}
-            Err(_) => break,
-        }
-    }
-    Ok(purelib.join(rel))
-}
-
-/// What is at a path now.
-pub(super) enum OnDisk {
-    Missing,
-    File {
-        bytes: Vec<u8>,
-        mode: u32,
-        mtime: Option<std::time::SystemTime>,
-    },
-    Symlink,
-    Directory,
-}
-
-pub(super) fn on_disk(full: &Path) -> Result<OnDisk> {
-    let meta = match full.symlink_metadata() {
-        Ok(meta) => meta,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(OnDisk::Missing),
-        Err(source) => {
-            return Err(Error::File {
-                action: "inspect",
-                path: full.to_owned(),
-                source,
-            })
-        }
-    };
-    let kind = meta.file_type();
-    if kind.is_symlink() {
-        return Ok(OnDisk::Symlink);
-    }
-    if kind.is_dir() {
-        return Ok(OnDisk::Directory);
-    }
-    let bytes = fs_err::read(full)?;
-    Ok(OnDisk::File {
-        bytes,
-        mode: meta.permissions().mode() & 0o7777,
-        mtime: meta.modified().ok(),
-    })
-}
-
 /// Our directories in purelib that exist as real directories:
 /// `wrapt_bootstrap/`, `_wrapt_bootstrap_start/` and every
 /// `wrapt_bootstrap-*.dist-info/`.
-pub(super) fn our_dirs(purelib: &Path) -> Result<Vec<PathBuf>> {
+pub(super) fn our_dirs(site: &SitePackages) -> Result<Vec<String>> {
     let mut dirs = Vec::new();
-    for entry in fs_err::read_dir(purelib)? {
-        let entry = entry?;
-        let name = entry.file_name();
-        let Some(name) = name.to_str() else { continue };
+    for entry in site.list("")?.unwrap_or_default() {
+        let Some(name) = entry.name.to_str() else {
+            continue;
+        };
         let ours = name == plan::PACKAGE_DIR
             || plan::START_PACKAGE.strip_suffix("/__init__.py") == Some(name)
             || plan::is_our_dist_info(name);
-        if ours && entry.file_type().is_ok_and(|t| t.is_dir()) {
-            dirs.push(entry.path());
+        if ours && entry.kind == Kind::Directory {
+            dirs.push(name.to_owned());
         }
     }
     dirs.sort();
@@ -227,30 +171,23 @@ pub(super) fn our_dirs(purelib: &Path) -> Result<Vec<PathBuf>> {
 /// Files inside our directories that no installed RECORD lists (other than
 /// Python's `__pycache__`), and temporary files an interrupted run left in
 /// purelib: `--check` names each.
-pub fn unlisted(purelib: &Path, records: &[InstalledRecord]) -> Result<Vec<String>> {
+pub fn unlisted(site: &SitePackages, records: &[InstalledRecord]) -> Result<Vec<String>> {
     fn walk(
-        purelib: &Path,
-        dir: &Path,
+        site: &SitePackages,
+        dir: &str,
         listed: &BTreeSet<&str>,
         out: &mut Vec<String>,
     ) -> Result<()> {
-        let mut entries: Vec<fs_err::DirEntry> =
-            fs_err::read_dir(dir)?.collect::<std::io::Result<_>>()?;
-        entries.sort_by_key(fs_err::DirEntry::file_name);
+        let mut entries = site.list(dir)?.unwrap_or_default();
+        entries.sort_by(|a, b| a.name.cmp(&b.name));
         for entry in entries {
-            let path = entry.path();
-            let kind = entry.file_type()?;
-            if kind.is_dir() {
-                if entry.file_name() != "__pycache__" {
-                    walk(purelib, &path, listed, out)?;
+            let rel = format!("{dir}/{}", entry.name.to_string_lossy());
+            if entry.kind == Kind::Directory {
+                if entry.name != "__pycache__" {
+                    walk(site, &rel, listed, out)?;
                 }
                 continue;
             }
-            let rel = path
-                .strip_prefix(purelib)
-                .unwrap_or(&path)
-                .to_string_lossy()
-                .into_owned();
             if !listed.contains(rel.as_str()) {
                 out.push(rel);
             }
@@ -261,17 +198,16 @@ pub fn unlisted(purelib: &Path, records: &[InstalledRecord]) -> Result<Vec<Strin
         .iter()
         .flat_map(|r| r.entries.iter().map(|e| e.path.as_str()))
         .collect();
-    let mut out = Vec::new();
-    for entry in fs_err::read_dir(purelib)? {
-        let entry = entry?;
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if name.starts_with(TEMP_PREFIX) && name.ends_with(TEMP_SUFFIX) {
-            out.push(name);
-        }
-    }
+    let mut out: Vec<String> = site
+        .list("")?
+        .unwrap_or_default()
+        .into_iter()
+        .map(|entry| entry.name.to_string_lossy().into_owned())
+        .filter(|name| site_packages::is_temp(name))
+        .collect();
     out.sort();
-    for dir in our_dirs(purelib)? {
-        walk(purelib, &dir, &listed, &mut out)?;
+    for dir in our_dirs(site)? {
+        walk(site, &dir, &listed, &mut out)?;
     }
     Ok(out)
 }
@@ -298,13 +234,10 @@ pub fn installed_activation(records: &[InstalledRecord]) -> Option<Activation> {
 
 /// Reads the default groups of the installed `wrapt_bootstrap/__init__.py`,
 /// if it is ours and parses; otherwise none.
-pub fn installed_defaults(purelib: &Path, records: &[InstalledRecord]) -> BTreeSet<String> {
+pub fn installed_defaults(site: &SitePackages, records: &[InstalledRecord]) -> BTreeSet<String> {
     let rel = format!("{}/__init__.py", plan::PACKAGE_DIR);
-    let Ok(full) = full_path(purelib, &rel) else {
-        return BTreeSet::new();
-    };
-    match on_disk(&full) {
-        Ok(OnDisk::File { bytes, .. })
+    match site.inspect(&rel) {
+        Ok(Node::File { bytes, .. })
             if records
                 .iter()
                 .flat_map(|r| &r.entries)
@@ -321,7 +254,7 @@ pub fn installed_defaults(purelib: &Path, records: &[InstalledRecord]) -> BTreeS
 
 /// Verifies every entry of the installed RECORDs against the disk; returns
 /// (files verified, problems naming each changed or missing file).
-pub fn verify(purelib: &Path, records: &[InstalledRecord]) -> Result<(usize, Vec<String>)> {
+pub fn verify(site: &SitePackages, records: &[InstalledRecord]) -> Result<(usize, Vec<String>)> {
     let mut verified = 0;
     let mut problems = Vec::new();
     for record in records {
@@ -329,12 +262,15 @@ pub fn verify(purelib: &Path, records: &[InstalledRecord]) -> Result<(usize, Vec
             if entry.path == record.record_path {
                 continue;
             }
-            let full = full_path(purelib, &entry.path)?;
-            match on_disk(&full)? {
-                OnDisk::Missing => problems.push(format!("{} is missing", full.display())),
-                OnDisk::Symlink => problems.push(format!("{} is a symlink", full.display())),
-                OnDisk::Directory => problems.push(format!("{} is a directory", full.display())),
-                OnDisk::File { bytes, .. } => {
+            let full = site.path().join(&entry.path);
+            match site.inspect(&entry.path)? {
+                Node::Missing => problems.push(format!("{} is missing", full.display())),
+                Node::Symlink => problems.push(format!("{} is a symlink", full.display())),
+                Node::Directory => problems.push(format!("{} is a directory", full.display())),
+                Node::Special => {
+                    problems.push(format!("{} is not a regular file", full.display()));
+                }
+                Node::File { bytes, .. } => {
                     if entry.hash.is_none() || entry.matches(&bytes) {
                         verified += 1;
                     } else {

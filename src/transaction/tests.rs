@@ -7,8 +7,10 @@ use std::path::Path;
 
 use super::decide::deactivates_first;
 use super::*;
+use crate::error::{Error, Result};
 use crate::plan::{self, Activation, Plan};
 use crate::record::{self, RecordEntry};
+use crate::site_packages::SitePackages;
 
 fn write(root: &Path, rel: &str, bytes: &[u8]) {
     let full = root.join(rel);
@@ -50,27 +52,29 @@ fn install_as(
     activation: Activation,
     force: bool,
 ) -> Result<Vec<Change>> {
-    let _lock = lock(purelib, true, || {})?;
-    let records = installed_records(purelib, force)?;
+    let site = SitePackages::open(purelib, None)?;
+    site.lock(true, || {})?;
+    let records = installed_records(&site, force)?;
     let plan = Plan::render(
         &defaults.iter().map(|s| (*s).to_owned()).collect(),
         activation,
     );
-    let changes = plan_install(purelib, &plan, &records)?;
-    if let Some(err) = refusal(purelib, &changes, force) {
+    let changes = plan_install(&site, &plan, &records)?;
+    if let Some(err) = refusal(&site, &changes, force) {
         return Err(err);
     }
-    apply(purelib, Some(&plan), &changes, |_| {})?;
+    apply(&site, Some(&plan), &changes, |_| {})?;
     Ok(changes)
 }
 
 fn uninstall(purelib: &Path, force: bool) -> Result<Vec<Change>> {
-    let records = installed_records(purelib, false)?;
-    let changes = plan_uninstall(purelib, &records)?;
-    if let Some(err) = refusal(purelib, &changes, force) {
+    let site = SitePackages::open(purelib, None)?;
+    let records = installed_records(&site, false)?;
+    let changes = plan_uninstall(&site, &records)?;
+    if let Some(err) = refusal(&site, &changes, force) {
         return Err(err);
     }
-    apply(purelib, None, &changes, |_| {})?;
+    apply(&site, None, &changes, |_| {})?;
     Ok(changes)
 }
 
@@ -81,29 +85,30 @@ fn uninstall(purelib: &Path, force: bool) -> Result<Vec<Change>> {
 fn bytecode_python_wrote_is_replaced_by_ours() {
     let tmp = tempfile::tempdir().unwrap();
     let purelib = tmp.path();
+    let site = SitePackages::open(purelib, None).unwrap();
     install(purelib, &[], false).unwrap();
     let pyc = "wrapt_bootstrap/__pycache__/__init__.cpython-312.pyc";
     write(purelib, pyc, b"written by Python");
-    let records = installed_records(purelib, false).unwrap();
+    let records = installed_records(&site, false).unwrap();
     let mut plan = Plan::render(&BTreeSet::new(), Activation::Pth);
     plan.add_bytecode(vec![(pyc.to_owned(), b"compiled at install".to_vec())]);
-    let changes = plan_install(purelib, &plan, &records).unwrap();
+    let changes = plan_install(&site, &plan, &records).unwrap();
     let change = changes.iter().find(|c| c.path == pyc).unwrap();
     assert_eq!((change.action, change.problem), (Action::Replace, None));
-    assert!(refusal(purelib, &changes, false).is_none());
-    apply(purelib, Some(&plan), &changes, |_| {}).unwrap();
+    assert!(refusal(&site, &changes, false).is_none());
+    apply(&site, Some(&plan), &changes, |_| {}).unwrap();
     assert_eq!(
         std::fs::read(purelib.join(pyc)).unwrap(),
         b"compiled at install"
     );
-    let records = installed_records(purelib, false).unwrap();
-    assert_eq!(verify(purelib, &records).unwrap().1, Vec::<String>::new());
+    let records = installed_records(&site, false).unwrap();
+    assert_eq!(verify(&site, &records).unwrap().1, Vec::<String>::new());
 
     let mut plan = Plan::render(&BTreeSet::new(), Activation::Pth);
     let foreign = "wrapt_bootstrap/__pycache__/theirs.cpython-312.pyc";
     write(purelib, foreign, b"not ours");
     plan.add_bytecode(vec![(foreign.to_owned(), b"ours?".to_vec())]);
-    let changes = plan_install(purelib, &plan, &records).unwrap();
+    let changes = plan_install(&site, &plan, &records).unwrap();
     let change = changes.iter().find(|c| c.path == foreign).unwrap();
     assert_eq!(change.problem, Some(Problem::Foreign));
 }
@@ -112,6 +117,7 @@ fn bytecode_python_wrote_is_replaced_by_ours() {
 fn install_reinstall_uninstall_round_trip() {
     let tmp = tempfile::tempdir().unwrap();
     let purelib = tmp.path();
+    let site = SitePackages::open(purelib, None).unwrap();
     write(purelib, "other/__init__.py", b"x = 1\n");
     write(purelib, "_virtualenv.pth", b"import _virtualenv\n");
     let before = listing(purelib);
@@ -131,12 +137,12 @@ fn install_reinstall_uninstall_round_trip() {
     // Defaults change two files (__init__.py and .pth) and RECORD.
     let third = install(purelib, &["acme.patches"], false).unwrap();
     assert_eq!(Counts::of(&third).replaced, 3, "{third:?}");
-    let records = installed_records(purelib, false).unwrap();
+    let records = installed_records(&site, false).unwrap();
     assert_eq!(
-        installed_defaults(purelib, &records),
+        installed_defaults(&site, &records),
         BTreeSet::from(["acme.patches".to_owned()])
     );
-    assert_eq!(verify(purelib, &records).unwrap(), (11, vec![]));
+    assert_eq!(verify(&site, &records).unwrap(), (11, vec![]));
 
     // Python's bytecode is cleaned up with the package.
     write(
@@ -156,7 +162,7 @@ fn install_reinstall_uninstall_round_trip() {
         "wrapt_bootstrap-0.1.0.dist-info/RECORD"
     );
     assert_eq!(listing(purelib), before);
-    assert!(installed_records(purelib, false).unwrap().is_empty());
+    assert!(installed_records(&site, false).unwrap().is_empty());
 }
 
 #[test]
@@ -213,6 +219,7 @@ fn completes_an_install_interrupted_before_record() {
 fn uninstall_completes_an_install_interrupted_before_record() {
     let tmp = tempfile::tempdir().unwrap();
     let purelib = tmp.path();
+    let site = SitePackages::open(purelib, None).unwrap();
     write(purelib, "unrelated.py", b"");
     install(purelib, &["acme"], false).unwrap();
     std::fs::remove_file(purelib.join("wrapt_bootstrap-0.1.0.dist-info/RECORD")).unwrap();
@@ -222,14 +229,14 @@ fn uninstall_completes_an_install_interrupted_before_record() {
         "wrapt_bootstrap/examples.py",
         b"edited: not ours any more\n",
     );
-    assert!(installed_records(purelib, false).unwrap().is_empty());
+    assert!(installed_records(&site, false).unwrap().is_empty());
 
     let mut records = Vec::new();
-    records.extend(leftover_record(purelib, &records).unwrap());
+    records.extend(leftover_record(&site, &records).unwrap());
     assert_eq!(records[0].entries.len(), 9, "{:?}", records[0].entries);
-    let changes = plan_uninstall(purelib, &records).unwrap();
-    assert!(refusal(purelib, &changes, false).is_none());
-    apply(purelib, None, &changes, |_| {}).unwrap();
+    let changes = plan_uninstall(&site, &records).unwrap();
+    assert!(refusal(&site, &changes, false).is_none());
+    apply(&site, None, &changes, |_| {}).unwrap();
     assert_eq!(
         listing(purelib),
         [
@@ -238,13 +245,14 @@ fn uninstall_completes_an_install_interrupted_before_record() {
             "wrapt_bootstrap/examples.py"
         ]
     );
-    assert!(leftover_record(purelib, &[]).unwrap().is_none());
+    assert!(leftover_record(&site, &[]).unwrap().is_none());
 }
 
 #[test]
 fn upgrade_removes_what_the_old_record_listed() {
     let tmp = tempfile::tempdir().unwrap();
     let purelib = tmp.path();
+    let site = SitePackages::open(purelib, None).unwrap();
     let old_files: [(&str, &[u8]); 3] = [
         ("wrapt_bootstrap/__init__.py", b"old\n"),
         ("wrapt_bootstrap/gone.py", b"gone\n"),
@@ -272,7 +280,7 @@ fn upgrade_removes_what_the_old_record_listed() {
     assert_eq!(removed, ["wrapt_bootstrap/gone.py", old_record]);
     assert!(!purelib.join("wrapt_bootstrap-0.0.1.dist-info").exists());
     assert!(!purelib.join("wrapt_bootstrap/__pycache__").exists());
-    let records = installed_records(purelib, false).unwrap();
+    let records = installed_records(&site, false).unwrap();
     assert_eq!(records.len(), 1);
     assert_eq!(records[0].version(), "0.1.0");
 }
@@ -281,22 +289,23 @@ fn upgrade_removes_what_the_old_record_listed() {
 fn only_a_change_of_defaults_stays_live() {
     let tmp = tempfile::tempdir().unwrap();
     let purelib = tmp.path();
+    let site = SitePackages::open(purelib, None).unwrap();
     install(purelib, &[], false).unwrap();
-    let records = installed_records(purelib, false).unwrap();
+    let records = installed_records(&site, false).unwrap();
     let enable = Plan::render(&BTreeSet::from(["acme".to_owned()]), Activation::Pth);
-    let changes = plan_install(purelib, &enable, &records).unwrap();
+    let changes = plan_install(&site, &enable, &records).unwrap();
     assert!(!deactivates_first(&changes), "{changes:?}");
 
     // Any other package file replaced: activation out first, back last.
     write(purelib, "wrapt_bootstrap/examples.py", b"edited\n");
-    let mut changes = plan_install(purelib, &enable, &records).unwrap();
+    let mut changes = plan_install(&site, &enable, &records).unwrap();
     assert!(deactivates_first(&changes), "{changes:?}");
     let pth = changes.iter().find(|c| c.path == plan::PTH).unwrap();
     assert_eq!(pth.action, Action::Replace, "rewritten, so reported");
     for change in &mut changes {
         change.problem = None; // as --force
     }
-    apply(purelib, Some(&enable), &changes, |_| {}).unwrap();
+    apply(&site, Some(&enable), &changes, |_| {}).unwrap();
     assert!(purelib.join(plan::PTH).is_file());
 }
 
@@ -304,6 +313,7 @@ fn only_a_change_of_defaults_stays_live() {
 fn start_mode_writes_its_package_first_and_removes_it_last() {
     let tmp = tempfile::tempdir().unwrap();
     let purelib = tmp.path();
+    let site = SitePackages::open(purelib, None).unwrap();
     write(purelib, "other/__init__.py", b"x = 1\n");
     let before = listing(purelib);
     let changes = install_as(purelib, &[], Activation::Start, false).unwrap();
@@ -312,7 +322,7 @@ fn start_mode_writes_its_package_first_and_removes_it_last() {
     assert!(at(plan::START_PACKAGE) < at("wrapt_bootstrap-0.1.0.dist-info/RECORD"));
     assert_eq!(written.last(), Some(&plan::START), "{written:?}");
     assert!(!purelib.join(plan::PTH).exists());
-    let records = installed_records(purelib, false).unwrap();
+    let records = installed_records(&site, false).unwrap();
     assert_eq!(installed_activation(&records), Some(Activation::Start));
 
     let removed = uninstall(purelib, false).unwrap();
@@ -356,17 +366,16 @@ fn switching_modes_leaves_only_the_new_activation() {
 fn the_earlier_layout_is_pth_mode_and_loses_its_start_file() {
     let tmp = tempfile::tempdir().unwrap();
     let purelib = tmp.path();
+    let site = SitePackages::open(purelib, None).unwrap();
     install(purelib, &[], false).unwrap();
     // What earlier installs wrote: the .start beside the .pth, in RECORD.
     let earlier_start = b"wrapt_bootstrap:_activate\n";
     write(purelib, plan::START, earlier_start);
     let record_path = "wrapt_bootstrap-0.1.0.dist-info/RECORD";
-    let mut entries = installed_records(purelib, false).unwrap()[0]
-        .entries
-        .clone();
+    let mut entries = installed_records(&site, false).unwrap()[0].entries.clone();
     entries.push(RecordEntry::for_bytes(plan::START, earlier_start));
     write(purelib, record_path, &record::render(&entries, record_path));
-    let records = installed_records(purelib, false).unwrap();
+    let records = installed_records(&site, false).unwrap();
     assert_eq!(installed_activation(&records), Some(Activation::Pth));
 
     let changes = install(purelib, &[], false).unwrap();
@@ -381,6 +390,7 @@ fn never_follows_symlinks_out() {
     let tmp = tempfile::tempdir().unwrap();
     let outside = tempfile::tempdir().unwrap();
     let purelib = tmp.path();
+    let site = SitePackages::open(purelib, None).unwrap();
     std::os::unix::fs::symlink(outside.path(), purelib.join("wrapt_bootstrap")).unwrap();
     let err = install(purelib, &[], true).unwrap_err();
     assert!(matches!(err, Error::SymlinkedDirectory { .. }), "{err}");
@@ -390,7 +400,7 @@ fn never_follows_symlinks_out() {
     std::fs::remove_file(purelib.join("wrapt_bootstrap")).unwrap();
     let rel = "wrapt_bootstrap-0.0.1.dist-info/RECORD";
     write(purelib, rel, b"../../etc/passwd,,\n");
-    let err = installed_records(purelib, false).unwrap_err();
+    let err = installed_records(&site, false).unwrap_err();
     assert!(matches!(err, Error::UnsafePath { .. }), "{err}");
     assert_eq!(err.exit_code(), crate::error::EXIT_REFUSED);
 }

@@ -5,12 +5,12 @@
 //! Faults come from `strace`'s injector (`-e inject=SYSCALL:error=EIO:when=N`
 //! and `:signal=SIGKILL`), so the binaries under test are the shipped ones,
 //! with no failpoints compiled in. In an install, an upgrade and an
-//! uninstall, every call of `openat`, `read`, `getdents64`, `write`,
-//! `fsync`, `fchmod`, `renameat`, `mkdir`, `rmdir`, `unlink` and `flock`
+//! uninstall, every call of `openat`, `openat2`, `read`, `getdents64`,
+//! `write`, `fsync`, `fchmod`, `renameat`, `mkdirat`, `unlinkat` and `flock`
 //! made by the binary (the dynamic loader's included) fails in turn with
 //! EIO, and the process is killed as it enters each one that can change the
-//! file system. Not injected: `statx`, `close` and the probe interpreter's
-//! own calls (it runs before the lock and writes nothing).
+//! file system. Not injected: `statx`, `utimensat`, `close` and the probe
+//! interpreter's own calls (it runs before the lock and writes nothing).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
@@ -171,23 +171,23 @@ fn have_strace() -> bool {
 /// every position of each gets an I/O error.
 const ERROR_SYSCALLS: [&str; 11] = [
     "openat",
+    "openat2",
     "read",
     "getdents64",
     "write",
     "fsync",
     "fchmod",
     "renameat",
-    "mkdir",
-    "rmdir",
-    "unlink",
+    "mkdirat",
+    "unlinkat",
     "flock",
 ];
 
 /// Killing the process as it enters one of these (an `openat` that
 /// creates) stops it between two changes of the file system: together they
 /// reach every intermediate state.
-const KILL_SYSCALLS: [&str; 8] = [
-    "openat", "write", "fchmod", "fsync", "renameat", "mkdir", "rmdir", "unlink",
+const KILL_SYSCALLS: [&str; 7] = [
+    "openat", "write", "fchmod", "fsync", "renameat", "mkdirat", "unlinkat",
 ];
 
 /// A command line of one of the binaries.
@@ -340,7 +340,7 @@ fn exercise(scenario: &Scenario<'_>) -> usize {
         }
     }
     assert!(
-        counts.get("renameat").copied().unwrap_or(0) + counts.get("unlink").copied().unwrap_or(0)
+        counts.get("renameat").copied().unwrap_or(0) + counts.get("unlinkat").copied().unwrap_or(0)
             > 0,
         "{}: no change traced: {counts:?}",
         scenario.name
