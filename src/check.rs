@@ -14,9 +14,9 @@ use crate::error::{Error, Result};
 use crate::ordering::{self, ImportTree, Ordering, Registration};
 use crate::output::Output;
 use crate::plan::{self, Activation, VERSION};
-use crate::site_packages::{Node, SitePackages};
+use crate::site_packages::{Kind, Node, SitePackages};
 use crate::target::{self, Layout};
-use crate::transaction;
+use crate::transaction::{self, InstalledRecord};
 
 /// The group `--check` enables on top of the defaults (shipped in our own
 /// `entry_points.txt`, so there is always one entry point to find).
@@ -176,24 +176,11 @@ fn check(layout: &Layout, site: &SitePackages, out: &Output) -> Result<CheckRepo
         .any(|r| r.entries.iter().any(|e| e.path == plan::START));
     judge_fit(activation, start_listed, layout, &mut report);
     if activation == Activation::Sitecustomize {
-        if let Some(reason) = layout.info.sitecustomize_conflict(purelib) {
-            report.problems.push(format!(
-                "the sitecustomize package cannot work: {reason}; reinstall with --mode pth"
-            ));
-        }
-        if let Some(pythonpath) = std::env::var_os("PYTHONPATH").filter(|p| !p.is_empty()) {
-            let entries = target::pythonpath_entries(&pythonpath, &std::env::current_dir()?);
-            match target::sitecustomize_in(&layout.interpreter, &entries) {
-                Ok(Some(found)) if !same_file(&found, &purelib.join(plan::SITECUSTOMIZE)) => {
-                    match hidden_by(&found, answers_opentelemetry(site)) {
-                        Ok(warning) => report.warnings.push(warning),
-                        Err(problem) => report.problems.push(problem),
-                    }
-                }
-                Ok(_) => {}
-                Err(problem) => report.problems.push(problem),
-            }
-        }
+        judge_sitecustomize(layout, site, &mut report)?;
+    }
+    if imports_through_a_symlink(site, &records)? {
+        // Verification named the link; the interpreter would follow it.
+        return Ok(report);
     }
     match run_status(&layout.interpreter, &report.selection) {
         Ok((mut status, tree)) => {
@@ -217,6 +204,53 @@ fn check(layout: &Layout, site: &SitePackages, out: &Output) -> Result<CheckRepo
     }
     report.ok = report.problems.is_empty();
     Ok(report)
+}
+
+/// Whether our sitecustomize package runs where it is, and with the
+/// caller's `PYTHONPATH`.
+fn judge_sitecustomize(
+    layout: &Layout,
+    site: &SitePackages,
+    report: &mut CheckReport,
+) -> Result<()> {
+    let purelib = site.path();
+    if let Some(reason) = layout.info.sitecustomize_conflict(purelib) {
+        report.problems.push(format!(
+            "the sitecustomize package cannot work: {reason}; reinstall with --mode pth"
+        ));
+    }
+    if let Some(pythonpath) = std::env::var_os("PYTHONPATH").filter(|p| !p.is_empty()) {
+        let entries = target::pythonpath_entries(&pythonpath, &std::env::current_dir()?);
+        match target::sitecustomize_in(&layout.interpreter, &entries) {
+            Ok(Some(found)) if !same_file(&found, &purelib.join(plan::SITECUSTOMIZE)) => {
+                match hidden_by(&found, answers_opentelemetry(site)) {
+                    Ok(warning) => report.warnings.push(warning),
+                    Err(problem) => report.problems.push(problem),
+                }
+            }
+            Ok(_) => {}
+            Err(problem) => report.problems.push(problem),
+        }
+    }
+    Ok(())
+}
+
+/// Whether a package of ours that Python imports (one the RECORDs list
+/// files in) is a symlink: starting the interpreter would run, and as root
+/// cache bytecode into, whatever it points to, so activation is not tried.
+fn imports_through_a_symlink(site: &SitePackages, records: &[InstalledRecord]) -> Result<bool> {
+    for package in [plan::PACKAGE_DIR, plan::START_PACKAGE, plan::SITECUSTOMIZE] {
+        let dir = package.strip_suffix("/__init__.py").unwrap_or(package);
+        let listed = records.iter().flat_map(|r| &r.entries).any(|e| {
+            e.path
+                .strip_prefix(dir)
+                .is_some_and(|rest| rest.starts_with('/'))
+        });
+        if listed && site.kind(dir)? == Some(Kind::Symlink) {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 /// What a `sitecustomize` found on the caller's `PYTHONPATH`, which hides

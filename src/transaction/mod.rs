@@ -36,4 +36,5 @@ pub use apply::{apply, tidy};
 pub use decide::{plan_install, plan_uninstall, refusal, Action, Change, Counts, Problem};
 pub use read::{
     installed_activation, installed_defaults, installed_records, leftover_record, unlisted, verify,
+    InstalledRecord,
 };

@@ -253,7 +253,8 @@ pub fn installed_defaults(site: &SitePackages, records: &[InstalledRecord]) -> B
 }
 
 /// Verifies every entry of the installed RECORDs against the disk; returns
-/// (files verified, problems naming each changed or missing file).
+/// (files verified, problems naming each changed, missing or symlinked
+/// file, and each symlinked directory once).
 pub fn verify(site: &SitePackages, records: &[InstalledRecord]) -> Result<(usize, Vec<String>)> {
     let mut verified = 0;
     let mut problems = Vec::new();
@@ -263,7 +264,18 @@ pub fn verify(site: &SitePackages, records: &[InstalledRecord]) -> Result<(usize
                 continue;
             }
             let full = site.path().join(&entry.path);
-            match site.inspect(&entry.path)? {
+            let node = match site.inspect(&entry.path) {
+                Ok(node) => node,
+                Err(e @ Error::SymlinkedDirectory { .. }) => {
+                    let problem = e.to_string();
+                    if !problems.contains(&problem) {
+                        problems.push(problem);
+                    }
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
+            match node {
                 Node::Missing => problems.push(format!("{} is missing", full.display())),
                 Node::Symlink => problems.push(format!("{} is a symlink", full.display())),
                 Node::Directory => problems.push(format!("{} is a directory", full.display())),
