@@ -450,10 +450,13 @@ pub(crate) fn clean_python_env(cmd: &mut Command) {
     cmd.env("WRAPT_PATCHES", "0");
 }
 
-/// Runs `EXE -E [-s] -c SCRIPT` from `/`, with the caller's Python
+/// Runs `EXE -E -B [-s] -c SCRIPT` from `/`, with the caller's Python
 /// variables cleared, and returns the output of a run that succeeded;
 /// `what` names the run in the error of one that did not. Not `-I`: Python
 /// 2.7 rejects it, and it deserves a clean "too old" message from the probe.
+/// `-B`: a question writes nothing, not even the bytecode of what `site`
+/// imports, which may be reached through a symlink the environment's owner
+/// put in place of our package.
 pub(crate) fn run_script(
     interpreter: &Path,
     script: &str,
@@ -461,7 +464,7 @@ pub(crate) fn run_script(
     what: &str,
 ) -> Result<std::process::Output> {
     let mut cmd = Command::new(interpreter);
-    cmd.arg("-E");
+    cmd.args(["-E", "-B"]);
     if !user_site {
         cmd.arg("-s");
     }
