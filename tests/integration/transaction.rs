@@ -11,6 +11,9 @@
 //! EIO, and the process is killed as it enters each one that can change the
 //! file system. Not injected: `statx`, `utimensat`, `close` and the probe
 //! interpreter's own calls (it runs before the lock and writes nothing).
+//! The same injector fails every `openat2` with `ENOSYS` or `EPERM` to run
+//! the binaries on the walk that stands in for it where a kernel or a
+//! seccomp filter lacks it.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
@@ -686,6 +689,222 @@ fn eight_concurrent_runs_converge() {
     eprintln!("concurrent rounds: {installed} ended installed, {uninstalled} uninstalled");
 }
 
+/// Run as the environment's owner, with site-packages, the victim, a stop
+/// file and the names of our directories as arguments: swaps each of ours
+/// with a symlink to the victim, `renameat2(RENAME_EXCHANGE)` and back, in
+/// a tight loop; where ours is missing, puts the link where it is about to
+/// be made, and back. Stops when the stop file exists; prints how many
+/// swaps it made.
+const SWAPPER: &str = r#"
+import ctypes, os, sys
+renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
+AT_FDCWD, RENAME_NOREPLACE, RENAME_EXCHANGE = -100, 1, 2
+site, victim, stop = sys.argv[1:4]
+os.chdir(site)
+def rename(old, new, flags):
+    return renameat2(AT_FDCWD, old.encode(), AT_FDCWD, new.encode(), flags) == 0
+pairs = []
+for name in sys.argv[4:]:
+    link = ".swap-" + name
+    os.symlink(victim, link)
+    pairs.append((name, link))
+swaps = 0
+while not os.path.exists(stop):
+    for name, link in pairs:
+        for _ in range(200):
+            if rename(name, link, RENAME_EXCHANGE):
+                swaps += 1
+                assert rename(name, link, RENAME_EXCHANGE)
+            elif rename(link, name, RENAME_NOREPLACE):
+                swaps += 1
+                assert rename(name, link, RENAME_NOREPLACE)
+for _, link in pairs:
+    os.unlink(link)
+print(swaps)
+"#;
+
+/// Everything `stat` and `read` say about a directory and each entry in
+/// it, but the access time: any file created, changed or removed in it
+/// (a temporary file created and deleted included) changes this.
+fn fingerprint(dir: &Path) -> Vec<String> {
+    use std::os::unix::fs::MetadataExt as _;
+    let describe = |path: &Path| {
+        let meta = path.symlink_metadata().unwrap();
+        let bytes = if meta.is_file() {
+            fs::read(path).unwrap()
+        } else {
+            Vec::new()
+        };
+        format!(
+            "{} mode {:o} uid {} mtime {}.{} ctime {}.{} {:?}",
+            path.display(),
+            meta.mode(),
+            meta.uid(),
+            meta.mtime(),
+            meta.mtime_nsec(),
+            meta.ctime(),
+            meta.ctime_nsec(),
+            String::from_utf8_lossy(&bytes)
+        )
+    };
+    let mut lines = vec![describe(dir)];
+    let mut entries: Vec<PathBuf> = fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    entries.sort();
+    lines.extend(entries.iter().map(|path| describe(path)));
+    lines
+}
+
+/// Makes `nobody` own `root` and everything in it, links not followed.
+fn give_to_nobody(root: &Path) {
+    std::os::unix::fs::lchown(root, Some(65534), Some(65534)).unwrap();
+    if root.symlink_metadata().unwrap().is_dir() {
+        for entry in fs::read_dir(root).unwrap() {
+            give_to_nobody(&entry.unwrap().path());
+        }
+    }
+}
+
+/// A root-only directory of decoys named like the files in our package
+/// and dist-info directories.
+fn victim() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o700)).unwrap();
+    for name in [
+        "__init__.py",
+        "_native.abi3.so",
+        "examples.py",
+        "RECORD",
+        "METADATA",
+        "INSTALLER",
+        ".wrapt-install-decoy.tmp",
+    ] {
+        // Valid Python: an interpreter that imported it would cache it.
+        fs::write(dir.path().join(name), format!("# decoy {name}\n")).unwrap();
+    }
+    dir
+}
+
+/// What the runs of a race did: (command, exit code) -> (how many, the
+/// stderr of the first), and the time each command took in all.
+#[derive(Default)]
+struct Outcomes {
+    runs: BTreeMap<(&'static str, Option<i32>), (usize, String)>,
+    time: BTreeMap<&'static str, std::time::Duration>,
+}
+
+/// `cycles` times `wrapt-install --force` then `wrapt-uninstall --force`
+/// on `venv`, as root.
+fn install_uninstall_cycles(venv: &Venv, cycles: usize) -> Outcomes {
+    let mut outcomes = Outcomes::default();
+    for _ in 0..cycles {
+        for (name, program) in [
+            ("install", env!("CARGO_BIN_EXE_wrapt-install")),
+            ("uninstall", env!("CARGO_BIN_EXE_wrapt-uninstall")),
+        ] {
+            let started = std::time::Instant::now();
+            let mut command = Command::new(program);
+            clean(command.arg("--venv").arg(&venv.root).arg("--force"));
+            let output = command.output().unwrap();
+            *outcomes.time.entry(name).or_default() += started.elapsed();
+            let entry = outcomes
+                .runs
+                .entry((name, output.status.code()))
+                .or_insert_with(|| (0, stderr(&output)));
+            entry.0 += 1;
+        }
+    }
+    outcomes
+}
+
+/// The issue this guards against: every check of a path, then use of it,
+/// left a window in which the environment's owner could swap one of our
+/// directories for a symlink, and root wrote, created and deleted files in
+/// the directory it pointed to (about once in a hundred runs). Here
+/// `nobody` owns the venv and swaps `wrapt_bootstrap/` and our dist-info
+/// with a link to a root-only directory of decoys named like our files,
+/// while root installs and uninstalls a thousand times. Runs may fail (a
+/// refusal, an I/O error); none may touch the decoys, and the environment
+/// must still start without a word. Before the fix, one such run overwrote
+/// the decoy `__init__.py`, deleted two decoys and cached bytecode there.
+#[test]
+fn swapping_our_directories_for_symlinks_mid_run_never_reaches_outside() {
+    const CYCLES: usize = 1_000;
+    // Debian's python3, which nobody can run (pyenv's are under /root).
+    let Some(mut swapper) = as_nobody("/usr/bin/python3") else {
+        return;
+    };
+    let venv = Venv::new(newest());
+    let scratch = venv.root.parent().unwrap();
+    // nobody reaches the venv, and owns it; the victim stays root's.
+    fs::set_permissions(scratch, fs::Permissions::from_mode(0o755)).unwrap();
+    give_to_nobody(&venv.root);
+    let pristine = capture(&venv.site_packages);
+    let victim = victim();
+    let before = fingerprint(victim.path());
+    let stop = scratch.join("stop");
+    let helper = swapper
+        .args(["-c", SWAPPER])
+        .arg(&venv.site_packages)
+        .arg(victim.path())
+        .arg(&stop)
+        .arg("wrapt_bootstrap")
+        .arg(format!("wrapt_bootstrap-{VERSION}.dist-info"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    let outcomes = install_uninstall_cycles(&venv, CYCLES);
+    let elapsed = started.elapsed();
+    fs::write(&stop, "").unwrap();
+    let helper = helper.wait_with_output().unwrap();
+    assert!(
+        helper.status.success(),
+        "the swapper failed: {}",
+        describe(&helper)
+    );
+    eprintln!(
+        "race: {CYCLES} cycles in {elapsed:.1?} (install {:.1?}, uninstall {:.1?} in all), {} swaps; (run, exit) -> (count, first stderr): {:#?}",
+        outcomes.time["install"],
+        outcomes.time["uninstall"],
+        stdout(&helper).trim(),
+        outcomes.runs
+    );
+
+    let after = fingerprint(victim.path());
+    assert!(
+        after == before,
+        "the victim directory changed:\nbefore:\n{}\nafter:\n{}",
+        before.join("\n"),
+        after.join("\n")
+    );
+    for ((_, code), (_, first)) in &outcomes.runs {
+        assert!(
+            matches!(code, Some(0 | 3 | 4)),
+            "exit {code:?} is neither success, a refusal nor an I/O error: {first}"
+        );
+    }
+    for run in ["install", "uninstall"] {
+        assert!(
+            outcomes.runs.contains_key(&(run, Some(0))),
+            "no {run} succeeded: {:?}",
+            outcomes.runs
+        );
+    }
+    assert_starts_silently(&venv, "after the race");
+    let after_race = install_uninstall_cycles(&venv, 1);
+    assert!(
+        after_race.runs.keys().all(|(_, code)| *code == Some(0)),
+        "{:?}",
+        after_race.runs
+    );
+    let left = capture(&venv.site_packages);
+    assert!(left == pristine, "{}", diff(&left, &pristine));
+}
+
 // ---------------------------------------------------------------------------
 // Hostile and broken input: one line, a documented exit code, nothing written.
 
@@ -823,7 +1042,7 @@ fn as_nobody(program: &str) -> Option<Command> {
             std::env::var_os("CI").is_none(),
             "CI runs as root with setpriv"
         );
-        eprintln!("warning: not root or no setpriv; skipping the permission test");
+        eprintln!("warning: not root or no setpriv; skipping a test that needs another user");
         return None;
     }
     let mut command = Command::new("setpriv");
@@ -1065,6 +1284,171 @@ fn never_follows_a_symlink_out_of_site_packages() {
         fs::read_to_string(outside.path().join("victim.pth")).unwrap(),
         "# outside\n"
     );
+}
+
+/// One of the binaries with `args`, as a user's shell runs it; with
+/// `without_openat2`, under strace failing every `openat2` with that errno,
+/// as a kernel before 5.6 (ENOSYS) or a seccomp filter (EPERM) would, and
+/// asserting the binary tried it once and then walked without it.
+fn run_binary(program: &str, args: &[&std::ffi::OsStr], without_openat2: Option<&str>) -> Output {
+    let Some(errno) = without_openat2 else {
+        let mut command = Command::new(program);
+        clean(command.args(args));
+        return command.output().unwrap();
+    };
+    let log = tempfile::NamedTempFile::new().unwrap();
+    let mut command = Command::new("strace");
+    command
+        .args(["-qq", "-o"])
+        .arg(log.path())
+        .args(["-e", "trace=openat2", "-e", "signal=none", "-e"])
+        .arg(format!("inject=openat2:error={errno}"))
+        .arg(program)
+        .args(args);
+    clean(&mut command);
+    let output = command.output().unwrap();
+    let calls = fs::read_to_string(log.path()).unwrap();
+    assert!(
+        calls.lines().count() == 1 && calls.contains(&format!("{errno} ")),
+        "expected one openat2, failed with {errno}, then none:\n{calls}"
+    );
+    output
+}
+
+const INSTALL: &str = env!("CARGO_BIN_EXE_wrapt-install");
+const UNINSTALL: &str = env!("CARGO_BIN_EXE_wrapt-uninstall");
+
+/// Install and uninstall, with and without `--force`, each refused with
+/// exit 3 and one line containing `needle`.
+fn assert_every_change_refused(venv: &Venv, needle: &str, without_openat2: Option<&str>) {
+    let root = venv.root.as_os_str();
+    for (program, force) in [
+        (INSTALL, false),
+        (INSTALL, true),
+        (UNINSTALL, false),
+        (UNINSTALL, true),
+    ] {
+        let mut args = vec!["--venv".as_ref(), root];
+        if force {
+            args.push("--force".as_ref());
+        }
+        let output = run_binary(program, &args, without_openat2);
+        let message = stderr(&output);
+        assert!(
+            output.status.code() == Some(3)
+                && message.lines().count() == 1
+                && message.contains(needle),
+            "{program} {args:?}: expected exit 3 and one line with {needle:?}: {}",
+            describe(&output)
+        );
+    }
+}
+
+/// `--check`: exit 1, naming `needle`; returns all it printed.
+fn assert_check_names(venv: &Venv, needle: &str, without_openat2: Option<&str>) -> String {
+    let args = ["--venv".as_ref(), venv.root.as_os_str(), "--check".as_ref()];
+    let output = run_binary(INSTALL, &args, without_openat2);
+    let text = describe(&output);
+    assert!(
+        output.status.code() == Some(1) && stderr(&output).contains(needle),
+        "--check: expected exit 1 naming {needle:?}: {text}"
+    );
+    text
+}
+
+/// `--check` printed the first field of the file a symlinked RECORD
+/// pointed to (a root-only file, read as root) as a "missing" path. The
+/// link is never followed: `--check` names it and prints nothing of the
+/// file; install and uninstall refuse, `--force` or not, and touch nothing.
+fn assert_symlinked_record_is_never_followed(without_openat2: Option<&str>) {
+    let venv = Venv::installed(&pythons()[0]);
+    let site = &venv.site_packages;
+    let secret_dir = tempfile::tempdir().unwrap();
+    let secret = secret_dir.path().join("secret");
+    fs::write(&secret, "root-only-secret,sha256=x,1\n").unwrap();
+    fs::set_permissions(&secret, fs::Permissions::from_mode(0o600)).unwrap();
+    let record = site.join(format!("wrapt_bootstrap-{VERSION}.dist-info/RECORD"));
+    fs::remove_file(&record).unwrap();
+    std::os::unix::fs::symlink(&secret, &record).unwrap();
+    let before = capture(site);
+
+    let named = format!("{} is a symlink", record.display());
+    let text = assert_check_names(&venv, &named, without_openat2);
+    assert!(!text.contains("root-only-secret"), "{text}");
+    assert_every_change_refused(&venv, &named, without_openat2);
+    assert!(capture(site) == before, "{}", diff(&capture(site), &before));
+    assert_eq!(
+        fs::read_to_string(&secret).unwrap(),
+        "root-only-secret,sha256=x,1\n"
+    );
+}
+
+/// An installed package directory replaced by a symlink to a copy of it
+/// elsewhere: `--check` names the link; install and uninstall refuse,
+/// `--force` or not, and the copy is left as it was.
+fn assert_symlinked_package_is_never_followed(without_openat2: Option<&str>) {
+    let venv = Venv::installed(&pythons()[0]);
+    let package = venv.site_packages.join("wrapt_bootstrap");
+    let outside = tempfile::tempdir().unwrap();
+    for entry in fs::read_dir(&package).unwrap().flatten() {
+        if entry.file_type().unwrap().is_file() {
+            fs::copy(entry.path(), outside.path().join(entry.file_name())).unwrap();
+        }
+    }
+    fs::remove_dir_all(&package).unwrap();
+    std::os::unix::fs::symlink(outside.path(), &package).unwrap();
+    let before = fingerprint(outside.path());
+
+    let named = format!("{} is a symlinked directory", package.display());
+    assert_check_names(&venv, &named, without_openat2);
+    assert_every_change_refused(&venv, &named, without_openat2);
+    assert!(
+        fingerprint(outside.path()) == before,
+        "the copy outside changed"
+    );
+}
+
+#[test]
+fn a_symlinked_record_is_never_followed() {
+    assert_symlinked_record_is_never_followed(None);
+}
+
+#[test]
+fn a_symlinked_package_is_named_by_check_and_refused() {
+    assert_symlinked_package_is_never_followed(None);
+}
+
+/// Where `openat2` is missing or forbidden, the binaries walk one
+/// directory at a time instead: the same installs, checks and uninstalls
+/// work, and the same symlinks are refused.
+#[test]
+fn without_openat2_the_walk_does_the_same() {
+    if !have_strace() {
+        return;
+    }
+    for errno in ["ENOSYS", "EPERM"] {
+        let venv = Venv::new(&pythons()[0]);
+        let pristine = capture(&venv.site_packages);
+        let root = venv.root.as_os_str();
+        for (program, extra) in [
+            (INSTALL, None),
+            (INSTALL, Some("--check")),
+            (UNINSTALL, None),
+        ] {
+            let mut args = vec!["--venv".as_ref(), root];
+            args.extend(extra.map(std::ffi::OsStr::new));
+            let output = run_binary(program, &args, Some(errno));
+            assert!(
+                output.status.success(),
+                "{errno}: {args:?}: {}",
+                describe(&output)
+            );
+        }
+        let left = capture(&venv.site_packages);
+        assert!(left == pristine, "{errno}: {}", diff(&left, &pristine));
+        assert_symlinked_record_is_never_followed(Some(errno));
+        assert_symlinked_package_is_never_followed(Some(errno));
+    }
 }
 
 #[test]
