@@ -18,7 +18,7 @@
 //!
 //! Where `openat2` is missing (kernels before 5.6) or forbidden (seccomp
 //! filters answering `ENOSYS` or `EPERM`), the same is done one component
-//! at a time with `openat(O_DIRECTORY | O_NOFOLLOW)`. The unit tests force
+//! at a time with `openat(O_PATH | O_NOFOLLOW)`. The unit tests force
 //! that walk with [`SitePackages::open_walking`]; the integration tests
 //! run the shipped binaries with strace failing every `openat2` instead.
 //!
@@ -52,8 +52,9 @@ pub fn is_temp(name: &str) -> bool {
     name.starts_with(TEMP_PREFIX) && name.ends_with(TEMP_SUFFIX)
 }
 
-/// Every directory is opened so: readable (for `getdents64`, `fsync` and
-/// `flock`), and never left open across an `exec`.
+/// How a directory to list, sync, lock or work in is opened: readable (for
+/// `getdents64`, `fsync` and `flock`), never through a symlink, and never
+/// left open across an `exec`.
 const DIR_FLAGS: OFlags = OFlags::RDONLY
     .union(OFlags::DIRECTORY)
     .union(OFlags::NOFOLLOW)
@@ -414,6 +415,8 @@ fn open_dir_beneath(
     rel: &Path,
     walk: &Cell<bool>,
 ) -> Result<Option<OwnedFd>> {
+    // `..` would climb out in the walk. RECORD paths are checked before
+    // they get here; this keeps the guarantee from resting on that.
     if !rel.components().all(|c| matches!(c, Component::Normal(_))) {
         return Err(failed("open", &shown.join(rel), Errno::INVAL));
     }
@@ -431,7 +434,7 @@ fn open_dir_beneath(
             Err(Errno::NOSYS | Errno::PERM) => walk.set(true),
             // A symlink or a file on the way: the walk names it (or opens
             // the directory, if it is back in place by then).
-            Err(Errno::LOOP | Errno::NOTDIR | Errno::XDEV) => {}
+            Err(Errno::LOOP | Errno::NOTDIR) => {}
             Err(e) => return Err(failed("open", &shown.join(rel), e)),
         }
     }
