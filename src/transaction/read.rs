@@ -48,17 +48,17 @@ pub fn installed_records(site: &SitePackages, tolerate_bad: bool) -> Result<Vec<
         }
         let record_path = format!("{name}/RECORD");
         let full = site.path().join(&record_path);
-        let what = match site.inspect(&record_path)? {
-            Node::Missing => continue,
-            Node::File { bytes, .. } => Ok(bytes),
-            Node::Directory => Err("a directory"),
-            Node::Symlink => Err("a symlink"),
-            Node::Special => Err("a special file"),
-        };
-        let bytes = what.map_err(|what| Error::NotARegularFile {
+        let not_a_file = |what| Error::NotARegularFile {
             path: full.clone(),
             what,
-        })?;
+        };
+        let bytes = match site.inspect(&record_path)? {
+            Node::Missing => continue,
+            Node::File { bytes, .. } => bytes,
+            Node::Directory => return Err(not_a_file("a directory")),
+            Node::Symlink => return Err(not_a_file("a symlink")),
+            Node::Special => return Err(not_a_file("a special file")),
+        };
         match read_record(&full, &bytes) {
             Ok(entries) => found.push(InstalledRecord {
                 dist_info: name,
