@@ -13,9 +13,10 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 use crate::ordering::{self, ImportTree, Ordering, Registration};
 use crate::output::Output;
-use crate::plan::{self, Activation, VERSION};
+use crate::plan::{self, Activation, Plan, VERSION};
 use crate::target::{self, Layout};
 use crate::transaction;
+use crate::{bytecode, integrity};
 
 /// The group `--check` enables on top of the defaults (shipped in our own
 /// `entry_points.txt`, so there is always one entry point to find).
@@ -149,27 +150,11 @@ fn check(layout: &Layout, out: &Output) -> Result<CheckReport> {
         ));
         return Ok(report);
     }
-    for record in &records {
-        if record.version() != VERSION {
-            report.problems.push(format!(
-                "{} is version {}, this wrapt-install installs {VERSION}; run wrapt-install to replace it",
-                purelib.join(&record.dist_info).display(),
-                record.version()
-            ));
-        }
-    }
-    let (verified, problems) = transaction::verify(purelib, &records)?;
-    report.files_verified = verified;
-    report.problems.extend(problems);
-    for rel in transaction::unlisted(purelib, &records)? {
-        report.problems.push(format!(
-            "{} is not listed in any wrapt-bootstrap RECORD (a foreign file, or left by an interrupted run: run wrapt-install)",
-            purelib.join(rel).display()
-        ));
-    }
-
     let activation = transaction::installed_activation(&records).unwrap_or(Activation::Pth);
     report.activation = Some(activation);
+    verify_files(layout, &records, activation, &mut report)?;
+    // Starting the environment would run whatever differs.
+    let files_intact = report.problems.is_empty();
     let start_listed = records
         .iter()
         .any(|r| r.entries.iter().any(|e| e.path == plan::START));
@@ -194,6 +179,14 @@ fn check(layout: &Layout, out: &Output) -> Result<CheckReport> {
             }
         }
     }
+    if !files_intact {
+        report.problems.push(format!(
+            "activation not tried: {} would run files that differ from what wrapt-install {VERSION} installs",
+            layout.interpreter.display()
+        ));
+        report.ok = false;
+        return Ok(report);
+    }
     match run_status(&layout.interpreter, &report.selection) {
         Ok((mut status, tree)) => {
             status.date_registrations(&tree);
@@ -216,6 +209,86 @@ fn check(layout: &Layout, out: &Output) -> Result<CheckReport> {
     }
     report.ok = report.problems.is_empty();
     Ok(report)
+}
+
+/// Holds every file of ours against what this binary installs
+/// ([`integrity`]), bytecode compiled afresh by the interpreter; another
+/// version's files can only be held against its RECORD.
+fn verify_files(
+    layout: &Layout,
+    records: &[transaction::InstalledRecord],
+    activation: Activation,
+    report: &mut CheckReport,
+) -> Result<()> {
+    let purelib = &layout.purelib;
+    for record in records.iter().filter(|r| r.version() != VERSION) {
+        report.problems.push(format!(
+            "{} is version {}, this wrapt-install installs {VERSION}; run wrapt-install to replace it",
+            purelib.join(&record.dist_info).display(),
+            record.version()
+        ));
+    }
+    if records.iter().any(|r| r.version() != VERSION) {
+        let (verified, problems) = transaction::verify(purelib, records)?;
+        report.files_verified = verified;
+        report.problems.extend(problems);
+        for rel in transaction::unlisted(purelib, records)? {
+            report
+                .problems
+                .push(integrity::unlisted(&purelib.join(rel)));
+        }
+        return Ok(());
+    }
+    let init = purelib.join(plan::PACKAGE_DIR).join("__init__.py");
+    // A tampered __init__.py differs from any rendering: its defaults only
+    // choose which rendering the rest is held against.
+    let defaults = fs_err::read_to_string(&init)
+        .ok()
+        .and_then(|text| plan::parse_defaults(&text))
+        .unwrap_or_default();
+    let mut plan = Plan::render(&defaults, activation);
+    match bytecode::compile(&layout.interpreter, purelib, &plan.python_sources()) {
+        Ok(compiled) => plan.add_bytecode(compiled),
+        Err(reason) => {
+            report.problems.push(format!(
+                "{} could not compile the bytecode to compare with: {reason}",
+                layout.interpreter.display()
+            ));
+            return Ok(());
+        }
+    }
+    let found = integrity::snapshot(purelib, &plan)?;
+    let comparison = integrity::compare(&plan, &found, purelib);
+    report.files_verified = comparison.verified;
+    report.problems.extend(comparison.problems);
+    if comparison.bytecode_to_compare.is_empty() {
+        return Ok(());
+    }
+    let pairs: Vec<_> = comparison
+        .bytecode_to_compare
+        .into_iter()
+        .map(|(pyc, source, on_disk)| {
+            let text = plan.get(&source).map_or(&[][..], |f| f.bytes.as_slice());
+            (pyc, source, text, on_disk)
+        })
+        .collect();
+    match bytecode::equivalent(&layout.interpreter, purelib, &pairs) {
+        Ok(differing) => {
+            report.files_verified += pairs.len() - differing.len();
+            for (pyc, why) in differing {
+                report.problems.push(format!(
+                    "{} was modified: {why}",
+                    purelib.join(pyc).display()
+                ));
+            }
+        }
+        Err(reason) => report.problems.push(format!(
+            "{} could not compare the bytecode of {}: {reason}",
+            layout.interpreter.display(),
+            purelib.display()
+        )),
+    }
+    Ok(())
 }
 
 /// What a `sitecustomize` found on the caller's `PYTHONPATH`, which hides

@@ -14,6 +14,7 @@ mod check;
 pub mod cli;
 mod discover;
 mod error;
+mod integrity;
 mod options;
 mod ordering;
 mod output;

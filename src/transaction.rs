@@ -36,6 +36,11 @@ use crate::record::{self, RecordEntry};
 const TEMP_PREFIX: &str = ".wrapt-install-";
 const TEMP_SUFFIX: &str = ".tmp";
 
+/// Whether a purelib entry is a temporary file an interrupted run left.
+pub fn is_temp_name(name: &str) -> bool {
+    name.starts_with(TEMP_PREFIX) && name.ends_with(TEMP_SUFFIX)
+}
+
 /// A RECORD found in purelib.
 #[derive(Debug, Clone)]
 pub struct InstalledRecord {
@@ -368,9 +373,7 @@ pub fn plan_install(
             OnDisk::Missing => (Action::Create, None),
             OnDisk::Symlink => (Action::Replace, Some(Problem::Symlink)),
             OnDisk::Directory => (Action::Replace, Some(Problem::Directory)),
-            OnDisk::File { bytes, mode, mtime }
-                if bytes == file.bytes || plan.same_bytecode(&file.path, &bytes) =>
-            {
+            OnDisk::File { bytes, mode, mtime } if bytes == file.bytes => {
                 // Identical bytes are ours whoever wrote them; a wrong mode,
                 // or an mtime our bytecode no longer matches, is fixed by
                 // rewriting.
@@ -846,7 +849,7 @@ pub fn unlisted(purelib: &Path, records: &[InstalledRecord]) -> Result<Vec<Strin
     for entry in fs_err::read_dir(purelib)? {
         let entry = entry?;
         let name = entry.file_name().to_string_lossy().into_owned();
-        if name.starts_with(TEMP_PREFIX) && name.ends_with(TEMP_SUFFIX) {
+        if is_temp_name(&name) {
             out.push(name);
         }
     }

@@ -9,6 +9,7 @@ mod editable;
 mod grammar;
 mod hooks;
 mod install;
+mod integrity;
 mod scan;
 mod sitecustomize;
 mod startup;
