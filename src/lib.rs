@@ -19,6 +19,7 @@ mod ordering;
 mod output;
 mod plan;
 mod record;
+mod site;
 mod target;
 mod transaction;
 

@@ -709,3 +709,24 @@ pub fn base_installation(python: &Python, home: &Path) -> PathBuf {
     }
     exe
 }
+
+/// Plants `.pth` files in `site` whose import lines would each show that
+/// they ran: one writes the returned marker file, one prints on stdout.
+/// For the tests that prove a command runs nothing from site-packages.
+pub fn plant_pth(site: &Path) -> PathBuf {
+    let marker = site.parent().unwrap().join("planted-pth-ran");
+    fs::write(
+        site.join("zz_planted.pth"),
+        format!(
+            "import os; open({:?}, 'w').close()\n",
+            marker.to_str().unwrap()
+        ),
+    )
+    .unwrap();
+    fs::write(
+        site.join("zz_planted_print.pth"),
+        "import sys; sys.stdout.write('planted .pth ran\\n')\n",
+    )
+    .unwrap();
+    marker
+}
