@@ -22,6 +22,7 @@ mod record;
 mod site;
 mod target;
 mod transaction;
+mod trust;
 
 use serde::Serialize;
 use std::path::PathBuf;
@@ -29,7 +30,7 @@ use std::path::PathBuf;
 pub use check::{CheckReport, Status};
 pub use cli::{InstallArgs, UninstallArgs};
 pub use discover::{Distribution, Hook, ListReport, PatchGroup};
-pub use error::{Error, Result, EXIT_CHECK_FAILED, EXIT_IO, EXIT_REFUSED, EXIT_USAGE};
+pub use error::{Error, Result, Writer, EXIT_CHECK_FAILED, EXIT_IO, EXIT_REFUSED, EXIT_USAGE};
 pub use options::{
     GroupChanges, InstallOptions, Mode, Scope, TargetSpec, UninstallOptions, Verbosity,
 };

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::options::{Scope, TargetSpec};
-use crate::site;
+use crate::{site, trust};
 
 /// The oldest Python the bootstrap supports (abi3-py39).
 const MINIMUM: (u32, u32) = (3, 9);
@@ -277,15 +277,18 @@ fn choose(spec: &TargetSpec, virtual_env: Option<OsString>, cwd: &Path) -> Resul
     Err(Error::NoTarget)
 }
 
-/// Resolves and probes the target.
+/// Resolves and probes the target. As root, refuses an environment
+/// another user can change (unless `spec.trust_writers`): its interpreter
+/// before running it, its site-packages before anything else.
 pub fn resolve(spec: &TargetSpec) -> Result<Layout> {
     let cwd = std::env::current_dir()?;
     let choice = choose(spec, std::env::var_os("VIRTUAL_ENV"), &cwd)?;
+    let refuse_writers = !spec.trust_writers;
     let interpreter = match choice {
         Choice::Venv(dir) | Choice::VirtualEnv(dir) if spec.create => {
             let dir = std::path::absolute(&dir)?;
             if dir.symlink_metadata().is_err() {
-                create_venv(&dir, spec.python.as_deref())?;
+                create_venv(&dir, spec.python.as_deref(), refuse_writers)?;
             }
             venv_interpreter(&dir)?
         }
@@ -301,6 +304,9 @@ pub fn resolve(spec: &TargetSpec) -> Result<Layout> {
         }
         Choice::Python(exe) => interpreter_path(&exe)?,
     };
+    if refuse_writers {
+        trust::interpreter(&interpreter)?;
+    }
     let mut info = probe(&interpreter)?;
     check_supported(&interpreter, &info, spec.scope)?;
     info.sitecustomize = sitecustomize_before_purelib(&interpreter, &info)?;
@@ -340,6 +346,10 @@ pub fn resolve(spec: &TargetSpec) -> Result<Layout> {
                     "the interpreter reports it as its site-packages; is the environment complete?",
             })
         }
+    }
+    if refuse_writers {
+        let environment = (spec.scope == Scope::Venv).then_some(info.prefix.as_path());
+        trust::site_packages(&purelib, environment)?;
     }
     Ok(Layout {
         interpreter,
@@ -453,9 +463,13 @@ fn find_on_path(name: &Path) -> Option<PathBuf> {
         })
 }
 
-/// `PY -m venv DIR`, PY being `--python` or `python3` on `PATH`.
-fn create_venv(dir: &Path, base: Option<&Path>) -> Result<()> {
+/// `PY -m venv DIR`, PY being `--python` or `python3` on `PATH` (as root,
+/// one no other user can change, unless `refuse_writers` is off).
+fn create_venv(dir: &Path, base: Option<&Path>, refuse_writers: bool) -> Result<()> {
     let base = interpreter_path(base.unwrap_or(Path::new("python3")))?;
+    if refuse_writers {
+        trust::interpreter(&base)?;
+    }
     let mut cmd = Command::new(&base);
     cmd.arg("-m").arg("venv").arg(dir);
     clean_python_env(&mut cmd);
@@ -730,6 +744,7 @@ mod tests {
             python: python.map(PathBuf::from),
             scope: Scope::Venv,
             create,
+            trust_writers: false,
         }
     }
 
