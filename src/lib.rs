@@ -111,7 +111,13 @@ pub fn install(opts: &InstallOptions) -> Result<()> {
     };
     let layout = target::resolve(&opts.target)?;
     match opts.mode {
-        Mode::Check => check::run(&layout, &out),
+        Mode::Check => {
+            // Its live activation starts the environment for real.
+            if !opts.target.trust_writers {
+                trust::startup(&site::sys_path(&layout.info, true))?;
+            }
+            check::run(&layout, &out)
+        }
         Mode::List => discover::run(&layout, &out),
         Mode::Install | Mode::DryRun => install_into(&layout, opts, out),
     }

@@ -10,13 +10,16 @@
 //! owned by another user, or writable by a group or by everyone, unless
 //! `--force` says to trust them. Other callers are not checked.
 //!
-//! Which paths: [`interpreter`] before the interpreter is first run, and
+//! Which paths: [`interpreter`] before the interpreter is first run,
 //! [`site_packages`] once the probe (which runs nothing from there) has
-//! said where that is.
+//! said where that is, and [`startup`] before `--check` starts the
+//! environment for real, which imports from every directory on its
+//! `sys.path`.
 
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result, Writer};
+use crate::site::SysPath;
 
 /// Whether the effective user is root, the one caller checked.
 pub fn running_as_root() -> bool {
@@ -77,6 +80,19 @@ pub fn site_packages(purelib: &Path, environment: Option<&Path>) -> Result<()> {
         );
     }
     paths.iter().try_for_each(|path| refuse_other_writers(path))
+}
+
+/// Before `--check` starts the environment: every directory on the
+/// `sys.path` it starts with (site-packages, the directories `.pth` path
+/// lines add, the standard library's), which it imports from.
+pub fn startup(path: &SysPath) -> Result<()> {
+    if !running_as_root() {
+        return Ok(());
+    }
+    path.entries
+        .iter()
+        .filter(|entry| entry.exists())
+        .try_for_each(|entry| refuse_other_writers(entry))
 }
 
 /// `path` and the links after it, each with whether it is a link, ending

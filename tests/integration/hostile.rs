@@ -7,7 +7,8 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 use crate::support::{
-    describe, pythons, run_ok, stderr, wrapt_install, wrapt_uninstall, Python, Venv,
+    describe, plant_pth, pythons, pythons_and_pypy, run_ok, stderr, stdout, wrapt_install,
+    wrapt_uninstall, Python, Venv,
 };
 
 fn newest() -> &'static Python {
@@ -88,13 +89,78 @@ fn chown_all(root: &Path, uid: u32) {
     );
 }
 
+/// Regression (issue 13): every command ran the interpreter with site, so a
+/// .pth import line planted in site-packages ran, as the caller, on a dry
+/// run, a list, an install, an uninstall and a check. Only --check's live
+/// activation, which starts the environment by design, runs it now, and
+/// says so first.
+#[test]
+fn a_planted_pth_runs_only_when_check_starts_the_environment() {
+    for python in pythons_and_pypy() {
+        let venv = Venv::new(python);
+        let planted = plant_pth(&venv.site_packages);
+        let run = |mut command: Command| {
+            let output = run_ok(command.arg("--venv").arg(&venv.root));
+            assert!(
+                !stdout(&output).contains("planted .pth ran"),
+                "{python}: {command:?}: {}",
+                describe(&output)
+            );
+            output
+        };
+        for (mut command, args) in [
+            (wrapt_install(), &["--dry-run"][..]),
+            (wrapt_install(), &["--dry-run", "--json"]),
+            (wrapt_install(), &["--list"]),
+            (wrapt_install(), &["--list", "--json"]),
+            (wrapt_install(), &[]),
+            (wrapt_uninstall(), &["--dry-run"]),
+        ] {
+            command.args(args);
+            run(command);
+            assert!(!planted.exists(), "{python}: {args:?} ran a .pth line");
+        }
+
+        let mut check = wrapt_install();
+        check.arg("--check");
+        let output = run(check);
+        assert!(
+            stderr(&output).contains(&format!(
+                "running {} -X importtime -c '…' with WRAPT_PATCHES=+wrapt_bootstrap.examples: this starts the environment, its .pth files and sitecustomize included",
+                venv.interpreter().display()
+            )),
+            "{python}: {}",
+            describe(&output)
+        );
+        // By the live activation (twice where site reads site-packages
+        // twice, before 3.14); never by a run of ours with WRAPT_PATCHES=0.
+        let runs = fs::read_to_string(&planted).unwrap();
+        assert!(
+            !runs.is_empty() && runs.lines().all(|run| run == "+wrapt_bootstrap.examples"),
+            "{python}: {runs:?}"
+        );
+        let mut check = wrapt_install();
+        check.args(["--check", "--json"]);
+        let report: serde_json::Value = serde_json::from_slice(&run(check).stdout).unwrap();
+        assert_eq!(
+            report["started"][0],
+            serde_json::json!(venv.interpreter()),
+            "{python}"
+        );
+        fs::remove_file(&planted).unwrap();
+
+        run(wrapt_uninstall());
+        assert!(!planted.exists(), "{python}: the uninstall ran a .pth line");
+    }
+}
+
 #[test]
 fn root_refuses_an_environment_another_user_owns_before_running_anything() {
     if !running_as_root() {
         return;
     }
     let venv = Venv::new(newest());
-    let planted = crate::support::plant_pth(&venv.site_packages);
+    let planted = plant_pth(&venv.site_packages);
     let ran = mark_interpreter_runs(&venv);
     chown_all(&venv.root, 65534);
     let needle = format!(
@@ -132,7 +198,7 @@ fn root_refuses_a_group_or_world_writable_site_packages() {
         return;
     }
     let venv = Venv::new(newest());
-    let planted = crate::support::plant_pth(&venv.site_packages);
+    let planted = plant_pth(&venv.site_packages);
     let site = &venv.site_packages;
     for (mode, who) in [
         (0o775, "writable by group 0"),
@@ -185,4 +251,32 @@ fn root_refuses_a_user_site_packages_another_user_owns() {
     );
     assert_eq!(fs::read_dir(&user_site).unwrap().count(), 0);
     run_ok(install.arg("--force"));
+}
+
+#[test]
+fn root_refuses_to_check_where_a_pth_path_line_leads_to_another_users_directory() {
+    if !running_as_root() {
+        return;
+    }
+    let venv = Venv::installed(newest());
+    let elsewhere = venv.root.join("elsewhere");
+    fs::create_dir(&elsewhere).unwrap();
+    chown_all(&elsewhere, 65534);
+    fs::write(
+        venv.site_packages.join("elsewhere.pth"),
+        format!("{}\n", elsewhere.display()),
+    )
+    .unwrap();
+    // Nothing from there runs while installing or listing.
+    venv.install(&[]);
+    run_ok(wrapt_install().arg("--venv").arg(&venv.root).arg("--list"));
+    // The live activation imports from it.
+    let mut check = wrapt_install();
+    check.arg("--venv").arg(&venv.root).arg("--check");
+    assert_refused_as_root(
+        &mut check,
+        &format!("{} is owned by uid 65534", elsewhere.display()),
+        &venv,
+    );
+    run_ok(check.arg("--force"));
 }
