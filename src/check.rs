@@ -86,6 +86,11 @@ pub struct CheckReport {
     pub status: Option<Status>,
     /// The `WRAPT_PATCHES` the interpreter was run with.
     pub selection: String,
+    /// The command run to prove activation, with `selection` as
+    /// `WRAPT_PATCHES` and no other `PYTHON*` variable: it starts the
+    /// environment for real, its `.pth` files and `sitecustomize` included
+    /// (`None` when the check stopped before).
+    pub started: Option<Vec<String>>,
     /// Each hook registered at startup, registered in time or late.
     pub ordering: Vec<Ordering>,
 }
@@ -130,6 +135,7 @@ fn check(layout: &Layout, out: &Output) -> Result<CheckReport> {
             std::env::var("WRAPT_PATCHES").ok().as_deref(),
             EXAMPLE_GROUP,
         ),
+        started: None,
         ordering: Vec::new(),
     };
     // Shared: a concurrent install or uninstall waits until we are done.
@@ -187,12 +193,37 @@ fn check(layout: &Layout, out: &Output) -> Result<CheckReport> {
         report.ok = false;
         return Ok(report);
     }
-    match run_status(&layout.interpreter, &report.selection) {
+    prove_activation(layout, activation, out, &mut report);
+    report.ok = report.problems.is_empty();
+    Ok(report)
+}
+
+/// Starts the environment for real, saying so first, and judges the
+/// activation and the ordering of each hook it registered.
+fn prove_activation(
+    layout: &Layout,
+    activation: Activation,
+    out: &Output,
+    report: &mut CheckReport,
+) {
+    let command = status_command(&layout.interpreter, &report.selection);
+    out.notice(format!(
+        "running {} -X importtime -c '…' with WRAPT_PATCHES={}: this starts the environment, its .pth files and sitecustomize included",
+        layout.interpreter.display(),
+        report.selection
+    ));
+    report.started = Some(
+        std::iter::once(command.get_program())
+            .chain(command.get_args())
+            .map(|arg| arg.to_string_lossy().into_owned())
+            .collect(),
+    );
+    match run_status(command) {
         Ok((mut status, tree)) => {
             status.date_registrations(&tree);
-            judge_status(&status, purelib, activation, &mut report);
+            judge_status(&status, &layout.purelib, activation, report);
             let site_packages = ordering::SitePackages {
-                dir: purelib,
+                dir: &layout.purelib,
                 activation,
                 version: layout.info.version,
             };
@@ -207,8 +238,6 @@ fn check(layout: &Layout, out: &Output) -> Result<CheckReport> {
         }
         Err(problem) => report.problems.push(problem),
     }
-    report.ok = report.problems.is_empty();
-    Ok(report)
 }
 
 /// Holds every file of ours against what this binary installs
@@ -342,15 +371,21 @@ fn answers_opentelemetry(purelib: &Path) -> bool {
         })
 }
 
-/// Runs the interpreter as a user would, with `selection` as
-/// `WRAPT_PATCHES` and `-X importtime`; returns its status and import
-/// tree, or the problem, described.
-fn run_status(interpreter: &Path, selection: &str) -> Result<(Status, ImportTree), String> {
+/// The interpreter as a user would run it, with `selection` as
+/// `WRAPT_PATCHES` and `-X importtime`, printing its status.
+fn status_command(interpreter: &Path, selection: &str) -> Command {
     let mut cmd = Command::new(interpreter);
     cmd.args(["-X", "importtime", "-c", STATUS_SCRIPT])
         .current_dir("/");
     target::clean_python_env(&mut cmd);
     cmd.env("WRAPT_PATCHES", selection);
+    cmd
+}
+
+/// Runs [`status_command`]; returns the status and import tree, or the
+/// problem, described.
+fn run_status(mut cmd: Command) -> Result<(Status, ImportTree), String> {
+    let interpreter = PathBuf::from(cmd.get_program());
     let output = target::output(&mut cmd)
         .map_err(|e| format!("could not run {}: {e}", interpreter.display()))?;
     let stderr = String::from_utf8_lossy(&output.stderr);
@@ -552,6 +587,7 @@ mod tests {
             warnings: vec![],
             status: None,
             selection: String::new(),
+            started: None,
             ordering: Vec::new(),
         }
     }

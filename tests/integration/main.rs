@@ -8,6 +8,7 @@ mod doctor;
 mod editable;
 mod grammar;
 mod hooks;
+mod hostile;
 mod install;
 mod integrity;
 mod scan;

@@ -739,6 +739,12 @@ fn hostile_targets_are_refused_with_one_line_and_nothing_written() {
     let root = scratch.path();
     let file = root.join("a file");
     fs::write(&file, "").unwrap();
+    // A level down: as root, an interpreter in a directory whose parent
+    // anyone can write (the scratch directory's, /tmp) is refused first, as
+    // anyone could put a pyvenv.cfg there.
+    let not_executable = root.join("bin/a file");
+    fs::create_dir(root.join("bin")).unwrap();
+    fs::write(&not_executable, "").unwrap();
     let plain = root.join("plain dir");
     fs::create_dir(&plain).unwrap();
     let no_python = fake_venv(&root.join("no-python"), "");
@@ -784,7 +790,10 @@ fn hostile_targets_are_refused_with_one_line_and_nothing_written() {
             vec!["--python".into(), root.join("missing/python").into()],
             "does not exist",
         ),
-        (vec!["--python".into(), file.into()], "could not be run"),
+        (
+            vec!["--python".into(), not_executable.into()],
+            "could not be run",
+        ),
         (
             vec!["--python".into(), newest().exe.clone().into()],
             "not a virtual environment",
