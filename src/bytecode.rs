@@ -19,7 +19,8 @@ use base64::Engine as _;
 
 use crate::{plan, target};
 
-/// Run as `EXE -I -S -X no_debug_ranges -c COMPILE SOURCES PURELIB MTIME`:
+/// Run as `EXE -I -S -X no_debug_ranges -c COMPILE REQUEST PURELIB MTIME`,
+/// REQUEST a JSON file `{path: source}`:
 /// without site, so that no `.pth` line (ours included) runs first;
 /// prints `{pyc path: base64}`: nothing where the interpreter keeps no
 /// bytecode cache (`sys.implementation.cache_tag` None) or its importlib
@@ -32,7 +33,9 @@ except ImportError:
     _code_to_timestamp_pyc = None
 out = {}
 if sys.implementation.cache_tag is not None and _code_to_timestamp_pyc is not None:
-    for rel, source in json.loads(sys.argv[1]).items():
+    with open(sys.argv[1], encoding="utf-8") as request:
+        sources = json.load(request)
+    for rel, source in sources.items():
         data = source.encode("utf-8")
         code = compile(data, sys.argv[2] + "/" + rel, "exec", dont_inherit=True)
         pyc = _code_to_timestamp_pyc(code, int(sys.argv[3]), len(data))
@@ -53,24 +56,14 @@ pub fn compile(
         let text = std::str::from_utf8(bytes).map_err(|_| format!("{path} is not UTF-8"))?;
         request.insert((*path).to_owned(), text.into());
     }
+    let request = request_file(&serde_json::Value::Object(request))?;
     let mut cmd = Command::new(interpreter);
     cmd.args(["-I", "-S", "-X", "no_debug_ranges", "-c", COMPILE])
-        .arg(serde_json::Value::Object(request).to_string())
+        .arg(request.path())
         .arg(purelib)
         .arg(plan::INSTALLED_MTIME.to_string())
         .current_dir("/");
-    target::clean_python_env(&mut cmd);
-    let output = target::output(&mut cmd).map_err(|e| e.to_string())?;
-    if !output.status.success() {
-        return Err(format!(
-            "it failed ({}): {}",
-            output.status,
-            target::last_line(&output.stderr)
-        ));
-    }
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let answer: serde_json::Map<String, serde_json::Value> =
-        serde_json::from_str(stdout.trim_end()).map_err(|e| format!("unexpected answer: {e}"))?;
+    let answer = answer(&mut cmd)?;
     let mut compiled = Vec::with_capacity(answer.len());
     for (path, encoded) in answer {
         let bytes = encoded
@@ -81,4 +74,99 @@ pub fn compile(
     }
     compiled.sort();
     Ok(compiled)
+}
+
+/// Run as `EXE -I -S -X no_debug_ranges -c EQUIVALENT REQUEST PURELIB`,
+/// REQUEST a JSON file `[[pyc path, source path, source, pyc in base64],
+/// ...]`: prints `{pyc path: null when it holds the code COMPILE makes of
+/// the source, else why not}`. Code objects compare as CPython's `==` does
+/// (instructions, constants, names, line and exception tables, nested
+/// code), plus the file and qualified names `==` leaves out. marshal only
+/// builds objects: nothing from the file runs.
+const EQUIVALENT: &str = r#"
+import base64, json, marshal, sys, types
+def same(a, b):
+    if type(a) is not type(b) or a != b:
+        return False
+    if not isinstance(a, types.CodeType):
+        return True
+    if (a.co_filename, getattr(a, "co_qualname", None)) != (b.co_filename, getattr(b, "co_qualname", None)):
+        return False
+    nested = [(x, y) for x, y in zip(a.co_consts, b.co_consts) if isinstance(x, types.CodeType)]
+    return all(same(x, y) for x, y in nested)
+with open(sys.argv[1], encoding="utf-8") as request:
+    pairs = json.load(request)
+out = {}
+for pyc, rel, source, encoded in pairs:
+    try:
+        loaded = marshal.loads(base64.b64decode(encoded)[16:])
+    except Exception as e:
+        out[pyc] = "it is not valid bytecode (%s)" % e
+        continue
+    data = source.encode("utf-8")
+    code = compile(data, sys.argv[2] + "/" + rel, "exec", dont_inherit=True)
+    out[pyc] = None if same(loaded, code) else "its code is not the code of %s" % rel
+sys.stdout.write(json.dumps(out) + "\n")
+"#;
+
+/// For each `(pyc path, source path, source, bytes on disk)` whose header
+/// matches what [`compile`] writes but whose bytes differ, whether it
+/// holds the same code (marshal's reference flags follow reference counts,
+/// so the same code can serialise differently): the pyc paths that do
+/// not, each with why.
+pub fn equivalent(
+    interpreter: &Path,
+    purelib: &Path,
+    pairs: &[(String, String, &[u8], Vec<u8>)],
+) -> Result<Vec<(String, String)>, String> {
+    let mut request = Vec::with_capacity(pairs.len());
+    for (pyc, rel, source, on_disk) in pairs {
+        let text = std::str::from_utf8(source).map_err(|_| format!("{rel} is not UTF-8"))?;
+        request.push(serde_json::json!([
+            pyc,
+            rel,
+            text,
+            base64::engine::general_purpose::STANDARD.encode(on_disk)
+        ]));
+    }
+    let request = request_file(&serde_json::Value::Array(request))?;
+    let mut cmd = Command::new(interpreter);
+    cmd.args(["-I", "-S", "-X", "no_debug_ranges", "-c", EQUIVALENT])
+        .arg(request.path())
+        .arg(purelib)
+        .current_dir("/");
+    let answer = answer(&mut cmd)?;
+    let mut differing = Vec::new();
+    for (pyc, ..) in pairs {
+        match answer.get(pyc) {
+            Some(serde_json::Value::Null) => {}
+            Some(serde_json::Value::String(why)) => differing.push((pyc.clone(), why.clone())),
+            _ => return Err(format!("no answer for {pyc}")),
+        }
+    }
+    Ok(differing)
+}
+
+/// A request in a temporary file, not an argument: the sources (and
+/// bytecode) together approach the kernel's 128 KiB limit on one argument.
+fn request_file(request: &serde_json::Value) -> Result<tempfile::NamedTempFile, String> {
+    let mut file = tempfile::NamedTempFile::new().map_err(|e| e.to_string())?;
+    serde_json::to_writer(&mut file, request).map_err(|e| e.to_string())?;
+    Ok(file)
+}
+
+/// Runs one of the scripts above, with the caller's Python variables
+/// cleared, and parses the JSON object it prints.
+fn answer(cmd: &mut Command) -> Result<serde_json::Map<String, serde_json::Value>, String> {
+    target::clean_python_env(cmd);
+    let output = target::output(cmd).map_err(|e| e.to_string())?;
+    if !output.status.success() {
+        return Err(format!(
+            "it failed ({}): {}",
+            output.status,
+            target::last_line(&output.stderr)
+        ));
+    }
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    serde_json::from_str(stdout.trim_end()).map_err(|e| format!("unexpected answer: {e}"))
 }

@@ -13,10 +13,11 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 use crate::ordering::{self, ImportTree, Ordering, Registration};
 use crate::output::Output;
-use crate::plan::{self, Activation, VERSION};
-use crate::site_packages::{Kind, Node, SitePackages};
+use crate::plan::{self, Activation, Plan, VERSION};
+use crate::site_packages::{Node, SitePackages};
 use crate::target::{self, Layout};
-use crate::transaction::{self, InstalledRecord};
+use crate::transaction;
+use crate::{bytecode, integrity};
 
 /// The group `--check` enables on top of the defaults (shipped in our own
 /// `entry_points.txt`, so there is always one entry point to find).
@@ -86,6 +87,11 @@ pub struct CheckReport {
     pub status: Option<Status>,
     /// The `WRAPT_PATCHES` the interpreter was run with.
     pub selection: String,
+    /// The command run to prove activation, with `selection` as
+    /// `WRAPT_PATCHES` and no other `PYTHON*` variable: it starts the
+    /// environment for real, its `.pth` files and `sitecustomize` included
+    /// (`None` when the check stopped before).
+    pub started: Option<Vec<String>>,
     /// Each hook registered at startup, registered in time or late.
     pub ordering: Vec<Ordering>,
 }
@@ -130,6 +136,7 @@ fn check(layout: &Layout, site: &SitePackages, out: &Output) -> Result<CheckRepo
             std::env::var("WRAPT_PATCHES").ok().as_deref(),
             EXAMPLE_GROUP,
         ),
+        started: None,
         ordering: Vec::new(),
     };
     // Shared: a concurrent install or uninstall waits until we are done.
@@ -150,27 +157,11 @@ fn check(layout: &Layout, site: &SitePackages, out: &Output) -> Result<CheckRepo
         ));
         return Ok(report);
     }
-    for record in &records {
-        if record.version() != VERSION {
-            report.problems.push(format!(
-                "{} is version {}, this wrapt-install installs {VERSION}; run wrapt-install to replace it",
-                purelib.join(&record.dist_info).display(),
-                record.version()
-            ));
-        }
-    }
-    let (verified, problems) = transaction::verify(site, &records)?;
-    report.files_verified = verified;
-    report.problems.extend(problems);
-    for rel in transaction::unlisted(site, &records)? {
-        report.problems.push(format!(
-            "{} is not listed in any wrapt-bootstrap RECORD (a foreign file, or left by an interrupted run: run wrapt-install)",
-            purelib.join(rel).display()
-        ));
-    }
-
     let activation = transaction::installed_activation(&records).unwrap_or(Activation::Pth);
     report.activation = Some(activation);
+    verify_files(layout, site, &records, activation, &mut report)?;
+    // Starting the environment would run whatever differs.
+    let files_intact = report.problems.is_empty();
     let start_listed = records
         .iter()
         .any(|r| r.entries.iter().any(|e| e.path == plan::START));
@@ -178,16 +169,45 @@ fn check(layout: &Layout, site: &SitePackages, out: &Output) -> Result<CheckRepo
     if activation == Activation::Sitecustomize {
         judge_sitecustomize(layout, site, &mut report)?;
     }
-    if imports_through_a_symlink(site, &records)? {
-        // Verification named the link; the interpreter would follow it.
+    if !files_intact {
+        report.problems.push(format!(
+            "activation not tried: {} would run files that differ from what wrapt-install {VERSION} installs",
+            layout.interpreter.display()
+        ));
+        report.ok = false;
         return Ok(report);
     }
-    match run_status(&layout.interpreter, &report.selection) {
+    prove_activation(layout, activation, out, &mut report);
+    report.ok = report.problems.is_empty();
+    Ok(report)
+}
+
+/// Starts the environment for real, saying so first, and judges the
+/// activation and the ordering of each hook it registered.
+fn prove_activation(
+    layout: &Layout,
+    activation: Activation,
+    out: &Output,
+    report: &mut CheckReport,
+) {
+    let command = status_command(&layout.interpreter, &report.selection);
+    out.notice(format!(
+        "running {} -X importtime -c '…' with WRAPT_PATCHES={}: this starts the environment, its .pth files and sitecustomize included",
+        layout.interpreter.display(),
+        report.selection
+    ));
+    report.started = Some(
+        std::iter::once(command.get_program())
+            .chain(command.get_args())
+            .map(|arg| arg.to_string_lossy().into_owned())
+            .collect(),
+    );
+    match run_status(command) {
         Ok((mut status, tree)) => {
             status.date_registrations(&tree);
-            judge_status(&status, purelib, activation, &mut report);
+            judge_status(&status, &layout.purelib, activation, report);
             let site_packages = ordering::SitePackages {
-                dir: purelib,
+                dir: &layout.purelib,
                 activation,
                 version: layout.info.version,
             };
@@ -202,8 +222,89 @@ fn check(layout: &Layout, site: &SitePackages, out: &Output) -> Result<CheckRepo
         }
         Err(problem) => report.problems.push(problem),
     }
-    report.ok = report.problems.is_empty();
-    Ok(report)
+}
+
+/// Holds every file of ours against what this binary installs
+/// ([`integrity`]), bytecode compiled afresh by the interpreter; another
+/// version's files can only be held against its RECORD.
+fn verify_files(
+    layout: &Layout,
+    site: &SitePackages,
+    records: &[transaction::InstalledRecord],
+    activation: Activation,
+    report: &mut CheckReport,
+) -> Result<()> {
+    let purelib = &layout.purelib;
+    for record in records.iter().filter(|r| r.version() != VERSION) {
+        report.problems.push(format!(
+            "{} is version {}, this wrapt-install installs {VERSION}; run wrapt-install to replace it",
+            purelib.join(&record.dist_info).display(),
+            record.version()
+        ));
+    }
+    if records.iter().any(|r| r.version() != VERSION) {
+        let (verified, problems) = transaction::verify(site, records)?;
+        report.files_verified = verified;
+        report.problems.extend(problems);
+        for rel in transaction::unlisted(site, records)? {
+            report
+                .problems
+                .push(integrity::unlisted(&purelib.join(rel)));
+        }
+        return Ok(());
+    }
+    // A tampered __init__.py differs from any rendering: its defaults only
+    // choose which rendering the rest is held against.
+    let defaults = match site.inspect(&format!("{}/__init__.py", plan::PACKAGE_DIR)) {
+        Ok(Node::File { bytes, .. }) => std::str::from_utf8(&bytes)
+            .ok()
+            .and_then(plan::parse_defaults)
+            .unwrap_or_default(),
+        _ => std::collections::BTreeSet::new(),
+    };
+    let mut plan = Plan::render(&defaults, activation);
+    match bytecode::compile(&layout.interpreter, purelib, &plan.python_sources()) {
+        Ok(compiled) => plan.add_bytecode(compiled),
+        Err(reason) => {
+            report.problems.push(format!(
+                "{} could not compile the bytecode to compare with: {reason}",
+                layout.interpreter.display()
+            ));
+            return Ok(());
+        }
+    }
+    let found = integrity::snapshot(site, &plan)?;
+    let comparison = integrity::compare(&plan, &found, purelib);
+    report.files_verified = comparison.verified;
+    report.problems.extend(comparison.problems);
+    if comparison.bytecode_to_compare.is_empty() {
+        return Ok(());
+    }
+    let pairs: Vec<_> = comparison
+        .bytecode_to_compare
+        .into_iter()
+        .map(|(pyc, source, on_disk)| {
+            let text = plan.get(&source).map_or(&[][..], |f| f.bytes.as_slice());
+            (pyc, source, text, on_disk)
+        })
+        .collect();
+    match bytecode::equivalent(&layout.interpreter, purelib, &pairs) {
+        Ok(differing) => {
+            report.files_verified += pairs.len() - differing.len();
+            for (pyc, why) in differing {
+                report.problems.push(format!(
+                    "{} was modified: {why}",
+                    purelib.join(pyc).display()
+                ));
+            }
+        }
+        Err(reason) => report.problems.push(format!(
+            "{} could not compare the bytecode of {}: {reason}",
+            layout.interpreter.display(),
+            purelib.display()
+        )),
+    }
+    Ok(())
 }
 
 /// Whether our sitecustomize package runs where it is, and with the
@@ -233,24 +334,6 @@ fn judge_sitecustomize(
         }
     }
     Ok(())
-}
-
-/// Whether a package of ours that Python imports (one the RECORDs list
-/// files in) is a symlink: starting the interpreter would run, and as root
-/// cache bytecode into, whatever it points to, so activation is not tried.
-fn imports_through_a_symlink(site: &SitePackages, records: &[InstalledRecord]) -> Result<bool> {
-    for package in [plan::PACKAGE_DIR, plan::START_PACKAGE, plan::SITECUSTOMIZE] {
-        let dir = package.strip_suffix("/__init__.py").unwrap_or(package);
-        let listed = records.iter().flat_map(|r| &r.entries).any(|e| {
-            e.path
-                .strip_prefix(dir)
-                .is_some_and(|rest| rest.starts_with('/'))
-        });
-        if listed && site.kind(dir)? == Some(Kind::Symlink) {
-            return Ok(true);
-        }
-    }
-    Ok(false)
 }
 
 /// What a `sitecustomize` found on the caller's `PYTHONPATH`, which hides
@@ -308,15 +391,21 @@ fn answers_opentelemetry(site: &SitePackages) -> bool {
     is_file(plan::HIDDEN) && declares()
 }
 
-/// Runs the interpreter as a user would, with `selection` as
-/// `WRAPT_PATCHES` and `-X importtime`; returns its status and import
-/// tree, or the problem, described.
-fn run_status(interpreter: &Path, selection: &str) -> Result<(Status, ImportTree), String> {
+/// The interpreter as a user would run it, with `selection` as
+/// `WRAPT_PATCHES` and `-X importtime`, printing its status.
+fn status_command(interpreter: &Path, selection: &str) -> Command {
     let mut cmd = Command::new(interpreter);
     cmd.args(["-X", "importtime", "-c", STATUS_SCRIPT])
         .current_dir("/");
     target::clean_python_env(&mut cmd);
     cmd.env("WRAPT_PATCHES", selection);
+    cmd
+}
+
+/// Runs [`status_command`]; returns the status and import tree, or the
+/// problem, described.
+fn run_status(mut cmd: Command) -> Result<(Status, ImportTree), String> {
+    let interpreter = PathBuf::from(cmd.get_program());
     let output = target::output(&mut cmd)
         .map_err(|e| format!("could not run {}: {e}", interpreter.display()))?;
     let stderr = String::from_utf8_lossy(&output.stderr);
@@ -518,6 +607,7 @@ mod tests {
             warnings: vec![],
             status: None,
             selection: String::new(),
+            started: None,
             ordering: Vec::new(),
         }
     }

@@ -17,7 +17,8 @@ macro_rules! exit_codes {
      --mode sitecustomize where another sitecustomize would win, a --mode
      the interpreter ignores
   3  refused to touch a file that is not ours (foreign or modified; --force
-     overrides), or a symlinked directory (never followed)
+     overrides), or a symlinked directory (never followed); as root, refused
+     an environment another user can change (--force trusts them)
   4  I/O or permission error; the next run completes or reverses it"
     };
 }
@@ -113,8 +114,10 @@ pub struct InstallArgs {
     #[arg(long, conflicts_with = "check")]
     pub dry_run: bool,
 
-    /// Verify the installed files and that activation works, and change nothing
-    #[arg(long, conflicts_with_all = ["create", "enable", "disable", "force"])]
+    /// Verify the installed files, and start the environment's interpreter
+    /// (its .pth files and sitecustomize included) to prove activation;
+    /// change nothing
+    #[arg(long, conflicts_with_all = ["create", "enable", "disable"])]
     pub check: bool,
 
     /// List the entry-point groups that look like patch groups, with the
@@ -122,7 +125,7 @@ pub struct InstallArgs {
     /// change nothing
     #[arg(
         long,
-        conflicts_with_all = ["check", "dry_run", "create", "enable", "disable", "force", "mode"]
+        conflicts_with_all = ["check", "dry_run", "create", "enable", "disable", "mode"]
     )]
     pub list: bool,
 
@@ -130,7 +133,10 @@ pub struct InstallArgs {
     #[arg(long)]
     pub json: bool,
 
-    /// Overwrite or remove files that are not ours or were modified
+    /// Overwrite or remove files that are not ours or were modified, and
+    /// install where the package manager owns site-packages (PEP 668); with
+    /// any command, as root, act on an environment another user can change,
+    /// trusting them
     #[arg(long)]
     pub force: bool,
 
@@ -154,7 +160,8 @@ pub struct UninstallArgs {
     #[arg(long)]
     pub json: bool,
 
-    /// Also remove listed files that were modified since installation
+    /// Also remove listed files that were modified since installation; as
+    /// root, act on an environment another user can change, trusting them
     #[arg(long)]
     pub force: bool,
 

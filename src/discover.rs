@@ -13,8 +13,12 @@
 //! (`pip = pip._internal.cli.main:main`). Any other plugin group of that
 //! shape is listed too: the shape is all there is to go by.
 //!
-//! Where: the `sys.path` of the environment's interpreter (asked once, as
-//! the probe is), its `*.dist-info` / `*.egg-info` directories read here,
+//! Where: the `sys.path` a process of the environment starts with, worked
+//! out without running anything ([`site::sys_path`]: the interpreter's own
+//! entries, the site directories, the directories `.pth` path lines name;
+//! an import line that could add one more is named in a warning, since
+//! running it is what `--list` never does), its `*.dist-info` /
+//! `*.egg-info` directories read here,
 //! the first distribution of a name winning as in `importlib.metadata`
 //! (and in the bootstrap's scan), each file read as that scan reads it
 //! ([`scan::read_metadata_file`]: regular files only, never blocking, within
@@ -22,7 +26,6 @@
 
 use std::collections::{BTreeSet, HashMap};
 use std::ffi::OsStr;
-use std::os::unix::ffi::OsStrExt as _;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
@@ -30,23 +33,13 @@ use wrapt_common::entry_points::{self, Section};
 use wrapt_common::scan::{self, Contents};
 use wrapt_common::{names, selection};
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::output::Output;
 use crate::plan::VERSION;
+use crate::site;
 use crate::site_packages::SitePackages;
-use crate::target::{self, Layout};
+use crate::target::Layout;
 use crate::transaction;
-
-/// Prints `sys.path` NUL-separated after a marker: bytes, so that a path
-/// that is not UTF-8 comes through exactly, and a marker, so that whatever
-/// a `.pth` line printed before it is not taken for a path.
-const SYS_PATH_SCRIPT: &str = r"
-import os, sys
-paths = [os.fsencode(p) for p in sys.path if isinstance(p, str) and p]
-sys.stdout.flush()
-sys.stdout.buffer.write(b'\0wrapt-install sys.path\0' + b'\0'.join(paths))
-";
-const SYS_PATH_MARKER: &[u8] = b"\0wrapt-install sys.path\0";
 
 /// What `--list` found (also the `--json` output).
 #[derive(Debug, Clone, Serialize)]
@@ -60,6 +53,11 @@ pub struct ListReport {
     pub installed: bool,
     pub defaults: Vec<String>,
     pub groups: Vec<PatchGroup>,
+    /// The `sys.path` searched, in order.
+    pub sys_path: Vec<PathBuf>,
+    /// The `.pth` files with import lines not run, which could add a
+    /// directory that is then not searched.
+    pub not_run: Vec<PathBuf>,
 }
 
 /// One patch group and every distribution that declares it.
@@ -91,11 +89,11 @@ pub struct Hook {
 }
 
 /// Lists the patch groups, as text or JSON.
-pub fn run(layout: &Layout, site: &SitePackages, out: &Output) -> Result<()> {
+pub fn run(layout: &Layout, site_packages: &SitePackages, out: &Output) -> Result<()> {
     let purelib = &layout.purelib;
     // Shared: a concurrent install or uninstall waits until we are done.
-    site.lock(false, || out.waiting(purelib))?;
-    let records = match transaction::installed_records(site, false) {
+    site_packages.lock(false, || out.waiting(purelib))?;
+    let records = match transaction::installed_records(site_packages, false) {
         Ok(records) => records,
         // Not ours to repair here; the groups are worth listing anyway.
         Err(e) if e.is_untrusted_record() => {
@@ -104,9 +102,12 @@ pub fn run(layout: &Layout, site: &SitePackages, out: &Output) -> Result<()> {
         }
         Err(e) => return Err(e),
     };
-    let defaults = transaction::installed_defaults(site, &records);
-    let paths = sys_path(&layout.interpreter)?;
-    let found = scan(&paths, out);
+    let defaults = transaction::installed_defaults(site_packages, &records);
+    let path = site::sys_path(&layout.info, true);
+    for file in &path.too_large {
+        out.detail(format!("  skipped {}: {}", file.display(), scan::TOO_LARGE));
+    }
+    let found = scan(&path.entries, out);
     let report = ListReport {
         version: VERSION,
         purelib: purelib.clone(),
@@ -115,36 +116,14 @@ pub fn run(layout: &Layout, site: &SitePackages, out: &Output) -> Result<()> {
         installed: !records.is_empty(),
         groups: patch_groups(found, &defaults),
         defaults: defaults.into_iter().collect(),
+        sys_path: path.entries,
+        not_run: path.code,
     };
     if out.json {
         return out.json(&report);
     }
     print_report(&report, out);
     Ok(())
-}
-
-/// The interpreter's `sys.path` as a process of the environment sees it
-/// (`site` ran, `.pth` path lines added, user site-packages where the
-/// interpreter uses them), without the caller's `PYTHON*` variables; `''`
-/// entries (the current directory of a `-c` script) dropped.
-fn sys_path(interpreter: &Path) -> Result<Vec<PathBuf>> {
-    let output = target::run_script(interpreter, SYS_PATH_SCRIPT, true, "printing sys.path")?;
-    let failure = |reason: String| Error::Probe {
-        path: interpreter.to_owned(),
-        reason,
-    };
-    let at = rfind(&output.stdout, SYS_PATH_MARKER)
-        .ok_or_else(|| failure("it printed no sys.path".to_owned()))?;
-    Ok(output.stdout[at + SYS_PATH_MARKER.len()..]
-        .split(|&b| b == 0)
-        .filter(|p| !p.is_empty())
-        .map(|p| PathBuf::from(OsStr::from_bytes(p)))
-        .collect())
-}
-
-/// Where `needle` last starts in `haystack`.
-fn rfind(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack.windows(needle.len()).rposition(|w| w == needle)
 }
 
 /// One group of one distribution that looks like a patch group.
@@ -360,6 +339,12 @@ fn print_report(report: &ListReport, out: &Output) {
             }
         }
     }
+    for file in &report.not_run {
+        out.warn(format!(
+            "{} has import lines, which --list does not run: a directory they add to sys.path is not searched",
+            file.display()
+        ));
+    }
     for default in &report.defaults {
         if !report.groups.iter().any(|g| &g.group == default) {
             out.warn(format!(
@@ -506,12 +491,5 @@ mod tests {
         assert_eq!(name_and_version(&egg), ("old".into(), None));
         std::fs::write(egg.join("PKG-INFO"), "Name: Old\nVersion: 0.3\n").unwrap();
         assert_eq!(name_and_version(&egg), ("Old".into(), Some("0.3".into())));
-    }
-
-    #[test]
-    fn marker_found_last() {
-        assert_eq!(rfind(b"ab\0m\0cd\0m\0ef", b"\0m\0"), Some(7));
-        assert_eq!(rfind(b"abc", b"\0m\0"), None);
-        assert_eq!(rfind(b"", b"\0m\0"), None);
     }
 }

@@ -9,7 +9,8 @@ pub const EXIT_CHECK_FAILED: u8 = 1;
 /// Exit code: usage error or bad input (target not found, not a venv,
 /// interpreter too old, invalid group name, unreadable RECORD).
 pub const EXIT_USAGE: u8 = 2;
-/// Exit code: refused to touch a file that is not ours (foreign or modified).
+/// Exit code: refused to touch a file that is not ours (foreign or
+/// modified), or, as root, an environment another user can change.
 pub const EXIT_REFUSED: u8 = 3;
 /// Exit code: I/O or permission error.
 pub const EXIT_IO: u8 = 4;
@@ -141,6 +142,14 @@ pub enum Error {
     },
 
     #[error(
+        "{path} is {}: as root, wrapt-install would run code {}; {}, or pass --force to trust them",
+        writer.what(),
+        writer.who(),
+        writer.remedy()
+    )]
+    Untrusted { path: PathBuf, writer: Writer },
+
+    #[error(
         "could not lock {path} for exclusive use: {source}; is another wrapt-install running?"
     )]
     Lock {
@@ -214,7 +223,8 @@ impl Error {
             | Error::SymlinkedDirectory { .. }
             | Error::NotARegularFile { .. }
             | Error::OutsideEnvironment { .. }
-            | Error::IsADirectory { .. } => EXIT_REFUSED,
+            | Error::IsADirectory { .. }
+            | Error::Untrusted { .. } => EXIT_REFUSED,
             Error::CreateVenv { .. }
             | Error::Bytecode { .. }
             | Error::Lock { .. }
@@ -226,3 +236,90 @@ impl Error {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Who besides root can change a path (see `trust`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Writer {
+    /// Its owner, by uid.
+    User(u32),
+    /// The members of its group, by gid.
+    Group(u32),
+    Everyone,
+}
+
+impl Writer {
+    fn what(self) -> String {
+        match self {
+            Writer::User(uid) => format!("owned by uid {uid}{}", named(user_name(uid))),
+            Writer::Group(gid) => format!("writable by group {gid}{}", named(group_name(gid))),
+            Writer::Everyone => "writable by every user".to_owned(),
+        }
+    }
+
+    fn who(self) -> &'static str {
+        match self {
+            Writer::User(_) => "that user controls",
+            Writer::Group(_) => "that group's members control",
+            Writer::Everyone => "any user controls",
+        }
+    }
+
+    fn remedy(self) -> &'static str {
+        match self {
+            Writer::User(_) => "run it as that user",
+            Writer::Group(_) | Writer::Everyone => "take that write permission away",
+        }
+    }
+}
+
+/// ` (name)`, or nothing for an id without one.
+fn named(name: Option<String>) -> String {
+    name.map(|name| format!(" ({name})")).unwrap_or_default()
+}
+
+/// The user's name, from the system's user database.
+fn user_name(uid: u32) -> Option<String> {
+    let mut buf = vec![0; 16 << 10];
+    // SAFETY: an all-zero passwd is a valid value for getpwuid_r to fill.
+    let mut entry: libc::passwd = unsafe { std::mem::zeroed() };
+    let mut found = std::ptr::null_mut();
+    // SAFETY: every pointer is valid for the call, buf for its length; on
+    // success `found` points at `entry`, whose strings live in `buf`.
+    let name = unsafe {
+        let status = libc::getpwuid_r(
+            uid,
+            &raw mut entry,
+            buf.as_mut_ptr(),
+            buf.len(),
+            &raw mut found,
+        );
+        if status != 0 || found.is_null() {
+            return None;
+        }
+        std::ffi::CStr::from_ptr(entry.pw_name)
+    };
+    Some(name.to_string_lossy().into_owned())
+}
+
+/// The group's name, from the system's group database.
+fn group_name(gid: u32) -> Option<String> {
+    let mut buf = vec![0; 16 << 10];
+    // SAFETY: an all-zero group is a valid value for getgrgid_r to fill.
+    let mut entry: libc::group = unsafe { std::mem::zeroed() };
+    let mut found = std::ptr::null_mut();
+    // SAFETY: as in user_name.
+    let name = unsafe {
+        let status = libc::getgrgid_r(
+            gid,
+            &raw mut entry,
+            buf.as_mut_ptr(),
+            buf.len(),
+            &raw mut found,
+        );
+        if status != 0 || found.is_null() {
+            return None;
+        }
+        std::ffi::CStr::from_ptr(entry.gr_name)
+    };
+    Some(name.to_string_lossy().into_owned())
+}

@@ -14,14 +14,17 @@ mod check;
 pub mod cli;
 mod discover;
 mod error;
+mod integrity;
 mod options;
 mod ordering;
 mod output;
 mod plan;
 mod record;
+mod site;
 mod site_packages;
 mod target;
 mod transaction;
+mod trust;
 
 use serde::Serialize;
 use std::path::PathBuf;
@@ -29,7 +32,7 @@ use std::path::PathBuf;
 pub use check::{CheckReport, Status};
 pub use cli::{InstallArgs, UninstallArgs};
 pub use discover::{Distribution, Hook, ListReport, PatchGroup};
-pub use error::{Error, Result, EXIT_CHECK_FAILED, EXIT_IO, EXIT_REFUSED, EXIT_USAGE};
+pub use error::{Error, Result, Writer, EXIT_CHECK_FAILED, EXIT_IO, EXIT_REFUSED, EXIT_USAGE};
 pub use options::{
     GroupChanges, InstallOptions, Mode, Scope, TargetSpec, UninstallOptions, Verbosity,
 };
@@ -111,7 +114,13 @@ pub fn install(opts: &InstallOptions) -> Result<()> {
     };
     let layout = target::resolve(&opts.target)?;
     match opts.mode {
-        Mode::Check => check::run(&layout, &pin(&layout, opts.target.scope)?, &out),
+        Mode::Check => {
+            // Its live activation starts the environment for real.
+            if !opts.target.trust_writers {
+                trust::startup(&site::sys_path(&layout.info, true))?;
+            }
+            check::run(&layout, &pin(&layout, opts.target.scope)?, &out)
+        }
         Mode::List => discover::run(&layout, &pin(&layout, opts.target.scope)?, &out),
         Mode::Install | Mode::DryRun => install_into(&layout, opts, out),
     }

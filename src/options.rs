@@ -49,10 +49,13 @@ pub struct TargetSpec {
     /// Create what is missing: the venv (with `python` as the base
     /// interpreter), or the user or system site-packages directory.
     pub create: bool,
+    /// As root, act on an environment another user can change (`--force`;
+    /// see `src/trust.rs`).
+    pub trust_writers: bool,
 }
 
 impl TargetSpec {
-    fn from_args(args: &TargetArgs, create: bool) -> Self {
+    fn from_args(args: &TargetArgs, create: bool, force: bool) -> Self {
         TargetSpec {
             venv: args.venv.clone(),
             python: args.python.clone(),
@@ -64,6 +67,7 @@ impl TargetSpec {
                 Scope::Venv
             },
             create,
+            trust_writers: force,
         }
     }
 }
@@ -138,7 +142,7 @@ impl InstallOptions {
             mode == Mode::Install && (args.create || args.target.user || args.target.system);
         Ok(InstallOptions {
             // A dry run never creates anything, the venv included.
-            target: TargetSpec::from_args(&args.target, create),
+            target: TargetSpec::from_args(&args.target, create, args.force),
             mode,
             groups,
             activation: args.mode,
@@ -162,7 +166,7 @@ pub struct UninstallOptions {
 impl UninstallOptions {
     pub fn from_args(args: &UninstallArgs) -> Result<Self> {
         Ok(UninstallOptions {
-            target: TargetSpec::from_args(&args.target, false),
+            target: TargetSpec::from_args(&args.target, false, args.force),
             dry_run: args.dry_run,
             force: args.force,
             json: args.json,
@@ -249,9 +253,13 @@ mod tests {
         assert_eq!(opts(&["--check"]).mode, Mode::Check);
         assert_eq!(opts(&["--list"]).mode, Mode::List);
         assert_eq!(opts(&["--list", "--json"]).mode, Mode::List);
-        for other in ["--check", "--dry-run", "--create", "--force"] {
+        for other in ["--check", "--dry-run", "--create"] {
             assert!(InstallArgs::try_parse_from(["wrapt-install", "--list", other]).is_err());
         }
+        // --force: as root, trust the environment's owner.
+        assert!(opts(&["--list", "--force"]).target.trust_writers);
+        assert!(opts(&["--check", "--force"]).target.trust_writers);
+        assert!(!opts(&["--check"]).target.trust_writers);
         for other in [["--enable", "g"], ["--disable", "g"], ["--mode", "pth"]] {
             let mut argv = vec!["wrapt-install", "--list"];
             argv.extend(other);

@@ -50,6 +50,14 @@ impl Output {
         eprintln!("{}: {}: {msg}", self.program, label("problem"));
     }
 
+    /// What the tool is about to do that the caller should know of (on
+    /// stderr, so that `--json` output stays one object).
+    pub fn notice(&self, msg: impl Display) {
+        if self.verbosity >= Verbosity::Normal {
+            eprintln!("{}: {msg}", self.program);
+        }
+    }
+
     pub fn waiting(&self, purelib: &Path) {
         if self.verbosity >= Verbosity::Normal {
             eprintln!(

@@ -409,10 +409,9 @@ impl Plan {
     /// the stage of its source (the `sitecustomize` package's comes after
     /// its `__init__.py`, which works without it), and
     /// lists it in RECORD without a hash, as pip lists bytecode: marshal's
-    /// output follows the compiling interpreter's state (its reference
-    /// flags follow reference counts: on 3.9 the bytes of a first install
-    /// and of a reinstall differed), and bytecode valid for the same source
-    /// is as good.
+    /// output can follow the compiling interpreter's state (its reference
+    /// flags follow reference counts), so the same code may serialise
+    /// differently; `--check` then compares the code itself.
     pub fn add_bytecode(&mut self, compiled: Vec<(String, Vec<u8>)>) {
         let record_path = self.record_path().to_owned();
         self.files.retain(|f| f.stage != Stage::Record);
@@ -430,9 +429,10 @@ impl Plan {
         self.add_record(record_path);
     }
 
-    /// Whether `on_disk` is as good as the planned bytecode at `path`: the
-    /// same 16-byte header, so valid for the same source (magic number,
-    /// flags, source mtime and size).
+    /// Whether `on_disk` could hold the planned bytecode at `path` in
+    /// other bytes: the same 16-byte header, so compiled by this
+    /// interpreter for the same source (magic number, flags, source mtime
+    /// and size).
     pub fn same_bytecode(&self, path: &str, on_disk: &[u8]) -> bool {
         const HEADER: usize = 16;
         self.is_bytecode_of_ours(path)
@@ -451,7 +451,7 @@ impl Plan {
     }
 
     /// The planned source that `path` is the cached bytecode of, if any.
-    fn source_of_bytecode(&self, path: &str) -> Option<&PlannedFile> {
+    pub fn source_of_bytecode(&self, path: &str) -> Option<&PlannedFile> {
         let (dir, name) = path.rsplit_once("/__pycache__/")?;
         if name.contains('/')
             || std::path::Path::new(name)

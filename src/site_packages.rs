@@ -70,7 +70,9 @@ pub enum Node {
         mtime: SystemTime,
     },
     Symlink,
-    Directory,
+    Directory {
+        mode: u32,
+    },
     /// A FIFO, socket or device: not opened for reading, so a FIFO cannot
     /// block the run.
     Special,
@@ -211,7 +213,11 @@ impl SitePackages {
             rustix::fs::fstat(&fd).map_err(|e| failed("inspect", &self.path.join(rel), e))?;
         match Kind::of(FileType::from_raw_mode(stat.st_mode)) {
             Kind::File => {}
-            Kind::Directory => return Ok(Node::Directory),
+            Kind::Directory => {
+                return Ok(Node::Directory {
+                    mode: stat.st_mode & 0o7777,
+                })
+            }
             Kind::Symlink | Kind::Special => return Ok(Node::Special),
         }
         let mut bytes = Vec::new();
@@ -639,7 +645,10 @@ mod tests {
         for site in both(purelib) {
             assert!(matches!(site.inspect("link").unwrap(), Node::Symlink));
             assert!(matches!(site.inspect("fifo").unwrap(), Node::Special));
-            assert!(matches!(site.inspect("dir").unwrap(), Node::Directory));
+            assert!(matches!(
+                site.inspect("dir").unwrap(),
+                Node::Directory { .. }
+            ));
             assert!(matches!(site.inspect("missing").unwrap(), Node::Missing));
             assert!(matches!(
                 site.inspect("missing/file").unwrap(),

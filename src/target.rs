@@ -10,58 +10,99 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::options::{Scope, TargetSpec};
+use crate::{site, trust};
 
 /// The oldest Python the bootstrap supports (abi3-py39).
 const MINIMUM: (u32, u32) = (3, 9);
 
-/// Printed as one JSON object by the target's interpreter. Valid on Python
-/// 2.7 and 3.x alike, so that a too-old interpreter gets a clear "too old"
-/// rather than a syntax error.
+/// Printed as one JSON object by the target's interpreter, run with `-I
+/// -S`: nothing from the environment runs, not its `.pth` files, not its
+/// `sitecustomize`, so the probe works out what `site` would have set.
+///
+/// Without `site`, `sys.prefix` is the base installation's before CPython
+/// 3.14 (and on PyPy): the probe finds `pyvenv.cfg` where `site.venv()`
+/// does, beside the interpreter as invoked or one directory up, reads the
+/// two keys `site` reads, and sets the prefixes as `site.venv()` would,
+/// before `sysconfig` is imported, which takes `sys.prefix` as it finds it
+/// (and from 3.11 picks the `venv` scheme when it differs from
+/// `sys.base_prefix`). The site directories come from
+/// `site.getsitepackages(prefixes)` (Debian's lists dist-packages), never
+/// from `site.main()`, `venv()` or `addsitepackages()`, which run `.pth`
+/// files; without system site-packages, `site` disables the user
+/// site-packages.
+///
+/// The `sitecustomize` modules are looked for up to purelib: in the
+/// interpreter's own entries and in the site directories, in `site`'s
+/// order; a later one is for ours to run. The user site-packages is left
+/// out, as ours may be installed there. ([`resolve`] looks again when a
+/// `.pth` path line puts a directory before purelib.)
+///
+/// No f-strings: CPython 3.4 to 3.8 (which accept `-I`) parse it too, and
+/// are told they are too old.
 const PROBE: &str = r#"
-import json, os, site, sys, sysconfig
-try:
-    implementation = sys.implementation.name
-except AttributeError:
-    import platform
-    implementation = platform.python_implementation().lower()
-purelib = sysconfig.get_paths()["purelib"]
-# The sitecustomize modules on sys.path up to purelib: a later one is for
-# ours to run. '' is the probe's own directory, not on sys.path while site
-# runs.
+import os, sys
+exe_dir = os.path.dirname(os.path.abspath(sys.executable))
+venv = os.path.dirname(exe_dir)
+configs = [path for path in (os.path.join(exe_dir, "pyvenv.cfg"), os.path.join(venv, "pyvenv.cfg"))
+           if os.path.isfile(path)]
+system_site = True
+if configs:
+    sys._home = None
+    with open(configs[0], encoding="utf-8") as config:
+        for line in config:
+            key, equals, value = line.partition("=")
+            key = key.strip().lower()
+            if equals and key == "include-system-site-packages":
+                system_site = value.strip().lower() == "true"
+            elif equals and key == "home":
+                sys._home = value.strip()
+    sys.prefix = sys.exec_prefix = venv
+import json, site, sysconfig
+from importlib.machinery import PathFinder
+if configs:
+    venv_site_dirs = site.getsitepackages([venv])
+    prefixes = [venv] + ([sys.base_prefix, sys.base_exec_prefix] if system_site else [])
+else:
+    venv_site_dirs = []
+    prefixes = [sys.prefix, sys.exec_prefix]
+site_dirs = site.getsitepackages(prefixes)
+paths = sysconfig.get_paths()
 sitecustomize = []
-try:
-    from importlib.machinery import PathFinder
-except ImportError:
-    PathFinder = None
-import os.path
-for entry in sys.path if PathFinder else ():
+for entry in sys.path + [d for d in venv_site_dirs + site_dirs if os.path.isdir(d)]:
     try:
-        spec = entry and PathFinder.find_spec("sitecustomize", [entry])
+        spec = PathFinder.find_spec("sitecustomize", [entry])
     except Exception:
         spec = None
     if spec and spec.has_location:
         sitecustomize.append(spec.origin)
-    if entry and os.path.realpath(entry) == os.path.realpath(purelib):
+    if os.path.realpath(entry) == os.path.realpath(paths["purelib"]):
         break
 sys.stdout.write(json.dumps({
-    "implementation": implementation,
+    "implementation": sys.implementation.name,
     "version": list(sys.version_info[:3]),
     "abiflags": getattr(sys, "abiflags", ""),
     "gil_disabled": bool(sysconfig.get_config_var("Py_GIL_DISABLED")),
-    "purelib": purelib,
+    "purelib": paths["purelib"],
     "prefix": sys.prefix,
-    "base_prefix": getattr(sys, "base_prefix", sys.prefix),
-    "real_prefix": getattr(sys, "real_prefix", None),
+    "base_prefix": sys.base_prefix,
     "executable": sys.executable,
+    "path": sys.path,
     "sitecustomize": sitecustomize,
     "user_site": site.getusersitepackages(),
-    "site_dirs": site.getsitepackages() if hasattr(site, "getsitepackages") else [],
-    # site.check_enableusersite() without -s, which the probe runs with.
-    "user_site_enabled": not hasattr(os, "getuid")
-        or (os.geteuid() == os.getuid() and os.getegid() == os.getgid()),
-    "stdlib": sysconfig.get_paths()["stdlib"],
+    "venv_site_dirs": venv_site_dirs,
+    "site_dirs": site_dirs,
+    # site.check_enableusersite() as a start without -I would answer it,
+    # and off where site.venv() turns it off.
+    "user_site_enabled": system_site and (not hasattr(os, "getuid")
+        or (os.geteuid() == os.getuid() and os.getegid() == os.getgid())),
+    "stdlib": paths["stdlib"],
 }) + "\n")
 "#;
+
+/// For an interpreter that rejects `-I` (Python 2, and 3 before 3.4), run
+/// with `-E -s -S` instead: which one it is, from builtins alone, so that
+/// it can be told it is too old.
+const VERSION_SCRIPT: &str = "import sys; sys.stdout.write('%s %d %d %d' % (('pypy' if '__pypy__' in sys.builtin_module_names else 'cpython',) + tuple(sys.version_info[:3])))";
 
 /// What the interpreter said about itself.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -73,14 +114,20 @@ pub struct Interpreter {
     pub purelib: PathBuf,
     pub prefix: PathBuf,
     pub base_prefix: PathBuf,
-    pub real_prefix: Option<PathBuf>,
     pub executable: PathBuf,
+    /// `sys.path` as the interpreter starts, before `site`.
+    #[serde(default)]
+    pub path: Vec<PathBuf>,
     /// The `sitecustomize` modules found on `sys.path` up to `purelib`, in
     /// its order.
     #[serde(default)]
     pub sitecustomize: Vec<PathBuf>,
     #[serde(default)]
     pub user_site: PathBuf,
+    /// The virtual environment's own site directories, which `site` adds
+    /// first (before the user site-packages); none outside one.
+    #[serde(default)]
+    pub venv_site_dirs: Vec<PathBuf>,
     /// `site.getsitepackages()`: the directories `site` adds, when they
     /// exist, and reads `.pth` files from.
     #[serde(default)]
@@ -94,14 +141,7 @@ pub struct Interpreter {
 impl Interpreter {
     /// `Python 3.12.1`, `PyPy 3.10.14` (the language version).
     pub fn description(&self) -> String {
-        let name = match self.implementation.as_str() {
-            "cpython" => "Python",
-            "pypy" => "PyPy",
-            "graalpy" => "GraalPy",
-            other => other,
-        };
-        let [major, minor, micro] = self.version;
-        format!("{name} {major}.{minor}.{micro}")
+        description(&self.implementation, self.version)
     }
 
     /// Why a `sitecustomize` package in `target` (this interpreter's
@@ -171,11 +211,23 @@ impl Interpreter {
         marker.is_file().then_some(marker)
     }
 
-    /// `sys.prefix != sys.base_prefix` (PEP 405), or an old-style
-    /// virtualenv's `sys.real_prefix`.
+    /// `sys.prefix != sys.base_prefix` (PEP 405). An old-style virtualenv
+    /// (before 20.0), whose own `site.py` set `sys.real_prefix`, creates no
+    /// environment for the Pythons supported here.
     pub fn is_virtual_env(&self) -> bool {
-        self.prefix != self.base_prefix || self.real_prefix.is_some()
+        self.prefix != self.base_prefix
     }
+}
+
+/// `Python 3.12.1`, `PyPy 3.10.14`.
+fn description(implementation: &str, [major, minor, micro]: [u32; 3]) -> String {
+    let name = match implementation {
+        "cpython" => "Python",
+        "pypy" => "PyPy",
+        "graalpy" => "GraalPy",
+        other => other,
+    };
+    format!("{name} {major}.{minor}.{micro}")
 }
 
 /// The environment to act on.
@@ -225,15 +277,18 @@ fn choose(spec: &TargetSpec, virtual_env: Option<OsString>, cwd: &Path) -> Resul
     Err(Error::NoTarget)
 }
 
-/// Resolves and probes the target.
+/// Resolves and probes the target. As root, refuses an environment
+/// another user can change (unless `spec.trust_writers`): its interpreter
+/// before running it, its site-packages before anything else.
 pub fn resolve(spec: &TargetSpec) -> Result<Layout> {
     let cwd = std::env::current_dir()?;
     let choice = choose(spec, std::env::var_os("VIRTUAL_ENV"), &cwd)?;
+    let refuse_writers = !spec.trust_writers;
     let interpreter = match choice {
         Choice::Venv(dir) | Choice::VirtualEnv(dir) if spec.create => {
             let dir = std::path::absolute(&dir)?;
             if dir.symlink_metadata().is_err() {
-                create_venv(&dir, spec.python.as_deref())?;
+                create_venv(&dir, spec.python.as_deref(), refuse_writers)?;
             }
             venv_interpreter(&dir)?
         }
@@ -249,8 +304,12 @@ pub fn resolve(spec: &TargetSpec) -> Result<Layout> {
         }
         Choice::Python(exe) => interpreter_path(&exe)?,
     };
-    let info = probe(&interpreter)?;
+    if refuse_writers {
+        trust::interpreter(&interpreter)?;
+    }
+    let mut info = probe(&interpreter)?;
     check_supported(&interpreter, &info, spec.scope)?;
+    info.sitecustomize = sitecustomize_before_purelib(&interpreter, &info)?;
     let purelib = match spec.scope {
         Scope::User => info.user_site.clone(),
         Scope::Venv | Scope::System => info.purelib.clone(),
@@ -288,11 +347,42 @@ pub fn resolve(spec: &TargetSpec) -> Result<Layout> {
             })
         }
     }
+    if refuse_writers {
+        let environment = (spec.scope == Scope::Venv).then_some(info.prefix.as_path());
+        trust::site_packages(&purelib, environment)?;
+    }
     Ok(Layout {
         interpreter,
         info,
         purelib,
     })
+}
+
+/// The `sitecustomize` modules up to purelib: as the probe found them,
+/// unless a `.pth` path line puts a directory before purelib, which the
+/// probe did not search (a site directory comes before purelib where the
+/// platlibdir is `lib64`): then the first on the whole of `sys.path` up to
+/// purelib, which is all [`Interpreter::sitecustomize_conflict`] needs.
+fn sitecustomize_before_purelib(interpreter: &Path, info: &Interpreter) -> Result<Vec<PathBuf>> {
+    let canonical = |path: &Path| path.canonicalize().unwrap_or_else(|_| path.to_owned());
+    let purelib = canonical(&info.purelib);
+    let path = site::sys_path(info, false);
+    let mut before = Vec::new();
+    for entry in &path.entries {
+        before.push(entry.clone());
+        if canonical(entry) == purelib {
+            break;
+        }
+    }
+    if !before.iter().any(|entry| path.from_pth.contains(entry)) {
+        return Ok(info.sitecustomize.clone());
+    }
+    sitecustomize_in(interpreter, &before)
+        .map(|found| found.into_iter().collect())
+        .map_err(|reason| Error::Probe {
+            path: interpreter.to_owned(),
+            reason,
+        })
 }
 
 /// `DIR/bin/python`, else `DIR/bin/python3`; each failure named precisely.
@@ -373,9 +463,13 @@ fn find_on_path(name: &Path) -> Option<PathBuf> {
         })
 }
 
-/// `PY -m venv DIR`, PY being `--python` or `python3` on `PATH`.
-fn create_venv(dir: &Path, base: Option<&Path>) -> Result<()> {
+/// `PY -m venv DIR`, PY being `--python` or `python3` on `PATH` (as root,
+/// one no other user can change, unless `refuse_writers` is off).
+fn create_venv(dir: &Path, base: Option<&Path>, refuse_writers: bool) -> Result<()> {
     let base = interpreter_path(base.unwrap_or(Path::new("python3")))?;
+    if refuse_writers {
+        trust::interpreter(&base)?;
+    }
     let mut cmd = Command::new(&base);
     cmd.arg("-m").arg("venv").arg(dir);
     clean_python_env(&mut cmd);
@@ -450,25 +544,17 @@ pub(crate) fn clean_python_env(cmd: &mut Command) {
     cmd.env("WRAPT_PATCHES", "0");
 }
 
-/// Runs `EXE -E -B [-s] -c SCRIPT` from `/`, with the caller's Python
-/// variables cleared, and returns the output of a run that succeeded;
-/// `what` names the run in the error of one that did not. Not `-I`: Python
-/// 2.7 rejects it, and it deserves a clean "too old" message from the probe.
-/// `-B`: a question writes nothing, not even the bytecode of what `site`
-/// imports, which may be reached through a symlink the environment's owner
-/// put in place of our package.
-pub(crate) fn run_script(
+/// Runs `EXE FLAGS -c SCRIPT` from `/`, with the caller's Python variables
+/// cleared, and returns the output of a run that succeeded; `what` names
+/// the run in the error of one that did not.
+fn run_script(
     interpreter: &Path,
+    flags: &[&str],
     script: &str,
-    user_site: bool,
     what: &str,
 ) -> Result<std::process::Output> {
     let mut cmd = Command::new(interpreter);
-    cmd.args(["-E", "-B"]);
-    if !user_site {
-        cmd.arg("-s");
-    }
-    cmd.args(["-c", script]).current_dir("/");
+    cmd.args(flags).args(["-c", script]).current_dir("/");
     clean_python_env(&mut cmd);
     let output = output(&mut cmd).map_err(|source| Error::Spawn {
         path: interpreter.to_owned(),
@@ -515,13 +601,15 @@ pub fn pythonpath_entries(pythonpath: &std::ffi::OsStr, cwd: &Path) -> Vec<PathB
 /// The `sitecustomize` that `interpreter` would import from `entries`
 /// (`PYTHONPATH`'s, which come before every other `sys.path` entry but the
 /// script's directory), if any; the problem, described, if it cannot say.
+/// Run with `-I -S`: the import system's own finder, on those entries
+/// alone.
 pub fn sitecustomize_in(
     interpreter: &Path,
     entries: &[PathBuf],
 ) -> Result<Option<PathBuf>, String> {
     use std::os::unix::ffi::OsStrExt as _;
     let mut cmd = Command::new(interpreter);
-    cmd.args(["-E", "-s", "-c", FIND_SITECUSTOMIZE])
+    cmd.args(["-I", "-S", "-c", FIND_SITECUSTOMIZE])
         .args(entries)
         .current_dir("/");
     clean_python_env(&mut cmd);
@@ -529,7 +617,7 @@ pub fn sitecustomize_in(
         output(&mut cmd).map_err(|e| format!("could not run {}: {e}", interpreter.display()))?;
     if !output.status.success() {
         return Err(format!(
-            "{} could not look for a sitecustomize on PYTHONPATH ({}): {}",
+            "{} could not look for a sitecustomize ({}): {}",
             interpreter.display(),
             output.status,
             last_line(&output.stderr)
@@ -539,9 +627,13 @@ pub fn sitecustomize_in(
         .then(|| PathBuf::from(std::ffi::OsStr::from_bytes(&output.stdout))))
 }
 
-/// Runs the probe (see [`run_script`]).
+/// Runs the probe (see [`PROBE`]).
 fn probe(interpreter: &Path) -> Result<Interpreter> {
-    let output = run_script(interpreter, PROBE, false, "it")?;
+    let output = match run_script(interpreter, &["-I", "-S"], PROBE, "it") {
+        Ok(output) => output,
+        Err(err @ Error::Probe { .. }) => return Err(too_old(interpreter).unwrap_or(err)),
+        Err(err) => return Err(err),
+    };
     let failure = |reason: String| Error::Probe {
         path: interpreter.to_owned(),
         reason,
@@ -558,6 +650,21 @@ fn probe(interpreter: &Path) -> Result<Interpreter> {
             ))
         })?;
     serde_json::from_str(json).map_err(|e| failure(format!("unexpected answer {json:?}: {e}")))
+}
+
+/// The "too old" error for an interpreter that failed the probe, if that
+/// is why (see [`VERSION_SCRIPT`]).
+fn too_old(interpreter: &Path) -> Option<Error> {
+    let output = run_script(interpreter, &["-E", "-s", "-S"], VERSION_SCRIPT, "it").ok()?;
+    let text = String::from_utf8(output.stdout).ok()?;
+    let mut words = text.split(' ');
+    let implementation = words.next()?;
+    let mut number = || words.next()?.parse::<u32>().ok();
+    let version = [number()?, number()?, number()?];
+    ((version[0], version[1]) < MINIMUM).then(|| Error::TooOld {
+        description: description(implementation, version),
+        path: interpreter.to_owned(),
+    })
 }
 
 fn check_supported(interpreter: &Path, info: &Interpreter, scope: Scope) -> Result<()> {
@@ -603,6 +710,31 @@ pub(crate) fn last_line(bytes: &[u8]) -> String {
 }
 
 #[cfg(test)]
+impl Interpreter {
+    /// A CPython in a virtual environment at `/v`, for tests to vary.
+    pub fn example(version: [u32; 3]) -> Interpreter {
+        let [major, minor, _] = version;
+        Interpreter {
+            implementation: "cpython".into(),
+            version,
+            abiflags: String::new(),
+            gil_disabled: false,
+            purelib: format!("/v/lib/python{major}.{minor}/site-packages").into(),
+            prefix: "/v".into(),
+            base_prefix: "/usr".into(),
+            executable: "/v/bin/python".into(),
+            path: Vec::new(),
+            sitecustomize: Vec::new(),
+            user_site: PathBuf::new(),
+            venv_site_dirs: Vec::new(),
+            site_dirs: Vec::new(),
+            user_site_enabled: false,
+            stdlib: PathBuf::new(),
+        }
+    }
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
@@ -612,6 +744,7 @@ mod tests {
             python: python.map(PathBuf::from),
             scope: Scope::Venv,
             create,
+            trust_writers: false,
         }
     }
 
@@ -721,20 +854,9 @@ mod tests {
     fn sitecustomize_conflicts() {
         let purelib = Path::new("/v/lib/python3.12/site-packages");
         let with = |found: &[&str]| Interpreter {
-            implementation: "cpython".into(),
-            version: [3, 12, 1],
-            abiflags: String::new(),
-            gil_disabled: false,
             purelib: purelib.into(),
-            prefix: "/v".into(),
-            base_prefix: "/usr".into(),
-            real_prefix: None,
-            executable: "/v/bin/python".into(),
             sitecustomize: found.iter().map(PathBuf::from).collect(),
-            user_site: PathBuf::new(),
-            site_dirs: Vec::new(),
-            user_site_enabled: true,
-            stdlib: PathBuf::new(),
+            ..Interpreter::example([3, 12, 1])
         };
         let conflict = |found: &[&str]| with(found).sitecustomize_conflict(purelib);
         assert_eq!(conflict(&[]), None);
@@ -774,20 +896,12 @@ mod tests {
     #[test]
     fn support_checks() {
         let info = Interpreter {
-            implementation: "cpython".into(),
-            version: [3, 8, 18],
-            abiflags: String::new(),
-            gil_disabled: false,
             purelib: "/x/lib/python3.8/site-packages".into(),
             prefix: "/x".into(),
-            base_prefix: "/usr".into(),
-            real_prefix: None,
             executable: "/x/bin/python".into(),
-            sitecustomize: Vec::new(),
             user_site: "/home/u/.local/lib/python3.8/site-packages".into(),
-            site_dirs: Vec::new(),
             user_site_enabled: true,
-            stdlib: PathBuf::new(),
+            ..Interpreter::example([3, 8, 18])
         };
         let err = check_supported(Path::new("/x/bin/python"), &info, Scope::Venv).unwrap_err();
         assert_eq!(
@@ -803,11 +917,6 @@ mod tests {
         assert!(err
             .to_string()
             .starts_with("Python 3.12.1 at /usr/bin/python3 is not a virtual environment;"));
-        let old_virtualenv = Interpreter {
-            real_prefix: Some("/usr".into()),
-            ..system.clone()
-        };
-        assert!(check_supported(Path::new("/v/bin/python"), &old_virtualenv, Scope::Venv).is_ok());
         let pypy = Interpreter {
             implementation: "pypy".into(),
             version: [3, 10, 14],

@@ -111,12 +111,10 @@ pub fn plan_install(
         let (action, problem) = match site.inspect(&file.path)? {
             Node::Missing => (Action::Create, None),
             Node::Symlink => (Action::Replace, Some(Problem::Symlink)),
-            Node::Directory => (Action::Replace, Some(Problem::Directory)),
+            Node::Directory { .. } => (Action::Replace, Some(Problem::Directory)),
             // A FIFO or a device where we write a file: not ours.
             Node::Special => (Action::Replace, Some(Problem::Foreign)),
-            Node::File { bytes, mode, mtime }
-                if bytes == file.bytes || plan.same_bytecode(&file.path, &bytes) =>
-            {
+            Node::File { bytes, mode, mtime } if bytes == file.bytes => {
                 // Identical bytes are ours whoever wrote them; a wrong mode,
                 // or an mtime our bytecode no longer matches, is fixed by
                 // rewriting.
@@ -207,7 +205,7 @@ fn plan_removals<'a>(
         let (action, problem) = match site.inspect(path)? {
             Node::Missing => (Action::Missing, None),
             Node::Symlink => (Action::Remove, Some(Problem::Symlink)),
-            Node::Directory => (Action::Remove, Some(Problem::Directory)),
+            Node::Directory { .. } => (Action::Remove, Some(Problem::Directory)),
             // Listed as a file, now a FIFO or a device: not what we wrote.
             Node::Special => (Action::Remove, Some(Problem::Modified)),
             Node::File { bytes, .. } => (Action::Remove, ownership(records, path, &bytes)),

@@ -55,7 +55,7 @@ pub fn installed_records(site: &SitePackages, tolerate_bad: bool) -> Result<Vec<
         let bytes = match site.inspect(&record_path)? {
             Node::Missing => continue,
             Node::File { bytes, .. } => bytes,
-            Node::Directory => return Err(not_a_file("a directory")),
+            Node::Directory { .. } => return Err(not_a_file("a directory")),
             Node::Symlink => return Err(not_a_file("a symlink")),
             Node::Special => return Err(not_a_file("a special file")),
         };
@@ -278,7 +278,9 @@ pub fn verify(site: &SitePackages, records: &[InstalledRecord]) -> Result<(usize
             match node {
                 Node::Missing => problems.push(format!("{} is missing", full.display())),
                 Node::Symlink => problems.push(format!("{} is a symlink", full.display())),
-                Node::Directory => problems.push(format!("{} is a directory", full.display())),
+                Node::Directory { .. } => {
+                    problems.push(format!("{} is a directory", full.display()));
+                }
                 Node::Special => {
                     problems.push(format!("{} is not a regular file", full.display()));
                 }

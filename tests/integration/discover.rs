@@ -8,7 +8,8 @@ use std::process::Output;
 use serde_json::{json, Value};
 
 use crate::support::{
-    describe, pypy, pythons, run_ok, snapshot, stderr, stdout, wrapt_install, PatchDist, Venv,
+    describe, plant_pth, pypy, pythons, pythons_and_pypy, run_ok, snapshot, stderr, stdout,
+    wrapt_install, PatchDist, Venv,
 };
 
 fn list(venv: &Venv, args: &[&str]) -> Output {
@@ -232,7 +233,8 @@ fn lists_where_wrapt_bootstrap_is_not_installed() {
 
 #[test]
 fn list_with_another_mode_is_a_usage_error() {
-    for other in ["--check", "--dry-run", "--force"] {
+    // --force is no mode: as root, it trusts the environment's owner.
+    for other in ["--check", "--dry-run"] {
         let output = wrapt_install()
             .args(["--venv", "/nonexistent", "--list", other])
             .output()
@@ -243,5 +245,89 @@ fn list_with_another_mode_is_a_usage_error() {
             "{}",
             describe(&output)
         );
+    }
+}
+
+/// Regression (issue 13): --list ran the interpreter with site, so a
+/// planted .pth import line ran as the caller. It now works out sys.path
+/// itself: the same sys.path site builds, on every interpreter, with the
+/// distributions a .pth path line reaches, and nothing run.
+#[test]
+fn sys_path_is_the_one_site_builds_and_nothing_runs() {
+    for python in pythons_and_pypy() {
+        let venv = Venv::new(python);
+        let site = &venv.site_packages;
+        let marker = plant_pth(site);
+        let reached = venv.root.join("reached only by a path line");
+        fs::create_dir(&reached).unwrap();
+        PatchDist {
+            name: "reached-patches",
+            group: "reached.patches",
+            entries: &[("json", "reached_patch:hook")],
+            modules: &[],
+        }
+        .write_into(&reached);
+        for dir in ["abs", "rel", "hidden", "bom"] {
+            fs::create_dir(venv.root.join(dir)).unwrap();
+        }
+        fs::write(
+            site.join("paths.pth"),
+            format!(
+                "# comment\n\n{}\n../../../rel  \nmissing\n{}\n../../../abs\n",
+                venv.root.join("abs").display(),
+                reached.display()
+            ),
+        )
+        .unwrap();
+        // Which versions skip a hidden .pth, or drop a byte order mark, is
+        // the real interpreter's to say.
+        fs::write(site.join(".hidden.pth"), "../../../hidden\n").unwrap();
+        fs::write(site.join("bom.pth"), "\u{feff}../../../bom\n").unwrap();
+
+        for args in [&["--json"][..], &[]] {
+            let output = list(&venv, args);
+            assert!(
+                !marker.exists(),
+                "{python}: --list {args:?} ran a .pth line"
+            );
+            assert!(
+                !stdout(&output).contains("planted .pth ran"),
+                "{python}: {}",
+                describe(&output)
+            );
+        }
+        let report = list_json(&venv);
+        assert_eq!(
+            group(&report, "reached.patches")["distributions"][0]["path"],
+            json!(reached.join("reached_patches-1.0.dist-info")),
+            "{python}"
+        );
+        let planted = [
+            site.join("zz_planted.pth"),
+            site.join("zz_planted_print.pth"),
+        ];
+        assert_eq!(report["not_run"], json!(planted), "{python}");
+        let text = list(&venv, &[]);
+        for file in &planted {
+            assert!(
+                stderr(&text).contains(&format!(
+                    "{} has import lines, which --list does not run",
+                    file.display()
+                )),
+                "{python}: {}",
+                describe(&text)
+            );
+        }
+
+        // What a real start of the environment puts on sys.path (and the
+        // planted line does run there).
+        let real = venv.run_code(
+            crate::support::Implementation::Fallback,
+            &[],
+            "import json, sys; print(json.dumps([p for p in sys.path if p]))",
+        );
+        assert!(marker.exists(), "{python}: the planted line did not run");
+        let real: Value = serde_json::from_str(stdout(&real).lines().last().unwrap()).unwrap();
+        assert_eq!(report["sys_path"], real, "{python}");
     }
 }

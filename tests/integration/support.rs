@@ -709,3 +709,26 @@ pub fn base_installation(python: &Python, home: &Path) -> PathBuf {
     }
     exe
 }
+
+/// Plants `.pth` files in `site` whose import lines would each show that
+/// they ran: one appends the `WRAPT_PATCHES` it ran with to the returned
+/// marker file (a run of ours that is not meant to start the environment
+/// sets `0`), one prints on stdout. For the tests that prove a command runs
+/// nothing from site-packages.
+pub fn plant_pth(site: &Path) -> PathBuf {
+    let marker = site.parent().unwrap().join("planted-pth-ran");
+    fs::write(
+        site.join("zz_planted.pth"),
+        format!(
+            "import os; f = open({:?}, 'a'); f.write(os.environ.get('WRAPT_PATCHES', '-') + '\\n'); f.close()\n",
+            marker.to_str().unwrap()
+        ),
+    )
+    .unwrap();
+    fs::write(
+        site.join("zz_planted_print.pth"),
+        "import sys; sys.stdout.write('planted .pth ran\\n')\n",
+    )
+    .unwrap();
+    marker
+}

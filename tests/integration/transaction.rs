@@ -958,6 +958,12 @@ fn hostile_targets_are_refused_with_one_line_and_nothing_written() {
     let root = scratch.path();
     let file = root.join("a file");
     fs::write(&file, "").unwrap();
+    // A level down: as root, an interpreter in a directory whose parent
+    // anyone can write (the scratch directory's, /tmp) is refused first, as
+    // anyone could put a pyvenv.cfg there.
+    let not_executable = root.join("bin/a file");
+    fs::create_dir(root.join("bin")).unwrap();
+    fs::write(&not_executable, "").unwrap();
     let plain = root.join("plain dir");
     fs::create_dir(&plain).unwrap();
     let no_python = fake_venv(&root.join("no-python"), "");
@@ -1003,7 +1009,10 @@ fn hostile_targets_are_refused_with_one_line_and_nothing_written() {
             vec!["--python".into(), root.join("missing/python").into()],
             "does not exist",
         ),
-        (vec!["--python".into(), file.into()], "could not be run"),
+        (
+            vec!["--python".into(), not_executable.into()],
+            "could not be run",
+        ),
         (
             vec!["--python".into(), newest().exe.clone().into()],
             "not a virtual environment",
@@ -1399,8 +1408,14 @@ fn assert_symlinked_package_is_never_followed(without_openat2: Option<&str>) {
     std::os::unix::fs::symlink(outside.path(), &package).unwrap();
     let before = fingerprint(outside.path());
 
+    // --check holds our files against what this version installs, and
+    // names the link among what differs; a change refuses it outright.
+    assert_check_names(
+        &venv,
+        &format!("{} is a symlink", package.display()),
+        without_openat2,
+    );
     let named = format!("{} is a symlinked directory", package.display());
-    assert_check_names(&venv, &named, without_openat2);
     assert_every_change_refused(&venv, &named, without_openat2);
     assert!(
         fingerprint(outside.path()) == before,
