@@ -12,6 +12,7 @@
 //! recompiled rather than shadowed. They carry no column tables (`-X
 //! no_debug_ranges`, 3.11+): only tracebacks' `^^^` markers are lost.
 
+use std::io::Write as _;
 use std::path::Path;
 use std::process::Command;
 
@@ -151,7 +152,10 @@ pub fn equivalent(
 /// bytecode) together approach the kernel's 128 KiB limit on one argument.
 fn request_file(request: &serde_json::Value) -> Result<tempfile::NamedTempFile, String> {
     let mut file = tempfile::NamedTempFile::new().map_err(|e| e.to_string())?;
-    serde_json::to_writer(&mut file, request).map_err(|e| e.to_string())?;
+    // Serialised first and written at once: to_writer on the file made a
+    // write call per token, some 3,400 per install.
+    let bytes = serde_json::to_vec(request).map_err(|e| e.to_string())?;
+    file.write_all(&bytes).map_err(|e| e.to_string())?;
     Ok(file)
 }
 
