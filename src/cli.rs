@@ -17,8 +17,9 @@ macro_rules! exit_codes {
      --mode sitecustomize where another sitecustomize would win, a --mode
      the interpreter ignores
   3  refused to touch a file that is not ours (foreign or modified; --force
-     overrides), or a symlinked directory (never followed); as root, refused
-     an environment another user can change (--force trusts them)
+     overrides), or a symlink where ours should be (never followed); as
+     root, refused an environment another user can change (--force trusts
+     them)
   4  I/O or permission error; the next run completes or reverses it"
     };
 }
