@@ -279,47 +279,16 @@ fn named(name: Option<String>) -> String {
 
 /// The user's name, from the system's user database.
 fn user_name(uid: u32) -> Option<String> {
-    let mut buf = vec![0; 16 << 10];
-    // SAFETY: an all-zero passwd is a valid value for getpwuid_r to fill.
-    let mut entry: libc::passwd = unsafe { std::mem::zeroed() };
-    let mut found = std::ptr::null_mut();
-    // SAFETY: every pointer is valid for the call, buf for its length; on
-    // success `found` points at `entry`, whose strings live in `buf`.
-    let name = unsafe {
-        let status = libc::getpwuid_r(
-            uid,
-            &raw mut entry,
-            buf.as_mut_ptr(),
-            buf.len(),
-            &raw mut found,
-        );
-        if status != 0 || found.is_null() {
-            return None;
-        }
-        std::ffi::CStr::from_ptr(entry.pw_name)
-    };
-    Some(name.to_string_lossy().into_owned())
+    nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(uid))
+        .ok()
+        .flatten()
+        .map(|user| user.name)
 }
 
 /// The group's name, from the system's group database.
 fn group_name(gid: u32) -> Option<String> {
-    let mut buf = vec![0; 16 << 10];
-    // SAFETY: an all-zero group is a valid value for getgrgid_r to fill.
-    let mut entry: libc::group = unsafe { std::mem::zeroed() };
-    let mut found = std::ptr::null_mut();
-    // SAFETY: as in user_name.
-    let name = unsafe {
-        let status = libc::getgrgid_r(
-            gid,
-            &raw mut entry,
-            buf.as_mut_ptr(),
-            buf.len(),
-            &raw mut found,
-        );
-        if status != 0 || found.is_null() {
-            return None;
-        }
-        std::ffi::CStr::from_ptr(entry.gr_name)
-    };
-    Some(name.to_string_lossy().into_owned())
+    nix::unistd::Group::from_gid(nix::unistd::Gid::from_raw(gid))
+        .ok()
+        .flatten()
+        .map(|group| group.name)
 }

@@ -23,8 +23,7 @@ use crate::site::SysPath;
 
 /// Whether the effective user is root, the one caller checked.
 pub fn running_as_root() -> bool {
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    unsafe { libc::geteuid() == 0 }
+    rustix::process::geteuid().is_root()
 }
 
 /// Before running `interpreter`: the directory holding it and the one
