@@ -142,7 +142,7 @@ pub enum Error {
     },
 
     #[error(
-        "{path} is {}: as root, wrapt-install would run code {}; {}, or pass --force to trust them",
+        "{path} is {}: as root, acting on it would run code {}; {}, or pass --force to trust them",
         writer.what(),
         writer.who(),
         writer.remedy()

@@ -18,8 +18,7 @@ fn newest() -> &'static Python {
 /// Whether we run as root, which the root tests need; CI runs as root, so
 /// there they must not be skipped.
 fn running_as_root() -> bool {
-    // SAFETY: geteuid has no preconditions.
-    let root = unsafe { libc::geteuid() } == 0;
+    let root = rustix::process::geteuid().is_root();
     if !root {
         assert!(
             std::env::var_os("CI").is_none(),
@@ -164,7 +163,7 @@ fn root_refuses_an_environment_another_user_owns_before_running_anything() {
     let ran = mark_interpreter_runs(&venv);
     chown_all(&venv.root, 65534);
     let needle = format!(
-        "{} is owned by uid 65534 (nobody): as root, wrapt-install would run code that user controls; run it as that user, or pass --force to trust them",
+        "{} is owned by uid 65534 (nobody): as root, acting on it would run code that user controls; run it as that user, or pass --force to trust them",
         venv.root.display()
     );
     for mut command in every_command(&venv, &[]) {
