@@ -121,7 +121,7 @@ def _site_end(sys, rescan):
 
 def _may_enable(environ):
     # Whether anything may be enabled, decided before anything is loaded
-    # (DESIGN.md, startup step 1): a variable set, or defaults, and not the
+    # (README, How startup works, step 1): a variable set, or defaults, and not the
     # kill switch (empty, only commas, or one 0 / off / none), which
     # silences AUTOWRAPT_BOOTSTRAP too. The rule of wrapt_bootstrap's
     # _activate, on posix.environ's bytes; the implementation decides the

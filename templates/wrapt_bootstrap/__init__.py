@@ -110,8 +110,8 @@ def _activate():
     # idempotent: in a virtual environment site processes site-packages
     # twice before 3.15, and every subinterpreter runs site again. The
     # implementation decides, activates and reports its own failures. Where
-    # nothing can be enabled it is not even loaded (DESIGN.md, startup step
-    # 1): neither variable set and no defaults, or the kill switch
+    # nothing can be enabled it is not even loaded (README, How startup
+    # works, step 1): neither variable set and no defaults, or the kill switch
     # (empty, only commas, or one 0 / off / none), which silences
     # AUTOWRAPT_BOOTSTRAP too. The sitecustomize package makes the same
     # decision on bytes.

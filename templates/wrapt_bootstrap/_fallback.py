@@ -492,12 +492,13 @@ _ALLOWED = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-"
 
 
 def _edit(value, defaults, invalid):
-    # The list grammar of DESIGN.md, for WRAPT_PATCHES and WRAPT_PATCHES_SKIP:
-    # unset -> the defaults; empty, 0, off or none -> None (nothing, said
-    # outright); a list with a plain name -> exactly its names; a list of
-    # only +name / -name -> the defaults edited. Names ignored as invalid go
-    # to `invalid`. A name is valid when str.strip with the allowed
-    # characters leaves nothing: no regex module needed at startup.
+    # The list grammar (README, Selecting patches), for WRAPT_PATCHES and
+    # WRAPT_PATCHES_SKIP: unset -> the defaults; empty, 0, off or none ->
+    # None (nothing, said outright); a list with a plain name -> exactly its
+    # names; a list of only +name / -name -> the defaults edited. Names
+    # ignored as invalid go to `invalid`. A name is valid when str.strip
+    # with the allowed characters leaves nothing: no regex module needed at
+    # startup.
     if value is None:
         return list(defaults)
     items = [item.strip() for item in value.split(",")]
