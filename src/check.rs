@@ -255,13 +255,7 @@ fn verify_files(
     }
     // A tampered __init__.py differs from any rendering: its defaults only
     // choose which rendering the rest is held against.
-    let defaults = match site.inspect(&format!("{}/__init__.py", plan::PACKAGE_DIR)) {
-        Ok(Node::File { bytes, .. }) => std::str::from_utf8(&bytes)
-            .ok()
-            .and_then(plan::parse_defaults)
-            .unwrap_or_default(),
-        _ => std::collections::BTreeSet::new(),
-    };
+    let defaults = transaction::defaults_on_disk(site).unwrap_or_default();
     let mut plan = Plan::render(&defaults, activation);
     match bytecode::compile(&layout.interpreter, purelib, &plan.python_sources()) {
         Ok(compiled) => plan.add_bytecode(compiled),

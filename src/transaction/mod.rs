@@ -35,6 +35,6 @@ mod tests;
 pub use apply::{apply, tidy};
 pub use decide::{plan_install, plan_uninstall, refusal, Action, Change, Counts, Problem};
 pub use read::{
-    installed_activation, installed_defaults, installed_records, leftover_record, unlisted, verify,
-    InstalledRecord,
+    defaults_on_disk, installed_activation, installed_defaults, installed_records, leftover_record,
+    unlisted, verify, InstalledRecord,
 };

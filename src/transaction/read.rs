@@ -87,13 +87,7 @@ pub fn leftover_record(
     if records.iter().any(|r| r.dist_info == dist_info) {
         return Ok(None);
     }
-    let defaults = match site.inspect(&format!("{}/__init__.py", plan::PACKAGE_DIR))? {
-        Node::File { bytes, .. } => std::str::from_utf8(&bytes)
-            .ok()
-            .and_then(plan::parse_defaults)
-            .unwrap_or_default(),
-        _ => BTreeSet::new(),
-    };
+    let defaults = defaults_on_disk(site)?;
     let mut entries = Vec::new();
     let renderings = [
         Activation::Pth,
@@ -232,6 +226,26 @@ pub fn installed_activation(records: &[InstalledRecord]) -> Option<Activation> {
     }
 }
 
+/// The default groups written in an `__init__.py`; none where it does
+/// not parse.
+fn defaults_of(init_py: &[u8]) -> BTreeSet<String> {
+    std::str::from_utf8(init_py)
+        .ok()
+        .and_then(plan::parse_defaults)
+        .unwrap_or_default()
+}
+
+/// The default groups of the `wrapt_bootstrap/__init__.py` on disk,
+/// whoever wrote it; none where it is missing or does not parse.
+pub fn defaults_on_disk(site: &SitePackages) -> Result<BTreeSet<String>> {
+    Ok(
+        match site.inspect(&format!("{}/__init__.py", plan::PACKAGE_DIR))? {
+            Node::File { bytes, .. } => defaults_of(&bytes),
+            _ => BTreeSet::new(),
+        },
+    )
+}
+
 /// Reads the default groups of the installed `wrapt_bootstrap/__init__.py`,
 /// if it is ours and parses; otherwise none.
 pub fn installed_defaults(site: &SitePackages, records: &[InstalledRecord]) -> BTreeSet<String> {
@@ -243,10 +257,7 @@ pub fn installed_defaults(site: &SitePackages, records: &[InstalledRecord]) -> B
                 .flat_map(|r| &r.entries)
                 .any(|e| e.path == rel && e.matches(&bytes)) =>
         {
-            std::str::from_utf8(&bytes)
-                .ok()
-                .and_then(plan::parse_defaults)
-                .unwrap_or_default()
+            defaults_of(&bytes)
         }
         _ => BTreeSet::new(),
     }
