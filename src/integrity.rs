@@ -17,7 +17,7 @@ use std::time::SystemTime;
 
 use crate::error::Result;
 use crate::plan::{self, Plan, PlannedFile};
-use crate::site_packages::{self, Node, SitePackages};
+use crate::site_packages::{self, Node, SitePackages, MODE_DIRECTORY};
 
 /// One entry found in our part of site-packages.
 #[derive(Debug)]
@@ -51,7 +51,7 @@ pub struct Comparison {
 /// The directories and top-level files of ours that `plan` installs, and
 /// those an installation of another mode leaves behind: every one is
 /// walked, so that nothing hides in a directory of ours.
-pub fn our_roots(plan: &Plan) -> (Vec<String>, Vec<String>) {
+fn our_roots(plan: &Plan) -> (Vec<String>, Vec<String>) {
     let mut dirs = vec![plan::PACKAGE_DIR.to_owned(), plan::dist_info_dir()];
     for package in [plan::START_PACKAGE, plan::SITECUSTOMIZE] {
         // A foreign sitecustomize package is not ours to judge.
@@ -113,9 +113,6 @@ pub fn unlisted(path: &Path) -> String {
         path.display()
     )
 }
-
-/// The directory mode every install gives the directories it makes.
-const MODE_DIRECTORY: u32 = 0o755;
 
 /// Compares what was found with `plan`: every planned file present and
 /// identical, every found file planned, every directory 0755.

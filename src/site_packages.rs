@@ -47,6 +47,10 @@ use crate::error::{Error, Result};
 const TEMP_PREFIX: &str = ".wrapt-install-";
 const TEMP_SUFFIX: &str = ".tmp";
 
+/// The mode of every directory created here: never group or world
+/// writable, readable by every user of the environment, whatever the umask.
+pub const MODE_DIRECTORY: u32 = 0o755;
+
 /// Whether `name` is one of our temporary files.
 pub fn is_temp(name: &str) -> bool {
     name.starts_with(TEMP_PREFIX) && name.ends_with(TEMP_SUFFIX)
@@ -373,7 +377,8 @@ impl SitePackages {
         for name in rel.split('/') {
             reached.push(name);
             // EEXIST: there already, or made meanwhile; used as it is.
-            let created = match rustix::fs::mkdirat(&dir, name, Mode::from_raw_mode(0o755)) {
+            let created = match rustix::fs::mkdirat(&dir, name, Mode::from_raw_mode(MODE_DIRECTORY))
+            {
                 Ok(()) => true,
                 Err(Errno::EXIST) => false,
                 Err(e) => return Err(failed("create directory", &reached, e)),
@@ -382,7 +387,7 @@ impl SitePackages {
                 .ok_or_else(|| failed("open", &reached, Errno::NOENT))?;
             dir = readable(&found, &reached)?;
             if created {
-                rustix::fs::fchmod(&dir, Mode::from_raw_mode(0o755))
+                rustix::fs::fchmod(&dir, Mode::from_raw_mode(MODE_DIRECTORY))
                     .map_err(|e| failed("create directory", &reached, e))?;
             }
         }
