@@ -194,6 +194,46 @@ impl Error {
         )
     }
 
+    /// A stable name for this error (`error.code` in `--json` output).
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::NoTarget => "no_target",
+            Error::Missing { .. } => "missing",
+            Error::NotADirectory { .. } => "not_a_directory",
+            Error::NoInterpreter { .. } => "no_interpreter",
+            Error::DanglingInterpreter { .. } => "dangling_interpreter",
+            Error::NotOnPath { .. } => "not_on_path",
+            Error::Spawn { .. } => "spawn",
+            Error::Probe { .. } => "probe",
+            Error::Bytecode { .. } => "bytecode",
+            Error::TooOld { .. } => "too_old",
+            Error::NotAVenv { .. } => "not_a_venv",
+            Error::VenvNotAllowed { .. } => "venv_not_allowed",
+            Error::UserSiteDisabled { .. } => "user_site_disabled",
+            Error::ExternallyManaged { .. } => "externally_managed",
+            Error::CreateVenv { .. } => "create_venv",
+            Error::Sitecustomize { .. } => "sitecustomize",
+            Error::ActivationIgnored { .. } => "activation_ignored",
+            Error::InvalidGroup { .. } => "invalid_group",
+            Error::OtherToolsGroup { .. } => "other_tools_group",
+            Error::BadRecord { .. } => "bad_record",
+            Error::UnsafePath { .. } => "unsafe_path",
+            Error::Foreign { .. } => "foreign",
+            Error::Modified { .. } => "modified",
+            Error::Symlink { .. } => "symlink",
+            Error::SymlinkedDirectory { .. } => "symlinked_directory",
+            Error::NotARegularFile { .. } => "not_a_regular_file",
+            Error::OutsideEnvironment { .. } => "outside_environment",
+            Error::Untrusted { .. } => "untrusted",
+            Error::Lock { .. } => "lock",
+            Error::File { .. } => "file",
+            Error::IsADirectory { .. } => "is_a_directory",
+            Error::Io(_) => "io",
+            Error::CheckFailed { .. } => "check_failed",
+            Error::Json(_) => "json",
+        }
+    }
+
     /// The process exit code for this error (documented in `--help`).
     pub fn exit_code(&self) -> u8 {
         match self {

@@ -7,10 +7,52 @@ use std::fmt::Display;
 use std::io::{IsTerminal as _, Write as _};
 use std::path::Path;
 
-use serde::Serialize;
+use serde::{Serialize, Serializer};
 
 use crate::error::Result;
 use crate::options::Verbosity;
+
+/// The shape of every `--json` object, raised when a key changes meaning
+/// or goes away (new keys do not raise it).
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// A problem or a warning, as `--json` gives it: a stable `code` to match
+/// on, the file or directory it is about where there is one, and the
+/// sentence the human output prints.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Finding {
+    pub code: &'static str,
+    #[serde(serialize_with = "lossy_path_opt")]
+    pub path: Option<std::path::PathBuf>,
+    pub message: String,
+}
+
+/// A path as a JSON string. JSON strings are Unicode, so a path that is not
+/// UTF-8 keeps its valid parts and has U+FFFD for each undecodable byte
+/// sequence, rather than failing the whole output.
+pub fn lossy_path<S: Serializer>(path: &Path, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(&path.to_string_lossy())
+}
+
+/// [`lossy_path`] for an optional path (`null` without one).
+#[allow(clippy::ref_option)] // serde's serialize_with passes &Option<T>.
+pub fn lossy_path_opt<S: Serializer>(
+    path: &Option<std::path::PathBuf>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    match path {
+        Some(path) => lossy_path(path, serializer),
+        None => serializer.serialize_none(),
+    }
+}
+
+/// [`lossy_path`] for a list of paths.
+pub fn lossy_paths<S: Serializer>(
+    paths: &[std::path::PathBuf],
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    serializer.collect_seq(paths.iter().map(|p| p.to_string_lossy()))
+}
 
 #[derive(Debug, Clone, Copy)]
 pub struct Output {
