@@ -1,13 +1,17 @@
 //! Mistakes in group names are said out loud: `--enable` of a group that
 //! nothing in the environment declares and `--disable` of a group that is
-//! not a default warn (and still succeed).
+//! not a default warn (and still succeed), and under `WRAPT_PATCHES_DEBUG`
+//! the bootstrap says what it selected and why, why nothing was selected,
+//! and which enabled group no distribution declares, with the nearest one
+//! that exists. Without `WRAPT_PATCHES_DEBUG` startup stays silent.
 
 use std::fs;
 
 use serde_json::Value;
 
 use crate::support::{
-    describe, pythons, run_ok, stderr, stdout, wrapt_install, PatchDist, Venv, RECORDING_PATCH,
+    describe, each_interpreter, pypy, pythons, recording_dist, run_ok, stderr, stdout,
+    wrapt_install, Implementation, PatchDist, Venv, RECORDING_PATCH,
 };
 
 /// `wrapt-install --venv VENV ARGS`, which must succeed.
@@ -181,4 +185,238 @@ fn disable_of_a_group_that_is_not_a_default_warns_with_the_defaults() {
             .args(["--dry-run", "--json"]),
     );
     assert_eq!(json_warnings(&output), []);
+}
+
+/// What `WRAPT_PATCHES_DEBUG` prints on stderr for `python -c pass`
+/// with `env` in `venv`.
+fn trace(venv: &Venv, implementation: Implementation, env: &[(&str, &str)]) -> String {
+    let mut env = env.to_vec();
+    env.push(("WRAPT_PATCHES_DEBUG", "1"));
+    let output = venv.run_code(implementation, &env, "pass");
+    assert_eq!(stdout(&output), "", "the bootstrap never writes to stdout");
+    stderr(&output)
+}
+
+/// Without `WRAPT_PATCHES_DEBUG`, `env` prints nothing at startup.
+fn assert_silent(venv: &Venv, implementation: Implementation, env: &[(&str, &str)]) {
+    let output = venv.run_code(implementation, env, "pass");
+    assert_eq!(
+        (stdout(&output).as_str(), stderr(&output).as_str()),
+        ("", ""),
+        "{env:?}: {}",
+        describe(&output)
+    );
+}
+
+#[test]
+fn a_misspelt_group_under_debug_names_the_nearest_declared_group() {
+    let patches = recording_dist("colorsys");
+    each_interpreter(|venv, implementation| {
+        let name = implementation.name();
+        let output = trace(
+            venv,
+            implementation,
+            &[("WRAPT_PATCHES", "wrapt_bootstrap.exmaples")],
+        );
+        assert_eq!(
+            output,
+            format!(
+                "wrapt-bootstrap: selected wrapt_bootstrap.exmaples: WRAPT_PATCHES='wrapt_bootstrap.exmaples'\n\
+                 wrapt-bootstrap: implementation {name}; groups wrapt_bootstrap.exmaples\n\
+                 wrapt-bootstrap: no distribution on sys.path declares group 'wrapt_bootstrap.exmaples' (did you mean 'wrapt_bootstrap.examples'?)\n"
+            )
+        );
+        // The nearest among what the environment declares, a patch
+        // package's group included; a group that is found is not named,
+        // and one close to nothing gets no suggestion.
+        let env = [
+            ("WRAPT_PATCHES", "acme.patchs,acme.patches,zzz"),
+            ("PYTHONPATH", patches.path_str()),
+        ];
+        let output = trace(venv, implementation, &env);
+        let missing: Vec<&str> = output
+            .lines()
+            .filter(|line| line.contains("declares group"))
+            .collect();
+        assert_eq!(
+            missing,
+            [
+                "wrapt-bootstrap: no distribution on sys.path declares group 'acme.patchs' (did you mean 'acme.patches'?)",
+                "wrapt-bootstrap: no distribution on sys.path declares group 'zzz'",
+            ],
+            "{output}"
+        );
+        for env in [
+            &[("WRAPT_PATCHES", "wrapt_bootstrap.exmaples")][..],
+            &env,
+            &[("WRAPT_PATCHES", "0")],
+            &[("AUTOWRAPT_BOOTSTRAP", "")],
+        ] {
+            assert_silent(venv, implementation, env);
+        }
+    });
+}
+
+/// What `WRAPT_PATCHES_DEBUG` says of each selection, first: the groups
+/// and where they came from, or why there are none.
+#[test]
+fn debug_says_what_was_selected_and_why() {
+    each_interpreter(|venv, implementation| {
+        let cases: &[(&[(&str, &str)], &str)] = &[
+            (
+                &[("WRAPT_PATCHES", "0")],
+                "nothing selected: WRAPT_PATCHES='0' is the kill switch (AUTOWRAPT_BOOTSTRAP is ignored too)",
+            ),
+            (
+                &[("WRAPT_PATCHES", " , "), ("AUTOWRAPT_BOOTSTRAP", "wrapt_bootstrap.examples")],
+                "nothing selected: WRAPT_PATCHES=' , ' is the kill switch (AUTOWRAPT_BOOTSTRAP is ignored too)",
+            ),
+            // The shared environment has no defaults.
+            (
+                &[("WRAPT_PATCHES", "-wrapt_bootstrap.examples")],
+                "nothing selected: the default groups (none) edited by WRAPT_PATCHES='-wrapt_bootstrap.examples'",
+            ),
+            (
+                &[("AUTOWRAPT_BOOTSTRAP", "")],
+                "nothing selected: WRAPT_PATCHES is unset and there are no default groups; AUTOWRAPT_BOOTSTRAP='' names none",
+            ),
+            (
+                &[("WRAPT_PATCHES", "+wrapt_bootstrap.examples")],
+                "selected wrapt_bootstrap.examples: the default groups (none) edited by WRAPT_PATCHES='+wrapt_bootstrap.examples'",
+            ),
+            (
+                &[("AUTOWRAPT_BOOTSTRAP", "wrapt_bootstrap.examples")],
+                "selected (none): WRAPT_PATCHES is unset and there are no default groups; AUTOWRAPT_BOOTSTRAP='wrapt_bootstrap.examples' adds wrapt_bootstrap.examples",
+            ),
+        ];
+        for (env, expected) in cases {
+            let output = trace(venv, implementation, env);
+            let first = output.lines().next().unwrap_or_default();
+            assert_eq!(
+                first,
+                format!("wrapt-bootstrap: {expected}"),
+                "{env:?}:\n{output}"
+            );
+            if expected.starts_with("nothing") {
+                assert_eq!(output.lines().count(), 1, "{env:?}:\n{output}");
+            }
+        }
+        // Debug alone, with nothing set and no defaults, imports nothing of
+        // ours (two dictionary lookups), so there is nothing to say.
+        assert_eq!(trace(venv, implementation, &[]), "");
+        for (env, _) in cases.iter().filter(|(_, said)| said.starts_with("nothing")) {
+            assert_silent(venv, implementation, env);
+        }
+    });
+}
+
+/// With defaults, in every activation mode: the selection from them, and
+/// the kill switch, which the `.pth` line, the `.start` entry point and our
+/// sitecustomize decide before loading anything, unless traced.
+#[test]
+fn debug_says_why_in_every_mode() {
+    let pythons: Vec<_> = pythons().last().into_iter().chain(pypy()).collect();
+    for python in pythons {
+        let venv = Venv::new(python);
+        for &mode in crate::support::modes(python) {
+            install(
+                &venv,
+                &["--mode", mode, "--enable", "wrapt_bootstrap.examples"],
+            );
+            for &implementation in python.implementations() {
+                let what = format!("{python} {mode} {}", implementation.name());
+                let first = |env: &[(&str, &str)]| {
+                    let output = trace(&venv, implementation, env);
+                    output.lines().next().unwrap_or_default().to_owned()
+                };
+                assert_eq!(
+                    first(&[]),
+                    "wrapt-bootstrap: selected wrapt_bootstrap.examples: the default groups wrapt_bootstrap.examples (WRAPT_PATCHES is unset)",
+                    "{what}"
+                );
+                assert_eq!(
+                    first(&[("WRAPT_PATCHES", "off")]),
+                    "wrapt-bootstrap: nothing selected: WRAPT_PATCHES='off' is the kill switch (AUTOWRAPT_BOOTSTRAP is ignored too)",
+                    "{what}"
+                );
+                assert_eq!(
+                    first(&[("WRAPT_PATCHES", "-wrapt_bootstrap.examples")]),
+                    "wrapt-bootstrap: nothing selected: the default groups wrapt_bootstrap.examples edited by WRAPT_PATCHES='-wrapt_bootstrap.examples'",
+                    "{what}"
+                );
+                // Untraced, the kill switch loads nothing but, in .pth and
+                // start mode, the package that decides it.
+                let output = venv.run_code(
+                    implementation,
+                    &[("WRAPT_PATCHES", "off")],
+                    "import sys; print(sorted(m for m in sys.modules if m.startswith('wrapt_bootstrap.')))",
+                );
+                assert_eq!(
+                    (stdout(&output).as_str(), stderr(&output).as_str()),
+                    ("[]\n", ""),
+                    "{what}: {}",
+                    describe(&output)
+                );
+            }
+        }
+    }
+}
+
+/// A group that a `.pth` path line after ours brings (an editable install)
+/// is found when site has finished, so it is not named as missing then;
+/// an activation outside startup (`python -S`, then an import) names the
+/// missing ones at once.
+#[test]
+fn missing_groups_are_named_once_site_has_finished() {
+    let pythons: Vec<_> = pythons().last().into_iter().chain(pypy()).collect();
+    let patches = recording_dist("colorsys");
+    for python in pythons {
+        let venv = Venv::installed(python);
+        fs::write(
+            venv.site_packages.join("zz_acme.pth"),
+            format!("{}\n", patches.path_str()),
+        )
+        .unwrap();
+        let site_packages = venv.site_packages.to_str().unwrap();
+        for &implementation in python.implementations() {
+            let what = format!("{python} {}", implementation.name());
+            let output = trace(
+                &venv,
+                implementation,
+                &[("WRAPT_PATCHES", "acme.patches,acme.patchs")],
+            );
+            let missing: Vec<&str> = output
+                .lines()
+                .filter(|line| line.contains("declares group"))
+                .collect();
+            assert_eq!(
+                missing,
+                ["wrapt-bootstrap: no distribution on sys.path declares group 'acme.patchs' (did you mean 'acme.patches'?)"],
+                "{what}:\n{output}"
+            );
+            assert!(
+                output.contains("registered hook 'acme_patch:hook'"),
+                "{what}:\n{output}"
+            );
+
+            let code =
+                format!("import sys; sys.path.append({site_packages:?}); import wrapt_bootstrap");
+            let output = venv.python(
+                implementation,
+                &[
+                    ("WRAPT_PATCHES", "wrapt_bootstrap.example"),
+                    ("WRAPT_PATCHES_DEBUG", "1"),
+                ],
+                &["-S", "-c", &code],
+            );
+            assert!(output.status.success(), "{what}: {}", describe(&output));
+            assert!(
+                stderr(&output).ends_with(
+                    "wrapt-bootstrap: no distribution on sys.path declares group 'wrapt_bootstrap.example' (did you mean 'wrapt_bootstrap.examples'?)\n"
+                ),
+                "{what}: {}",
+                describe(&output)
+            );
+        }
+    }
 }
