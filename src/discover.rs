@@ -1,6 +1,8 @@
 //! `wrapt-install --list`: the entry-point groups of an environment that
 //! look like patch groups, who declares them, and which are enabled by
 //! default. Reads only; works whether or not wrapt-bootstrap is installed.
+//! The same reading of the environment tells an install whether a group it
+//! enables is declared at all ([`group_change_warnings`]).
 //!
 //! What "looks like a patch group" means: in one distribution, a group
 //! whose every entry is `target.module = patch.module:callable` (the
@@ -18,23 +20,24 @@
 //! entries, the site directories, the directories `.pth` path lines name;
 //! an import line that could add one more is named in a warning, since
 //! running it is what `--list` never does), its `*.dist-info` /
-//! `*.egg-info` directories read here,
+//! `*.egg-info` directories as [`scan::distributions`] walks them,
 //! the first distribution of a name winning as in `importlib.metadata`
 //! (and in the bootstrap's scan), each file read as that scan reads it
 //! ([`scan::read_metadata_file`]: regular files only, never blocking, within
 //! its size limit). Broken metadata is skipped, never an error.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 use wrapt_common::entry_points::{self, Section};
-use wrapt_common::scan::{self, Contents};
+use wrapt_common::scan::{self, Contents, Met};
 use wrapt_common::{names, selection};
 
 use crate::error::Result;
-use crate::output::Output;
+use crate::options::GroupChanges;
+use crate::output::{Finding, Output};
 use crate::plan::VERSION;
 use crate::site;
 use crate::site_packages::SitePackages;
@@ -138,67 +141,109 @@ struct Found {
 /// order, and in each the metadata directories in byte-wise order (as the
 /// bootstrap's scan takes them). With `-v`, names what was passed over.
 fn scan(paths: &[PathBuf], out: &Output) -> Vec<Found> {
-    let mut taken: HashMap<String, PathBuf> = HashMap::new();
     let mut found = Vec::new();
     let mut buf = Vec::new();
-    for path in paths {
-        // Not a readable directory (a zip, missing): importlib finds no
-        // distribution there either.
-        let Ok(children) = std::fs::read_dir(path) else {
-            continue;
-        };
-        let mut dists: Vec<String> = children
-            .filter_map(|child| child.ok()?.file_name().into_string().ok())
-            .filter(|name| names::normalized_dist_name(name).is_some())
-            .collect();
-        dists.sort_unstable();
-        for child in dists {
-            let dist_dir = path.join(&child);
-            let name = names::normalized_dist_name(&child).expect("filtered above");
-            if let Some(first) = taken.get(&name) {
+    // Path entries that are not readable directories (a zip, missing) hold
+    // no distribution for importlib either.
+    scan::distributions(paths, |met| {
+        let dist_dir = match met {
+            Met::First(dist_dir) => dist_dir,
+            Met::Hidden { dist_dir, by } => {
                 out.detail(format!(
                     "  skipped {}: {} comes first on sys.path",
                     dist_dir.display(),
-                    first.display()
+                    by.display()
                 ));
+                return;
+            }
+        };
+        // Missing (no entry points), unreadable, no regular file (a FIFO
+        // would block) or not UTF-8: broken metadata is skipped, as
+        // importlib skips it; so is a file too large for the bootstrap.
+        let file = dist_dir.join("entry_points.txt");
+        let text = match scan::read_metadata_file(&file, &mut buf) {
+            Contents::Read => match std::str::from_utf8(&buf) {
+                Ok(text) => text,
+                Err(_) => return,
+            },
+            Contents::TooLarge => {
+                out.detail(format!("  skipped {}: {}", file.display(), scan::TOO_LARGE));
+                return;
+            }
+            Contents::Absent => return,
+        };
+        for section in entry_points::sections(text) {
+            if selection::is_other_tools_group(section.group) {
                 continue;
             }
-            taken.insert(name, dist_dir.clone());
-            // Missing (no entry points), unreadable, no regular file (a FIFO
-            // would block) or not UTF-8: broken metadata is skipped, as
-            // importlib skips it; so is a file too large for the bootstrap.
-            let file = dist_dir.join("entry_points.txt");
-            let text = match scan::read_metadata_file(&file, &mut buf) {
-                Contents::Read => match std::str::from_utf8(&buf) {
-                    Ok(text) => text,
-                    Err(_) => continue,
-                },
-                Contents::TooLarge => {
-                    out.detail(format!("  skipped {}: {}", file.display(), scan::TOO_LARGE));
-                    continue;
-                }
-                Contents::Absent => continue,
-            };
-            for section in entry_points::sections(text) {
-                if selection::is_other_tools_group(section.group) {
-                    continue;
-                }
-                match patch_entries(&section) {
-                    Ok(entries) => found.push(Found {
-                        group: section.group.to_owned(),
-                        dist_dir: dist_dir.clone(),
-                        entries,
-                    }),
-                    Err(reason) => out.detail(format!(
-                        "  not a patch group: {} in {}: {reason}",
-                        section.group,
-                        dist_dir.display()
-                    )),
-                }
+            match patch_entries(&section) {
+                Ok(entries) => found.push(Found {
+                    group: section.group.to_owned(),
+                    dist_dir: dist_dir.to_path_buf(),
+                    entries,
+                }),
+                Err(reason) => out.detail(format!(
+                    "  not a patch group: {} in {}: {reason}",
+                    section.group,
+                    dist_dir.display()
+                )),
             }
         }
-    }
+    });
     found
+}
+
+/// The warnings of an install that changes the default groups: an enabled
+/// group that no distribution on the environment's `sys.path` declares
+/// (as [`run`] finds them, running nothing; a warning, not an error, since
+/// enabling a group before installing its package is legitimate), and a
+/// disabled group that is not a default. Each names the nearest group that
+/// exists where one is close, since both are most often typos.
+pub(crate) fn group_change_warnings(
+    layout: &Layout,
+    changes: &GroupChanges,
+    installed_defaults: &BTreeSet<String>,
+) -> Vec<Finding> {
+    let mut warnings = Vec::new();
+    if !changes.enable.is_empty() {
+        // The example group is declared by what the install writes.
+        let mut declared = scan::declared_groups(&site::sys_path(&layout.info, true).entries);
+        declared.insert(selection::EXAMPLE_GROUP.to_owned());
+        for group in changes.enable.iter().filter(|g| !declared.contains(*g)) {
+            warnings.push(Finding {
+                code: "group_not_declared",
+                path: None,
+                message: format!(
+                    "--enable {group}: no distribution on the environment's sys.path declares this group{}; it is enabled anyway, and takes effect once one that does is installed",
+                    did_you_mean(group, &declared).map(|near| format!(" (did you mean {near}?)")).unwrap_or_default()
+                ),
+            });
+        }
+    }
+    for group in changes.disable.difference(installed_defaults) {
+        let defaults = if installed_defaults.is_empty() {
+            "there are no default groups".to_owned()
+        } else {
+            let listed: Vec<&str> = installed_defaults.iter().map(String::as_str).collect();
+            let near = did_you_mean(group, installed_defaults)
+                .map(|near| format!("; did you mean {near}?"))
+                .unwrap_or_default();
+            format!("the defaults are {}{near}", listed.join(", "))
+        };
+        warnings.push(Finding {
+            code: "not_a_default",
+            path: None,
+            message: format!(
+                "--disable {group}: not a default group, nothing to disable ({defaults})"
+            ),
+        });
+    }
+    warnings
+}
+
+/// The candidate nearest to `group`, if one is close ([`names::nearest`]).
+fn did_you_mean<'a>(group: &str, candidates: &'a BTreeSet<String>) -> Option<&'a str> {
+    names::nearest(group, candidates.iter().map(String::as_str))
 }
 
 /// A section's hooks if it looks like a patch group (see the module

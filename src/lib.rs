@@ -103,6 +103,8 @@ struct Report<'a> {
     nothing_to_do: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     refused: Option<String>,
+    /// What the human output says on stderr as `warning:` lines.
+    warnings: Vec<output::Finding>,
 }
 
 /// Installs, checks, lists or dry-runs, as `opts.mode` says.
@@ -153,9 +155,14 @@ fn install_into(layout: &Layout, opts: &InstallOptions, out: Output) -> Result<(
     site.lock(!dry_run, || out.waiting(purelib))?;
 
     let records = transaction::installed_records(&site, opts.force)?;
-    let defaults = opts
-        .groups
-        .apply(&transaction::installed_defaults(&site, &records));
+    let installed_defaults = transaction::installed_defaults(&site, &records);
+    let warnings = discover::group_change_warnings(layout, &opts.groups, &installed_defaults);
+    if !out.json {
+        for warning in &warnings {
+            out.warn(&warning.message);
+        }
+    }
+    let defaults = opts.groups.apply(&installed_defaults);
     let installed = transaction::installed_activation(&records);
     let activation = choose_activation(layout, opts.activation, installed)?;
     let version = layout.info.version;
@@ -183,6 +190,7 @@ fn install_into(layout: &Layout, opts: &InstallOptions, out: Output) -> Result<(
         counts: Counts::of(&changes),
         nothing_to_do: Counts::of(&changes).is_noop(),
         refused: refusal.as_ref().map(ToString::to_string),
+        warnings,
     };
 
     if dry_run {
@@ -314,6 +322,7 @@ pub fn uninstall(opts: &UninstallOptions) -> Result<()> {
         counts: Counts::of(&changes),
         nothing_to_do: records.is_empty(),
         refused: refusal.as_ref().map(ToString::to_string),
+        warnings: Vec::new(),
     };
 
     if records.is_empty() {

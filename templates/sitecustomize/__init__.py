@@ -123,14 +123,20 @@ def _may_enable(environ):
     # Whether anything may be enabled, decided before anything is loaded
     # (README, How startup works, step 1): a variable set, or defaults, and not the
     # kill switch (empty, only commas, or one 0 / off / none), which
-    # silences AUTOWRAPT_BOOTSTRAP too. The rule of wrapt_bootstrap's
-    # _activate, on posix.environ's bytes; the implementation decides the
-    # rest of the grammar.
+    # silences AUTOWRAPT_BOOTSTRAP too, unless WRAPT_PATCHES_DEBUG asks the
+    # implementation to say so. The rule of wrapt_bootstrap's _activate, on
+    # posix.environ's bytes; the implementation decides the rest of the
+    # grammar.
     value = environ.get(b"WRAPT_PATCHES")
     if value is None:
         return bool(_DEFAULT_GROUPS) or b"AUTOWRAPT_BOOTSTRAP" in environ
     items = [item.strip() for item in value.split(b",") if item.strip()]
-    return len(items) > 1 or (len(items) == 1 and items[0].lower() not in (b"0", b"off", b"none"))
+    return (
+        len(items) > 1
+        or (len(items) == 1 and items[0].lower() not in (b"0", b"off", b"none"))
+        or environ.get(b"WRAPT_PATCHES_DEBUG", b"").strip().lower()
+        not in (b"", b"0", b"false", b"no", b"off")
+    )
 
 
 _parent = __path__[0].rpartition("/")[0]

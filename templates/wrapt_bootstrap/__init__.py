@@ -113,8 +113,9 @@ def _activate():
     # nothing can be enabled it is not even loaded (README, How startup
     # works, step 1): neither variable set and no defaults, or the kill switch
     # (empty, only commas, or one 0 / off / none), which silences
-    # AUTOWRAPT_BOOTSTRAP too. The sitecustomize package makes the same
-    # decision on bytes.
+    # AUTOWRAPT_BOOTSTRAP too; under WRAPT_PATCHES_DEBUG, the kill switch
+    # loads it to say so. The sitecustomize package makes the same decision
+    # on bytes.
     value = os.environ.get("WRAPT_PATCHES")
     if value is None:
         if not (_DEFAULT_GROUPS or "AUTOWRAPT_BOOTSTRAP" in os.environ):
@@ -122,7 +123,8 @@ def _activate():
     else:
         items = [item.strip() for item in value.split(",") if item.strip()]
         if not items or (len(items) == 1 and items[0].lower() in ("0", "off", "none")):
-            return
+            if not _flag("WRAPT_PATCHES_DEBUG"):
+                return
     try:
         if not _load_impl().activate(_DEFAULT_GROUPS):
             return

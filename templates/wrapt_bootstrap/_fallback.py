@@ -450,6 +450,75 @@ def scan(groups, paths, seen):
     return entries, problems
 
 
+def _read_metadata(source):
+    # The bytes of the file at source as scan reads them (read_metadata_file
+    # in scan.rs), or None: a regular file within the limit only, never
+    # blocking. For WRAPT_PATCHES_DEBUG, which reads every distribution's
+    # entry points; scan keeps its own inline copy for startup's speed.
+    try:
+        fd = os.open(source, _OPEN_FLAGS)
+    except OSError:
+        return None
+    try:
+        info = os.fstat(fd)
+        if info[0] & _S_IFMT != S_IFREG or info[6] > _MAX_FILE_SIZE:
+            return None
+        data = b""
+        chunk = os.read(fd, info[6] + 1)
+        while chunk:
+            data += chunk
+            if len(data) > _MAX_FILE_SIZE:
+                return None
+            chunk = os.read(fd, min(max(len(data), 8192), _MAX_FILE_SIZE + 1 - len(data)))
+        return data
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+
+
+def _declared_groups(paths):
+    # The groups the distributions on paths declare (scan.rs,
+    # declared_groups): each section with at least one "name = value" line,
+    # in the entry_points.txt of the first distribution of each name, that
+    # WRAPT_PATCHES can select. A group not among them is one that scan
+    # finds no entry point of.
+    groups = set()
+    seen = set()
+    for path in paths:
+        if not isinstance(path, str):
+            continue
+        try:
+            children = sorted(os.listdir(path or "."))
+        except (OSError, ValueError):
+            continue
+        for child in children:
+            dist_name = _normalized_dist_name(child)
+            if dist_name is None or dist_name in seen:
+                continue
+            seen.add(dist_name)
+            data = _read_metadata(os.path.join(path, child, "entry_points.txt"))
+            try:
+                text = data.decode("utf-8-sig")
+            except (AttributeError, UnicodeDecodeError):
+                continue  # None, or not UTF-8: declares nothing
+            group = None
+            for line in text.splitlines():
+                line = line.strip()
+                if not line or line[0] in "#;":
+                    continue
+                if line[0] == "[" and line[-1] == "]":
+                    group = line[1:-1].strip()
+                elif (
+                    group
+                    and "=" in line
+                    and not group.strip(_ALLOWED)
+                    and not _is_other_tools_group(group)
+                ):
+                    groups.add(group)
+    return groups
+
+
 # Activation: the steps of the native module's activate (activation.rs).
 
 # Rendered by wrapt-install from the native module's list: the programs left
@@ -473,9 +542,12 @@ _OTHER_TOOLS_PREFIXES = ()
 _OTHER_TOOLS_WARNING = "ignoring group%s %s: other tools' entry points, not patches"
 
 # _decided: the environment was read (once per interpreter, so that a
-# warning is printed once); _active: something was enabled and activated.
+# warning is printed once); _active: something was enabled and activated;
+# _missing_reported: WRAPT_PATCHES_DEBUG has named the enabled groups that
+# no distribution declares (once, when startup's scans are done).
 _decided = False
 _active = False
+_missing_reported = False
 _selected = ()
 _autowrapt_groups = ()
 # The program name that made this process a tool process, if one did.
@@ -551,6 +623,35 @@ def select(wrapt_patches, autowrapt_bootstrap, defaults):
         groups = [group for group in groups if group not in other_tools]
         autowrapt_groups = [group for group in autowrapt_groups if group not in other_tools]
     return groups, autowrapt_groups, invalid, other_tools
+
+
+def _explain(wrapt_patches, autowrapt_bootstrap, defaults, groups, autowrapt_groups):
+    # Why select() chose groups and autowrapt_groups (or nothing), in the
+    # line WRAPT_PATCHES_DEBUG prints (selection.rs, explain).
+    if wrapt_patches is not None and _edit(wrapt_patches, (), []) is None:
+        return (
+            "nothing selected: WRAPT_PATCHES=%r is the kill switch (AUTOWRAPT_BOOTSTRAP is ignored too)"
+            % (wrapt_patches,)
+        )
+    listed = ", ".join(defaults) or "(none)"
+    if wrapt_patches is None:
+        if defaults:
+            why = "the default groups %s (WRAPT_PATCHES is unset)" % listed
+        else:
+            why = "WRAPT_PATCHES is unset and there are no default groups"
+    elif all(item.strip()[0] in "+-" for item in wrapt_patches.split(",") if item.strip()):
+        why = "the default groups %s edited by WRAPT_PATCHES=%r" % (listed, wrapt_patches)
+    else:
+        why = "WRAPT_PATCHES=%r" % (wrapt_patches,)
+    if autowrapt_bootstrap is None:
+        autowrapt = ""
+    elif autowrapt_groups:
+        autowrapt = "; AUTOWRAPT_BOOTSTRAP=%r adds %s" % (autowrapt_bootstrap, ", ".join(autowrapt_groups))
+    else:
+        autowrapt = "; AUTOWRAPT_BOOTSTRAP=%r names none" % (autowrapt_bootstrap,)
+    if not groups and not autowrapt_groups:
+        return "nothing selected: " + why + autowrapt
+    return "selected %s: %s%s" % (", ".join(groups) or "(none)", why, autowrapt)
 
 
 def _argv():
@@ -693,9 +794,9 @@ def activate(defaults):
         return False
     _decided = True
     environ = os.environ
-    groups, autowrapt_groups, invalid, other_tools = select(
-        environ.get("WRAPT_PATCHES"), environ.get("AUTOWRAPT_BOOTSTRAP"), defaults
-    )
+    wrapt_patches = environ.get("WRAPT_PATCHES")
+    autowrapt_bootstrap = environ.get("AUTOWRAPT_BOOTSTRAP")
+    groups, autowrapt_groups, invalid, other_tools = select(wrapt_patches, autowrapt_bootstrap, defaults)
     if invalid:
         _report(
             "ignoring invalid group name%s %s (allowed: letters, digits, '_', '.', '-')"
@@ -707,6 +808,8 @@ def activate(defaults):
             % ("s" if len(other_tools) > 1 else "", ", ".join(repr(name) for name in other_tools))
         )
     if not groups and not autowrapt_groups:
+        if _debug:
+            _report(_explain(wrapt_patches, autowrapt_bootstrap, defaults, groups, autowrapt_groups))
         return False
     invalid = []
     skip = _edit(environ.get("WRAPT_PATCHES_SKIP"), _DEFAULT_SKIP, invalid) or ()
@@ -723,6 +826,7 @@ def activate(defaults):
     _active = True
     try:
         if _debug:
+            _report(_explain(wrapt_patches, autowrapt_bootstrap, defaults, groups, autowrapt_groups))
             _report(
                 "implementation fallback; groups %s%s"
                 % (
@@ -738,6 +842,9 @@ def activate(defaults):
         _autowrapt_groups = tuple(autowrapt_groups)
         install_finder()
         _scan_new_paths()
+        # At startup, site has more to add to sys.path: rescan says it then.
+        if _debug and not _at_startup():
+            _report_missing_groups()
     except BaseException:
         _report("activation failed; the application continues without patches:")
         sys.__excepthook__(*sys.exc_info())
@@ -758,6 +865,7 @@ def rescan():
         return
     try:
         _scan_new_paths()
+        _report_missing_groups()
     except BaseException:
         # Run from site, which an exception would stop.
         _report("rescan at the end of site failed:")
@@ -768,8 +876,66 @@ def _scan_new_paths():
     paths = [path for path in sys.path if isinstance(path, str) and path not in _scanned_paths]
     if paths:
         _scanned_paths.update(paths)
-        groups = list(_selected) + [g for g in _autowrapt_groups if g not in _selected]
-        _scan_and_register(groups, paths, _seen_dists)
+        _scan_and_register(_enabled_groups(), paths, _seen_dists)
+
+
+def _enabled_groups():
+    # WRAPT_PATCHES's groups, then those only AUTOWRAPT_BOOTSTRAP names.
+    return list(_selected) + [g for g in _autowrapt_groups if g not in _selected]
+
+
+def _report_missing_groups():
+    # Under WRAPT_PATCHES_DEBUG, once startup's scans are done: each
+    # enabled group that no distribution on sys.path declares, with the
+    # declared group nearest its name where one is close, since a misspelt
+    # group otherwise selects nothing without a word (activation.rs,
+    # report_missing_groups). Only traced: listing every group declared
+    # reads every entry_points.txt.
+    global _missing_reported
+    if not _debug or _missing_reported:
+        return
+    _missing_reported = True
+    declared = _declared_groups(list(sys.path))
+    candidates = declared | {"wrapt_bootstrap.examples"}
+    for group in _enabled_groups():
+        if group not in declared:
+            near = _nearest(group, candidates)
+            _report(
+                "no distribution on sys.path declares group '%s'%s"
+                % (group, " (did you mean '%s'?)" % near if near else "")
+            )
+
+
+def _nearest(name, candidates):
+    # The candidate nearest to name if one is close enough to be the name
+    # meant (names.rs, nearest): by _distance ignoring case, at most a third
+    # of name's length, ties to the first in sorted order, never name.
+    limit = max(len(name), 3) // 3
+    folded = name.lower()
+    best = None
+    for candidate in sorted(candidates):
+        if candidate == name:
+            continue
+        distance = _distance(folded, candidate.lower())
+        if distance <= limit and (best is None or distance < best[0]):
+            best = (distance, candidate)
+    return best[1] if best else None
+
+
+def _distance(a, b):
+    # Optimal string alignment distance (names.rs, distance): insertions,
+    # deletions, substitutions and transpositions of adjacent characters.
+    before = [0] * (len(b) + 1)
+    previous = list(range(len(b) + 1))
+    for i in range(1, len(a) + 1):
+        current = [i] + [0] * len(b)
+        for j in range(1, len(b) + 1):
+            value = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] != b[j - 1]))
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                value = min(value, before[j - 2] + 1)
+            current[j] = value
+        before, previous = previous, current
+    return previous[len(b)]
 
 
 def discover(group):

@@ -18,3 +18,4 @@ mod support;
 mod targets;
 mod tools;
 mod transaction;
+mod typos;

@@ -19,9 +19,11 @@ use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyString};
 use wrapt_common::scan::{self, ProblemKind};
-use wrapt_common::selection;
+use wrapt_common::{names, selection};
 
-use crate::registry::{debug, register_post_import_hook, report, report_exception, sys};
+use crate::registry::{
+    at_startup, debug, register_post_import_hook, report, report_exception, sys,
+};
 
 #[derive(Default)]
 struct State {
@@ -30,6 +32,9 @@ struct State {
     decided: bool,
     /// Something was enabled and activated.
     active: bool,
+    /// `WRAPT_PATCHES_DEBUG` has named the enabled groups that no
+    /// distribution declares (once, when startup's scans are done).
+    missing_reported: bool,
     /// The program name that made this process a tool process.
     skipped: Option<String>,
     selected: Vec<String>,
@@ -98,6 +103,14 @@ fn reprs(py: Python<'_>, names: &[String]) -> PyResult<String> {
         );
     }
     Ok(out.join(", "))
+}
+
+/// `repr(value)`, as Python quotes it.
+fn repr(py: Python<'_>, value: &str) -> String {
+    PyString::new(py, value).repr().map_or_else(
+        |_| format!("{value:?}"),
+        |r| r.to_string_lossy().into_owned(),
+    )
 }
 
 fn plural(names: &[String]) -> &'static str {
@@ -174,11 +187,23 @@ pub(crate) fn activate(py: Python<'_>, defaults: &Bound<'_, PyAny>) -> PyResult<
         return Ok(false);
     }
     let defaults = strings(defaults)?;
+    let wrapt_patches = environ("WRAPT_PATCHES");
+    let autowrapt_bootstrap = environ("AUTOWRAPT_BOOTSTRAP");
     let selection = selection::select(
-        environ("WRAPT_PATCHES").as_deref(),
-        environ("AUTOWRAPT_BOOTSTRAP").as_deref(),
+        wrapt_patches.as_deref(),
+        autowrapt_bootstrap.as_deref(),
         &as_strs(&defaults),
     );
+    // Worded only when traced.
+    let explain = |selection: &selection::Selection| {
+        selection::explain(
+            wrapt_patches.as_deref(),
+            autowrapt_bootstrap.as_deref(),
+            &as_strs(&defaults),
+            selection,
+            |value| repr(py, value),
+        )
+    };
     if !selection.invalid.is_empty() {
         report(
             py,
@@ -197,6 +222,9 @@ pub(crate) fn activate(py: Python<'_>, defaults: &Bound<'_, PyAny>) -> PyResult<
         )?;
     }
     if selection.groups.is_empty() && selection.autowrapt_groups.is_empty() {
+        if debug() {
+            report(py, "%s", (explain(&selection),))?;
+        }
         return Ok(false);
     }
     let mut invalid = Vec::new();
@@ -231,6 +259,9 @@ pub(crate) fn activate(py: Python<'_>, defaults: &Bound<'_, PyAny>) -> PyResult<
             with_state(|state| state.skipped = Some(tool));
             return Ok(false);
         }
+    }
+    if debug() {
+        report(py, "%s", (explain(&selection),))?;
     }
     match start(py, selection) {
         Ok(()) => Ok(true),
@@ -277,7 +308,12 @@ fn start(py: Python<'_>, selection: selection::Selection) -> PyResult<()> {
         report(py, "implementation native; groups %s%s", trace)?;
     }
     crate::finder::install_finder(py)?;
-    scan_new_paths(py)
+    scan_new_paths(py)?;
+    // At startup, site has more to add to sys.path: `rescan` says it then.
+    if debug() && !at_startup(py)? {
+        report_missing_groups(py)?;
+    }
+    Ok(())
 }
 
 fn count_entry(state: &mut State, group: &str, add: usize) {
@@ -336,7 +372,50 @@ pub(crate) fn rescan(py: Python<'_>) -> PyResult<()> {
     }
     // Run from site, which an exception would stop.
     scan_new_paths(py)
+        .and_then(|()| report_missing_groups(py))
         .or_else(|error| report_exception(py, &error, "rescan at the end of site failed:", ()))
+}
+
+/// Under `WRAPT_PATCHES_DEBUG`, once startup's scans are done: each enabled
+/// group that no distribution on `sys.path` declares, with the declared
+/// group nearest its name where one is close, since a misspelt group
+/// otherwise selects nothing without a word. Only traced: listing every
+/// group declared reads every `entry_points.txt`.
+fn report_missing_groups(py: Python<'_>) -> PyResult<()> {
+    if !debug() {
+        return Ok(());
+    }
+    let Some(groups) = with_state(|state| {
+        (!std::mem::replace(&mut state.missing_reported, true)).then(|| enabled_groups(state))
+    }) else {
+        return Ok(());
+    };
+    let declared = scan::declared_groups(&sys_path(py)?);
+    let mut candidates = declared.clone();
+    candidates.insert(selection::EXAMPLE_GROUP.to_owned());
+    for group in groups.iter().filter(|group| !declared.contains(*group)) {
+        let suggestion = names::nearest(group, candidates.iter().map(String::as_str))
+            .map(|near| format!(" (did you mean '{near}'?)"))
+            .unwrap_or_default();
+        report(
+            py,
+            "no distribution on sys.path declares group '%s'%s",
+            (group, suggestion),
+        )?;
+    }
+    Ok(())
+}
+
+/// The groups to register: `WRAPT_PATCHES`'s, then those only
+/// `AUTOWRAPT_BOOTSTRAP` names.
+fn enabled_groups(state: &State) -> Vec<String> {
+    let mut groups = state.selected.clone();
+    for group in &state.autowrapt_groups {
+        if !groups.contains(group) {
+            groups.push(group.clone());
+        }
+    }
+    groups
 }
 
 fn scan_new_paths(py: Python<'_>) -> PyResult<()> {
@@ -346,13 +425,7 @@ fn scan_new_paths(py: Python<'_>) -> PyResult<()> {
             .into_iter()
             .filter(|path| state.scanned_paths.insert(path.clone()))
             .collect();
-        let mut groups = state.selected.clone();
-        for group in &state.autowrapt_groups {
-            if !groups.contains(group) {
-                groups.push(group.clone());
-            }
-        }
-        (paths, groups)
+        (paths, enabled_groups(state))
     });
     if paths.is_empty() {
         return Ok(());

@@ -97,6 +97,56 @@ pub fn is_dotted_module_name(name: &str) -> bool {
         })
 }
 
+/// The candidate nearest to `name`, if one is close enough to be the name
+/// meant: for "did you mean" under a group that nothing declares
+/// (`wrapt-install --enable`, `--disable`, `WRAPT_PATCHES_DEBUG`). Nearest
+/// by [`distance`] ignoring ASCII case; close means at most a third of
+/// `name`'s length (at least one edit), the threshold rustc uses for its own
+/// suggestions; ties go to the first candidate in `candidates`' order, which
+/// callers give sorted. `name` itself is never suggested. The fallback's
+/// `_nearest` is the same function.
+pub fn nearest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    let limit = name.len().max(3) / 3;
+    let folded = name.to_ascii_lowercase();
+    let mut best: Option<(usize, &str)> = None;
+    for candidate in candidates {
+        if candidate == name {
+            continue;
+        }
+        let d = distance(&folded, &candidate.to_ascii_lowercase());
+        if d <= limit && best.is_none_or(|(least, _)| d < least) {
+            best = Some((d, candidate));
+        }
+    }
+    best.map(|(_, candidate)| candidate)
+}
+
+/// The optimal string alignment distance between `a` and `b`, in bytes:
+/// insertions, deletions, substitutions and transpositions of two adjacent
+/// bytes (`exmaples` is one edit from `examples`). Group names are ASCII.
+pub fn distance(a: &str, b: &str) -> usize {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    // Three rows of the table: two back, the previous one and this one.
+    let mut before: Vec<usize> = vec![0; b.len() + 1];
+    let mut previous: Vec<usize> = (0..=b.len()).collect();
+    let mut current: Vec<usize> = vec![0; b.len() + 1];
+    for i in 1..=a.len() {
+        current[0] = i;
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            current[j] = (previous[j] + 1)
+                .min(current[j - 1] + 1)
+                .min(previous[j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                current[j] = current[j].min(before[j - 2] + 1);
+            }
+        }
+        std::mem::swap(&mut before, &mut previous);
+        std::mem::swap(&mut previous, &mut current);
+    }
+    previous[b.len()]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -174,5 +224,48 @@ mod tests {
         assert!(!is_dotted_module_name("2to3"));
         assert!(!is_dotted_module_name("a-b"));
         assert!(!is_dotted_module_name(""));
+    }
+    #[test]
+    fn distances() {
+        for (a, b, d) in [
+            ("", "", 0),
+            ("abc", "", 3),
+            ("", "abc", 3),
+            ("examples", "examples", 0),
+            ("exmaples", "examples", 1),
+            ("example", "examples", 1),
+            ("exampels", "examples", 1),
+            ("kitten", "sitting", 3),
+            ("ca", "abc", 3),
+            ("acme.patches", "acme.pathces", 1),
+        ] {
+            assert_eq!(distance(a, b), d, "{a} {b}");
+            assert_eq!(distance(b, a), d, "{b} {a}");
+        }
+    }
+
+    #[test]
+    fn nearest_only_when_close() {
+        let groups = ["acme.patches", "wrapt_bootstrap.examples", "zeta"];
+        let near = |name| nearest(name, groups);
+        assert_eq!(
+            near("wrapt_bootstrap.exmaples"),
+            Some("wrapt_bootstrap.examples")
+        );
+        assert_eq!(
+            near("wrapt_bootstrap.example"),
+            Some("wrapt_bootstrap.examples")
+        );
+        assert_eq!(near("Acme.Patches"), Some("acme.patches"));
+        assert_eq!(near("acme.patches"), None, "itself is no suggestion");
+        assert_eq!(near("requests"), None);
+        assert_eq!(near("zeta2"), Some("zeta"));
+        assert_eq!(near("zx"), None);
+        // A third of the length: 12 letters allow 4 edits, not 5.
+        assert_eq!(nearest("acme.patches", ["acme.pa"]), None);
+        assert_eq!(nearest("acme.patches", ["acme.pat"]), Some("acme.pat"));
+        // Ties: the first in the order given.
+        assert_eq!(nearest("ab", ["ac", "aa"]), Some("ac"));
+        assert_eq!(nearest("x", std::iter::empty()), None);
     }
 }

@@ -36,7 +36,7 @@
 //! distributions that do not mention a requested group cost an open, a
 //! read and a search each.
 
-use std::collections::HashSet;
+use std::collections::{BTreeSet, HashMap, HashSet};
 #[cfg(not(unix))]
 use std::fs;
 #[cfg(not(unix))]
@@ -48,7 +48,7 @@ use std::path::{Path, PathBuf};
 
 use memchr::memmem;
 
-use crate::{entry_points, names};
+use crate::{entry_points, names, selection};
 
 /// One entry point found by [`scan`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -632,6 +632,87 @@ fn read_dist(
     }));
 }
 
+/// A distribution met by [`distributions`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Met<'a> {
+    /// The first of its normalized name: the one importlib.metadata (and
+    /// the startup scan) takes.
+    First(&'a Path),
+    /// A later one of a name already taken, hidden by `by`.
+    Hidden { dist_dir: &'a Path, by: &'a Path },
+}
+
+/// Every `*.dist-info` / `*.egg-info` directory on `paths`, in the order
+/// [`scan`] takes them (path entries in order, each one's children in
+/// byte-wise order, the first of each normalized name winning), with
+/// whether it is the first of its name. For the readers that run outside
+/// interpreter startup (`wrapt-install --list` and `--enable`,
+/// `WRAPT_PATCHES_DEBUG`): plain rather than fast.
+pub fn distributions<P: AsRef<Path>>(paths: &[P], mut each: impl FnMut(Met<'_>)) {
+    let mut taken: HashMap<String, PathBuf> = HashMap::new();
+    for path in paths {
+        let path = path.as_ref();
+        // `sys.path` uses "" for the current directory.
+        let listed = if path.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            path
+        };
+        let mut children: Vec<(String, String)> = Vec::new();
+        for_each_child(listed, |child| {
+            if let Some(name) = names::normalized_dist_name(child) {
+                children.push((child.to_owned(), name));
+            }
+        });
+        children.sort_unstable();
+        for (child, name) in children {
+            let dist_dir = path.join(child);
+            if let Some(first) = taken.get(&name) {
+                each(Met::Hidden {
+                    dist_dir: &dist_dir,
+                    by: first,
+                });
+            } else {
+                each(Met::First(&dist_dir));
+                taken.insert(name, dist_dir);
+            }
+        }
+    }
+}
+
+/// The groups the distributions on `paths` declare: each section with at
+/// least one `name = value` line, in the `entry_points.txt` of the first
+/// distribution of each name, that `WRAPT_PATCHES` can select (a valid
+/// name, not another tool's group). A group not among them is one that
+/// [`scan`] finds no entry point of. Files are read as [`read_metadata_file`]
+/// reads them; one that is not UTF-8 declares nothing. The candidates for
+/// "did you mean" ([`names::nearest`]); the fallback's `_declared_groups`
+/// is the same function.
+pub fn declared_groups<P: AsRef<Path>>(paths: &[P]) -> BTreeSet<String> {
+    let mut groups = BTreeSet::new();
+    let mut buf = Vec::new();
+    distributions(paths, |met| {
+        let Met::First(dist_dir) = met else {
+            return;
+        };
+        if read_metadata_file(&dist_dir.join(ENTRY_POINTS_TXT), &mut buf) != Contents::Read {
+            return;
+        }
+        let Ok(text) = std::str::from_utf8(&buf) else {
+            return;
+        };
+        for section in entry_points::sections(text) {
+            if !section.entries.is_empty()
+                && names::is_valid_group_name(section.group)
+                && !selection::is_other_tools_group(section.group)
+            {
+                groups.insert(section.group.to_owned());
+            }
+        }
+    });
+    groups
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1124,5 +1205,52 @@ mod tests {
         assert_eq!(read_metadata_file(&at, &mut buf), Contents::Read);
         assert_eq!(buf.len(), MAX_FILE_SIZE);
         assert!(buf.ends_with(tail));
+    }
+    #[test]
+    fn distributions_in_scan_order_with_the_hidden_ones() {
+        let a = TempDir::new();
+        let b = TempDir::new();
+        a.dist("Zeta-1.0.dist-info", None);
+        a.dist("alpha-1.0.dist-info", None);
+        a.dist("not_metadata", None);
+        b.dist("zeta-2.0.dist-info", None);
+        let mut met = Vec::new();
+        distributions(&[&a.0, &b.0], |m| {
+            met.push(match m {
+                Met::First(dir) => (dir.to_path_buf(), None),
+                Met::Hidden { dist_dir, by } => (dist_dir.to_path_buf(), Some(by.to_path_buf())),
+            });
+        });
+        let zeta = a.0.join("Zeta-1.0.dist-info");
+        assert_eq!(
+            met,
+            vec![
+                (zeta.clone(), None),
+                (a.0.join("alpha-1.0.dist-info"), None),
+                (b.0.join("zeta-2.0.dist-info"), Some(zeta)),
+            ]
+        );
+    }
+
+    #[test]
+    fn declared_groups_are_sections_with_entries_of_first_distributions() {
+        let a = TempDir::new();
+        let b = TempDir::new();
+        a.dist(
+            "one-1.0.dist-info",
+            Some(b"\xef\xbb\xbf[acme.patches]\nx = m:f\n[empty]\n[ spaced ]\ny = n\n[bad name]\nz = m:f\n[console_scripts]\ntool = m:main\n[broken]\nno equals sign\n"),
+        );
+        a.dist(
+            "two-1.0.dist-info",
+            Some(b"[other.patches]\nx = m:f [extra]\n"),
+        );
+        a.dist("three-1.0.dist-info", Some(b"[latin1]\nx = \xe9:f\n"));
+        // Hidden by a.0's `one`: not what importlib or the scan would read.
+        b.dist("one-2.0.dist-info", Some(b"[hidden.patches]\nx = m:f\n"));
+        let groups = declared_groups(&[&a.0, &b.0]);
+        assert_eq!(
+            groups.into_iter().collect::<Vec<_>>(),
+            ["acme.patches", "other.patches", "spaced"]
+        );
     }
 }

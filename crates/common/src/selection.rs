@@ -175,6 +175,80 @@ pub fn select(
     }
 }
 
+/// The group of the example every installation declares
+/// (`templates/entry_points.txt`): always a candidate for "did you mean",
+/// since an install provides it.
+pub const EXAMPLE_GROUP: &str = "wrapt_bootstrap.examples";
+
+/// Why [`select`] chose `selection` (or nothing), in the line
+/// `WRAPT_PATCHES_DEBUG` prints (port of `_explain`): `selected a, c: the
+/// default groups a, b edited by WRAPT_PATCHES='+c,-b'`, `nothing selected:
+/// WRAPT_PATCHES='0' is the kill switch (AUTOWRAPT_BOOTSTRAP is ignored
+/// too)`. `quote` quotes a variable's value as Python's `repr` does, so
+/// that both implementations print the same bytes. The warnings about
+/// invalid names and other tools' groups come before it and say what else
+/// was dropped.
+pub fn explain(
+    wrapt_patches: Option<&str>,
+    autowrapt_bootstrap: Option<&str>,
+    defaults: &[&str],
+    selection: &Selection,
+    quote: impl Fn(&str) -> String,
+) -> String {
+    if let Some(value) =
+        wrapt_patches.filter(|value| edit(Some(value), &[], &mut Vec::new()).is_none())
+    {
+        return format!(
+            "nothing selected: WRAPT_PATCHES={} is the kill switch (AUTOWRAPT_BOOTSTRAP is ignored too)",
+            quote(value)
+        );
+    }
+    let listed = if defaults.is_empty() {
+        "(none)".to_owned()
+    } else {
+        defaults.join(", ")
+    };
+    let why = match wrapt_patches {
+        None if defaults.is_empty() => {
+            "WRAPT_PATCHES is unset and there are no default groups".to_owned()
+        }
+        None => format!("the default groups {listed} (WRAPT_PATCHES is unset)"),
+        Some(value) if only_edits(value) => format!(
+            "the default groups {listed} edited by WRAPT_PATCHES={}",
+            quote(value)
+        ),
+        Some(value) => format!("WRAPT_PATCHES={}", quote(value)),
+    };
+    let autowrapt = match autowrapt_bootstrap {
+        None => String::new(),
+        Some(value) if selection.autowrapt_groups.is_empty() => {
+            format!("; AUTOWRAPT_BOOTSTRAP={} names none", quote(value))
+        }
+        Some(value) => format!(
+            "; AUTOWRAPT_BOOTSTRAP={} adds {}",
+            quote(value),
+            selection.autowrapt_groups.join(", ")
+        ),
+    };
+    if selection.groups.is_empty() && selection.autowrapt_groups.is_empty() {
+        format!("nothing selected: {why}{autowrapt}")
+    } else if selection.groups.is_empty() {
+        format!("selected (none): {why}{autowrapt}")
+    } else {
+        format!("selected {}: {why}{autowrapt}", selection.groups.join(", "))
+    }
+}
+
+/// Whether a list (not the kill switch) holds only `+name` / `-name`
+/// items, and so edits the defaults (see [`edit`]).
+fn only_edits(value: &str) -> bool {
+    value
+        .split(',')
+        .map(py_strip)
+        .filter(|item| !item.is_empty())
+        .all(|item| item.starts_with(['+', '-']))
+}
+
 /// Environment variables that packaging tools set only for the processes
 /// they start, each with the name on the skip list it stands for, in the
 /// order they are looked up. wrapt-install renders it into the fallback's
@@ -764,6 +838,89 @@ mod tests {
             Some("\u{212a}"),
         ] {
             assert!(flag(on), "{on:?}");
+        }
+    }
+    #[test]
+    fn explain_says_where_the_groups_came_from() {
+        let quote = |value: &str| format!("'{value}'");
+        let explained = |wrapt: Option<&str>, autowrapt: Option<&str>, defaults: &[&str]| {
+            explain(
+                wrapt,
+                autowrapt,
+                defaults,
+                &select(wrapt, autowrapt, defaults),
+                quote,
+            )
+        };
+        for (wrapt, autowrapt, defaults, expected) in [
+            (
+                None,
+                None,
+                &["a", "b"][..],
+                "selected a, b: the default groups a, b (WRAPT_PATCHES is unset)",
+            ),
+            (
+                Some("+x"),
+                None,
+                &[],
+                "selected x: the default groups (none) edited by WRAPT_PATCHES='+x'",
+            ),
+            (
+                Some("x, y"),
+                None,
+                &["a"],
+                "selected x, y: WRAPT_PATCHES='x, y'",
+            ),
+            (
+                Some("+c,-b"),
+                None,
+                &["a", "b"],
+                "selected a, c: the default groups a, b edited by WRAPT_PATCHES='+c,-b'",
+            ),
+            (
+                Some("-a"),
+                None,
+                &["a"],
+                "nothing selected: the default groups a edited by WRAPT_PATCHES='-a'",
+            ),
+            (
+                Some("-a"),
+                None,
+                &[],
+                "nothing selected: the default groups (none) edited by WRAPT_PATCHES='-a'",
+            ),
+            (
+                Some(" Off "),
+                Some("x"),
+                &["a"],
+                "nothing selected: WRAPT_PATCHES=' Off ' is the kill switch (AUTOWRAPT_BOOTSTRAP is ignored too)",
+            ),
+            (
+                Some(", ,"),
+                None,
+                &[],
+                "nothing selected: WRAPT_PATCHES=', ,' is the kill switch (AUTOWRAPT_BOOTSTRAP is ignored too)",
+            ),
+            (
+                None,
+                Some(""),
+                &[],
+                "nothing selected: WRAPT_PATCHES is unset and there are no default groups; AUTOWRAPT_BOOTSTRAP='' names none",
+            ),
+            (
+                None,
+                Some("x"),
+                &[],
+                "selected (none): WRAPT_PATCHES is unset and there are no default groups; AUTOWRAPT_BOOTSTRAP='x' adds x",
+            ),
+            (
+                Some("console_scripts"),
+                None,
+                &[],
+                "nothing selected: WRAPT_PATCHES='console_scripts'",
+            ),
+        ] {
+            assert_eq!(explained(wrapt, autowrapt, defaults), expected);
         }
     }
 }
