@@ -1,8 +1,14 @@
-//! `wrapt-install --check`: every RECORD hash verified, then activation
-//! proven by running the environment's own interpreter with the example
-//! group enabled (on top of the caller's `WRAPT_PATCHES`) and asking
+//! `wrapt-install --check`: every file of ours verified, then activation
+//! proven by starting the environment's own interpreter as the application
+//! would start (the caller's working directory and environment, with the
+//! example group enabled on top of the caller's `WRAPT_PATCHES`) and asking
 //! `wrapt_bootstrap._status()`, and the [`ordering`] of each hook
 //! registered at startup diagnosed.
+//!
+//! What startup prints on stderr is information, shown as such: a patch
+//! that logs, a warning, a `sitecustomize` of the user's. Problems (exit 1)
+//! are files that differ, an activation that failed, a hook that failed at
+//! startup; with `--strict`, every warning too (late hooks among them).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -11,11 +17,13 @@ use std::process::Command;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::integrity::finding;
 use crate::ordering::{self, ImportTree, Ordering, Registration};
-use crate::output::Output;
+use crate::output::{lossy_path, lossy_path_opt, Finding, Output, SCHEMA_VERSION};
 use crate::plan::{self, Activation, Plan, VERSION};
+use crate::site::{self, SysPath};
 use crate::site_packages::{Node, SitePackages};
-use crate::target::{self, Layout};
+use crate::target::{self, Interpreter, Layout};
 use crate::transaction;
 use crate::{bytecode, integrity};
 
@@ -23,19 +31,51 @@ use crate::{bytecode, integrity};
 /// `entry_points.txt`, so there is always one entry point to find).
 pub const EXAMPLE_GROUP: &str = "wrapt_bootstrap.examples";
 
-/// What `templates/wrapt_bootstrap/examples.py` writes on stderr.
+/// What `templates/wrapt_bootstrap/examples.py` writes on stderr: the
+/// check's own group, not what the application's startup prints.
 const EXAMPLE_REPORTS: [&str; 2] = ["patching tempfile", "calling mkdtemp"];
 
-/// Prints the status, with the modules imported in the order `sys.modules`
-/// keeps: the order in which their imports completed.
+/// Prints the status on a line of its own, with the modules imported in the
+/// order `sys.modules` keeps (the order in which their imports completed).
+/// It imports nothing a hook could target that startup did not import:
+/// `json` is replaced by a small encoder (ASCII out, whatever the stream's
+/// encoding; a lone surrogate, an undecodable byte of a path, becomes
+/// U+FFFD). `-c` puts the working directory first on `sys.path`, after
+/// startup: it is taken off before `wrapt_bootstrap` is imported (not yet,
+/// in sitecustomize mode), which must not come from there.
 const STATUS_SCRIPT: &str = r#"
-import json, sys, wrapt_bootstrap as w
-status = w._status()
+import sys
+if sys.path[:1] == [""]:
+    del sys.path[0]
+import wrapt_bootstrap
+def encode(value):
+    if value is None:
+        return "null"
+    if value is True or value is False:
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return "%d" % value
+    if isinstance(value, str):
+        return '"' + "".join(map(escape, value)) + '"'
+    if isinstance(value, dict):
+        return "{" + ",".join(encode(k) + ":" + encode(v) for k, v in value.items()) + "}"
+    return "[" + ",".join(map(encode, value)) + "]"
+def escape(char):
+    code = ord(char)
+    if 32 <= code < 127 and char not in '"\\':
+        return char
+    if 0xD800 <= code < 0xE000:
+        return "\\ufffd"
+    if code < 0x10000:
+        return "\\u%04x" % code
+    code -= 0x10000
+    return "\\u%04x\\u%04x" % (0xD800 + (code >> 10), 0xDC00 + (code & 0x3FF))
+status = wrapt_bootstrap._status()
 status["imported"] = list(sys.modules)
-print(json.dumps(status))
+sys.stdout.write("\n" + encode(status) + "\n")
 "#;
 
-/// What `wrapt_bootstrap._status()` returns (`templates/wrapt_bootstrap/__init__.py`).
+/// What `wrapt_bootstrap._status()` returns (`templates/wrapt_bootstrap/_api.py`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Status {
     pub version: String,
@@ -44,6 +84,7 @@ pub struct Status {
     pub selected: Vec<String>,
     pub defaults: Vec<String>,
     pub entry_points: BTreeMap<String, u64>,
+    #[serde(serialize_with = "lossy_path")]
     pub file: PathBuf,
     #[serde(default)]
     pub registered: Vec<Registration>,
@@ -70,35 +111,137 @@ impl Status {
     }
 }
 
-/// The outcome of a check (also the `--json` output).
+/// The outcome of a check (also the `--json` output). Every key is there in
+/// every state, `null` where the check did not get that far.
 #[derive(Debug, Clone, Serialize)]
 pub struct CheckReport {
+    /// [`SCHEMA_VERSION`].
+    pub schema_version: u32,
+    /// `"check"`.
+    pub command: &'static str,
+    /// No problem found (and no error).
     pub ok: bool,
+    /// The error that stopped the run (exit 2–4), as the caller fills it
+    /// in; `null` when the check ran to its verdict.
+    pub error: Option<serde_json::Value>,
+    /// The version this wrapt-install installs, and checks against.
     pub version: &'static str,
-    pub purelib: PathBuf,
-    pub interpreter: PathBuf,
-    pub python: String,
-    pub files_verified: usize,
+    /// `--strict`: every warning counts as a problem.
+    pub strict: bool,
+    #[serde(serialize_with = "lossy_path_opt")]
+    pub purelib: Option<PathBuf>,
+    #[serde(serialize_with = "lossy_path_opt")]
+    pub interpreter: Option<PathBuf>,
+    pub python: Option<String>,
     /// How the installation activates (from its RECORD).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub activation: Option<Activation>,
-    pub problems: Vec<String>,
-    pub warnings: Vec<String>,
-    pub status: Option<Status>,
+    /// Files identical to what an install writes, RECORD included.
+    pub files_verified: usize,
+    pub problems: Vec<Finding>,
+    pub warnings: Vec<Finding>,
     /// The `WRAPT_PATCHES` the interpreter was run with.
-    pub selection: String,
+    pub selection: Option<String>,
     /// The command run to prove activation, with `selection` as
-    /// `WRAPT_PATCHES` and no other `PYTHON*` variable: it starts the
+    /// `WRAPT_PATCHES` and the caller's other variables: it starts the
     /// environment for real, its `.pth` files and `sitecustomize` included
     /// (`None` when the check stopped before).
     pub started: Option<Vec<String>>,
+    /// The directory it was started in: the caller's.
+    #[serde(serialize_with = "lossy_path_opt")]
+    pub started_in: Option<PathBuf>,
+    pub status: Option<Status>,
+    /// What startup printed on stderr (besides `-X importtime` and the
+    /// example group), line by line: information, not a problem.
+    pub startup_stderr: Vec<String>,
     /// Each hook registered at startup, registered in time or late.
     pub ordering: Vec<Ordering>,
 }
 
+impl Default for CheckReport {
+    /// The report of a check that has checked nothing yet.
+    fn default() -> Self {
+        CheckReport {
+            schema_version: SCHEMA_VERSION,
+            command: "check",
+            ok: false,
+            error: None,
+            version: VERSION,
+            strict: false,
+            purelib: None,
+            interpreter: None,
+            python: None,
+            activation: None,
+            files_verified: 0,
+            problems: Vec::new(),
+            warnings: Vec::new(),
+            selection: None,
+            started: None,
+            started_in: None,
+            status: None,
+            startup_stderr: Vec::new(),
+            ordering: Vec::new(),
+        }
+    }
+}
+
+impl CheckReport {
+    fn of(layout: &Layout, strict: bool) -> Self {
+        CheckReport {
+            strict,
+            purelib: Some(layout.purelib.clone()),
+            interpreter: Some(layout.interpreter.clone()),
+            python: Some(layout.info.description()),
+            ..CheckReport::default()
+        }
+    }
+
+    fn problem(&mut self, code: &'static str, path: Option<&Path>, message: String) {
+        self.problems.push(Finding {
+            code,
+            path: path.map(Path::to_owned),
+            message,
+        });
+    }
+
+    fn warning(&mut self, code: &'static str, path: Option<&Path>, message: String) {
+        self.warnings.push(Finding {
+            code,
+            path: path.map(Path::to_owned),
+            message,
+        });
+    }
+
+    fn is_not_installed(&self) -> bool {
+        self.problems.iter().any(|p| p.code == NOT_INSTALLED)
+    }
+}
+
+const NOT_INSTALLED: &str = "not_installed";
+
+/// The caller's `WRAPT_PATCHES`.
+fn caller_selection() -> Option<String> {
+    std::env::var("WRAPT_PATCHES").ok()
+}
+
+/// The `sys.path` the live run imports from, for the root trust check:
+/// `site`'s, after the caller's `PYTHONPATH` entries, which it honours.
+pub fn live_sys_path(info: &Interpreter) -> Result<SysPath> {
+    let mut path = site::sys_path(info, true);
+    if let Some(pythonpath) = std::env::var_os("PYTHONPATH").filter(|p| !p.is_empty()) {
+        let entries = target::pythonpath_entries(&pythonpath, &std::env::current_dir()?);
+        path.entries.splice(0..0, entries);
+    }
+    Ok(path)
+}
+
 /// Runs the check and reports it; `Err(CheckFailed)` when it found problems.
-pub fn run(layout: &Layout, site: &SitePackages, out: &Output) -> Result<()> {
-    let report = check(layout, site, out)?;
+pub fn run(layout: &Layout, site: &SitePackages, out: &Output, strict: bool) -> Result<()> {
+    let mut report = CheckReport::of(layout, strict);
+    check(layout, site, out, &mut report)?;
+    if strict {
+        report.problems.append(&mut report.warnings);
+    }
+    report.ok = report.problems.is_empty();
     if out.json {
         out.json(&report)?;
     } else {
@@ -109,7 +252,7 @@ pub fn run(layout: &Layout, site: &SitePackages, out: &Output) -> Result<()> {
     } else {
         if !out.json {
             for problem in &report.problems {
-                out.problem(problem);
+                out.problem(&problem.message);
             }
         }
         Err(Error::CheckFailed {
@@ -119,82 +262,90 @@ pub fn run(layout: &Layout, site: &SitePackages, out: &Output) -> Result<()> {
     }
 }
 
-fn check(layout: &Layout, site: &SitePackages, out: &Output) -> Result<CheckReport> {
+fn check(
+    layout: &Layout,
+    site: &SitePackages,
+    out: &Output,
+    report: &mut CheckReport,
+) -> Result<()> {
     let purelib = &layout.purelib;
-    let mut report = CheckReport {
-        ok: false,
-        version: VERSION,
-        purelib: purelib.clone(),
-        interpreter: layout.interpreter.clone(),
-        python: layout.info.description(),
-        files_verified: 0,
-        activation: None,
-        problems: Vec::new(),
-        warnings: Vec::new(),
-        status: None,
-        selection: ordering::selection(
-            std::env::var("WRAPT_PATCHES").ok().as_deref(),
-            EXAMPLE_GROUP,
-        ),
-        started: None,
-        ordering: Vec::new(),
-    };
     // Shared: a concurrent install or uninstall waits until we are done.
     site.lock(false, || out.waiting(purelib))?;
 
     let records = match transaction::installed_records(site, false) {
         Ok(records) => records,
         Err(e) if e.is_untrusted_record() => {
-            report.problems.push(e.to_string());
-            return Ok(report);
+            let path = match &e {
+                Error::BadRecord { path, .. }
+                | Error::NotARegularFile { path, .. }
+                | Error::SymlinkedDirectory { path } => Some(path.as_path()),
+                Error::UnsafePath { record, .. } => Some(record.as_path()),
+                _ => None,
+            };
+            report.problem(e.code(), path, e.to_string());
+            return Ok(());
         }
         Err(e) => return Err(e),
     };
     if records.is_empty() {
-        report.problems.push(format!(
-            "wrapt-bootstrap is not installed in {}; run wrapt-install",
-            purelib.display()
-        ));
-        return Ok(report);
+        report.problem(
+            NOT_INSTALLED,
+            Some(purelib),
+            format!(
+                "wrapt-bootstrap is not installed in {}; run wrapt-install",
+                purelib.display()
+            ),
+        );
+        return Ok(());
     }
     let activation = transaction::installed_activation(&records).unwrap_or(Activation::Pth);
     report.activation = Some(activation);
-    verify_files(layout, site, &records, activation, &mut report)?;
+    verify_files(layout, site, &records, activation, report)?;
     // Starting the environment would run whatever differs.
     let files_intact = report.problems.is_empty();
     let start_listed = records
         .iter()
         .any(|r| r.entries.iter().any(|e| e.path == plan::START));
-    judge_fit(activation, start_listed, layout, &mut report);
+    judge_fit(activation, start_listed, layout, report);
     if activation == Activation::Sitecustomize {
-        judge_sitecustomize(layout, site, &mut report)?;
+        judge_sitecustomize(layout, site, report)?;
     }
     if !files_intact {
-        report.problems.push(format!(
-            "activation not tried: {} would run files that differ from what wrapt-install {VERSION} installs",
-            layout.interpreter.display()
-        ));
-        report.ok = false;
-        return Ok(report);
+        report.problem(
+            "activation_not_tried",
+            None,
+            format!(
+                "activation not tried: {} would run files that differ from what wrapt-install {VERSION} installs",
+                layout.interpreter.display()
+            ),
+        );
+        return Ok(());
     }
-    prove_activation(layout, activation, out, &mut report);
-    report.ok = report.problems.is_empty();
-    Ok(report)
+    prove_activation(layout, activation, out, report);
+    Ok(())
 }
 
 /// Starts the environment for real, saying so first, and judges the
-/// activation and the ordering of each hook it registered.
+/// activation, what startup printed, and the ordering of each hook it
+/// registered.
 fn prove_activation(
     layout: &Layout,
     activation: Activation,
     out: &Output,
     report: &mut CheckReport,
 ) {
-    let command = status_command(&layout.interpreter, &report.selection);
+    let interpreter = &layout.interpreter;
+    let selection = ordering::selection(caller_selection().as_deref(), EXAMPLE_GROUP);
+    let mut command = status_command(interpreter, &selection);
+    report.started_in = std::env::current_dir().ok();
+    let from = report
+        .started_in
+        .as_deref()
+        .map(|dir| format!(", from {}", dir.display()))
+        .unwrap_or_default();
     out.notice(format!(
-        "running {} -X importtime -c '…' with WRAPT_PATCHES={}: this starts the environment, its .pth files and sitecustomize included",
-        layout.interpreter.display(),
-        report.selection
+        "running {} -X importtime -c '…' with WRAPT_PATCHES={selection}: this starts the environment, its .pth files and sitecustomize included{from}, with this environment's other variables",
+        interpreter.display(),
     ));
     report.started = Some(
         std::iter::once(command.get_program())
@@ -202,26 +353,154 @@ fn prove_activation(
             .map(|arg| arg.to_string_lossy().into_owned())
             .collect(),
     );
-    match run_status(command) {
-        Ok((mut status, tree)) => {
-            status.date_registrations(&tree);
-            judge_status(&status, &layout.purelib, activation, report);
-            let site_packages = ordering::SitePackages {
-                dir: &layout.purelib,
-                activation,
-                version: layout.info.version,
-            };
-            report.ordering = ordering::diagnose(&status.registered, &tree, &site_packages);
-            for late in report.ordering.iter().filter(|o| o.late) {
-                report.warnings.push(format!(
-                    "{} (group {}) was {}",
-                    late.target, late.group, late.explanation
-                ));
-            }
-            report.status = Some(status);
+    report.selection = Some(selection);
+    let output = match target::output(&mut command) {
+        Ok(output) => output,
+        Err(e) => {
+            report.problem(
+                "startup_failed",
+                Some(interpreter),
+                format!("could not run {}: {e}", interpreter.display()),
+            );
+            return;
         }
-        Err(problem) => report.problems.push(problem),
+    };
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let (tree, other) = ImportTree::split(&stderr);
+    report.startup_stderr = other
+        .into_iter()
+        .filter(|line| !line.trim().is_empty() && !EXAMPLE_REPORTS.contains(line))
+        .map(str::to_owned)
+        .collect();
+    judge_startup_stderr(report);
+    if !output.status.success() {
+        report.problem(
+            "startup_failed",
+            Some(interpreter),
+            format!(
+                "{} -c 'import wrapt_bootstrap' failed ({}): {}",
+                interpreter.display(),
+                output.status,
+                target::last_line(&output.stderr)
+            ),
+        );
+        return;
     }
+    let mut status = match parse_status(&output.stdout) {
+        Ok(status) => status,
+        Err(e) => {
+            report.problem(
+                "no_status",
+                Some(interpreter),
+                format!(
+                    "{} printed no status ({e}): {:?}",
+                    interpreter.display(),
+                    String::from_utf8_lossy(&output.stdout).trim()
+                ),
+            );
+            return;
+        }
+    };
+    status.date_registrations(&tree);
+    judge_status(&status, &layout.purelib, activation, report);
+    let site_packages = ordering::SitePackages {
+        dir: &layout.purelib,
+        activation,
+        version: layout.info.version,
+    };
+    report.ordering = ordering::diagnose(&status.registered, &tree, &site_packages);
+    // The example group is the check's own, unless the application enables
+    // it too: its lateness is shown, but warns of nothing the application
+    // gets.
+    let example_is_theirs = application_groups(&status)
+        .iter()
+        .any(|g| g == EXAMPLE_GROUP);
+    let late: Vec<String> = report
+        .ordering
+        .iter()
+        .filter(|o| o.late && (o.group != EXAMPLE_GROUP || example_is_theirs))
+        .map(|o| format!("{} (group {}) was {}", o.target, o.group, o.explanation))
+        .collect();
+    for message in late {
+        report.warning("late_hook", None, message);
+    }
+    report.status = Some(status);
+}
+
+/// The groups a process of the environment started with the caller's
+/// `WRAPT_PATCHES` enables (without the check's example group).
+fn application_groups(status: &Status) -> Vec<String> {
+    let defaults: Vec<&str> = status.defaults.iter().map(String::as_str).collect();
+    wrapt_common::selection::edit(caller_selection().as_deref(), &defaults, &mut Vec::new())
+        .unwrap_or_default()
+}
+
+/// The status line of [`STATUS_SCRIPT`] in what the run printed on stdout,
+/// after whatever startup printed there.
+fn parse_status(stdout: &[u8]) -> std::result::Result<Status, serde_json::Error> {
+    let stdout = String::from_utf8_lossy(stdout);
+    let line = stdout
+        .lines()
+        .rev()
+        .find(|l| l.starts_with('{'))
+        .unwrap_or("");
+    serde_json::from_str(line)
+}
+
+/// The lines of what startup printed that report a failure, or something
+/// skipped: wrapt-bootstrap's own reports (the same words from the native
+/// module and the fallback), and `site`'s reports of a `.pth` line, a
+/// `.start` entry point, a `sitecustomize` or a `usercustomize` that
+/// raised. Everything else (a patch that logs, `WRAPT_PATCHES_DEBUG`'s
+/// trace, a warning) is information only.
+fn judge_startup_stderr(report: &mut CheckReport) {
+    const SITE_ERRORS: [&str; 7] = [
+        "Error processing line ",
+        "Error in sitecustomize",
+        "Error in usercustomize",
+        "Error in import line from ",
+        "Error in entry point ",
+        "Error resolving entry point ",
+        "Invalid entry point syntax in ",
+    ];
+    const DETAILS: &str = "(the details are in what startup printed)";
+    let lines = std::mem::take(&mut report.startup_stderr);
+    for line in &lines {
+        let said = line.trim_end().trim_end_matches(':');
+        if let Some(ours) = said.strip_prefix("wrapt-bootstrap: ") {
+            if ours.starts_with("hook ") && ours.ends_with(" failed") {
+                report.problem(
+                    "hook_failed",
+                    None,
+                    format!("at startup, {ours}: its patch did not apply in full {DETAILS}"),
+                );
+            } else if ours.starts_with("activation failed")
+                || ours.starts_with("rescan at the end of site failed")
+            {
+                report.problem(
+                    "activation_failed",
+                    None,
+                    format!("at startup, wrapt-bootstrap's {ours} {DETAILS}"),
+                );
+            } else if ["skipped: ", "skipping ", "ignoring "]
+                .iter()
+                .any(|p| ours.starts_with(p))
+            {
+                report.warning(
+                    "bootstrap_warning",
+                    None,
+                    format!("at startup, wrapt-bootstrap said: {ours}"),
+                );
+            }
+        } else if SITE_ERRORS.iter().any(|p| said.starts_with(p)) {
+            report.warning(
+                "startup_error",
+                None,
+                format!("at startup, site reported: {said} {DETAILS}"),
+            );
+        }
+    }
+    report.startup_stderr = lines;
 }
 
 /// Holds every file of ours against what this binary installs
@@ -236,11 +515,16 @@ fn verify_files(
 ) -> Result<()> {
     let purelib = &layout.purelib;
     for record in records.iter().filter(|r| r.version() != VERSION) {
-        report.problems.push(format!(
-            "{} is version {}, this wrapt-install installs {VERSION}; run wrapt-install to replace it",
-            purelib.join(&record.dist_info).display(),
-            record.version()
-        ));
+        let dist_info = purelib.join(&record.dist_info);
+        report.problem(
+            "other_version",
+            Some(&dist_info),
+            format!(
+                "{} is version {}, this wrapt-install installs {VERSION}; run wrapt-install to replace it",
+                dist_info.display(),
+                record.version()
+            ),
+        );
     }
     if records.iter().any(|r| r.version() != VERSION) {
         let (verified, problems) = transaction::verify(site, records)?;
@@ -260,10 +544,14 @@ fn verify_files(
     match bytecode::compile(&layout.interpreter, purelib, &plan.python_sources()) {
         Ok(compiled) => plan.add_bytecode(compiled),
         Err(reason) => {
-            report.problems.push(format!(
-                "{} could not compile the bytecode to compare with: {reason}",
-                layout.interpreter.display()
-            ));
+            report.problem(
+                "bytecode_not_compiled",
+                Some(&layout.interpreter),
+                format!(
+                    "{} could not compile the bytecode to compare with: {reason}",
+                    layout.interpreter.display()
+                ),
+            );
             return Ok(());
         }
     }
@@ -286,17 +574,20 @@ fn verify_files(
         Ok(differing) => {
             report.files_verified += pairs.len() - differing.len();
             for (pyc, why) in differing {
-                report.problems.push(format!(
-                    "{} was modified: {why}",
-                    purelib.join(pyc).display()
-                ));
+                let path = purelib.join(pyc);
+                let message = format!("{} was modified: {why}", path.display());
+                report.problems.push(finding("modified", &path, message));
             }
         }
-        Err(reason) => report.problems.push(format!(
-            "{} could not compare the bytecode of {}: {reason}",
-            layout.interpreter.display(),
-            purelib.display()
-        )),
+        Err(reason) => report.problem(
+            "bytecode_not_compared",
+            Some(purelib),
+            format!(
+                "{} could not compare the bytecode of {}: {reason}",
+                layout.interpreter.display(),
+                purelib.display()
+            ),
+        ),
     }
     Ok(())
 }
@@ -309,22 +600,25 @@ fn judge_sitecustomize(
     report: &mut CheckReport,
 ) -> Result<()> {
     let purelib = site.path();
+    let ours = purelib.join(plan::SITECUSTOMIZE);
     if let Some(reason) = layout.info.sitecustomize_conflict(purelib) {
-        report.problems.push(format!(
-            "the sitecustomize package cannot work: {reason}; reinstall with --mode pth"
-        ));
+        report.problem(
+            "sitecustomize_conflict",
+            Some(&ours),
+            format!("the sitecustomize package cannot work: {reason}; reinstall with --mode pth"),
+        );
     }
     if let Some(pythonpath) = std::env::var_os("PYTHONPATH").filter(|p| !p.is_empty()) {
         let entries = target::pythonpath_entries(&pythonpath, &std::env::current_dir()?);
         match target::sitecustomize_in(&layout.interpreter, &entries) {
-            Ok(Some(found)) if !same_file(&found, &purelib.join(plan::SITECUSTOMIZE)) => {
+            Ok(Some(found)) if !same_file(&found, &ours) => {
                 match hidden_by(&found, answers_opentelemetry(site)) {
-                    Ok(warning) => report.warnings.push(warning),
-                    Err(problem) => report.problems.push(problem),
+                    Ok(warning) => report.warning("sitecustomize_hidden", Some(&found), warning),
+                    Err(problem) => report.problem("sitecustomize_hidden", Some(&found), problem),
                 }
             }
             Ok(_) => {}
-            Err(problem) => report.problems.push(problem),
+            Err(problem) => report.problem("sitecustomize_unknown", None, problem),
         }
     }
     Ok(())
@@ -333,8 +627,9 @@ fn judge_sitecustomize(
 /// What a `sitecustomize` found on the caller's `PYTHONPATH`, which hides
 /// our sitecustomize package, means: a warning where ours still activates,
 /// late, else a problem. The wrappers `ddtrace-run` and
-/// `opentelemetry-instrument` put theirs there (the check's own runs clear
-/// `PYTHONPATH`, so the ordering it shows does not see them).
+/// `opentelemetry-instrument` put theirs there. The live run has the same
+/// `PYTHONPATH`, so its ordering shows what the wrapper imported before
+/// ours activated; this says why.
 fn hidden_by(found: &Path, answers_opentelemetry: bool) -> Result<String, String> {
     let hides = |whose: &str| {
         format!(
@@ -342,7 +637,7 @@ fn hidden_by(found: &Path, answers_opentelemetry: bool) -> Result<String, String
             found.display()
         )
     };
-    let late = "hooks on what it imported are late, and the ordering above, checked without PYTHONPATH, does not show them; --mode pth activates before it";
+    let late = "hooks on what it imported are late (the ordering shows which); --mode pth activates before it";
     if found.ends_with("ddtrace/bootstrap/sitecustomize.py") {
         Ok(format!(
             "{}, and it runs ours only after starting ddtrace: {late}",
@@ -385,60 +680,14 @@ fn answers_opentelemetry(site: &SitePackages) -> bool {
     is_file(plan::HIDDEN) && declares()
 }
 
-/// The interpreter as a user would run it, with `selection` as
-/// `WRAPT_PATCHES` and `-X importtime`, printing its status.
+/// The interpreter as the application starts it: from the caller's working
+/// directory, with the caller's environment, `selection` as
+/// `WRAPT_PATCHES`, and `-X importtime`; it prints its status.
 fn status_command(interpreter: &Path, selection: &str) -> Command {
     let mut cmd = Command::new(interpreter);
     cmd.args(["-X", "importtime", "-c", STATUS_SCRIPT])
-        .current_dir("/");
-    target::clean_python_env(&mut cmd);
-    cmd.env("WRAPT_PATCHES", selection);
+        .env("WRAPT_PATCHES", selection);
     cmd
-}
-
-/// Runs [`status_command`]; returns the status and import tree, or the
-/// problem, described.
-fn run_status(mut cmd: Command) -> Result<(Status, ImportTree), String> {
-    let interpreter = PathBuf::from(cmd.get_program());
-    let output = target::output(&mut cmd)
-        .map_err(|e| format!("could not run {}: {e}", interpreter.display()))?;
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    if !output.status.success() {
-        return Err(format!(
-            "{} -c 'import wrapt_bootstrap' failed ({}): {}",
-            interpreter.display(),
-            output.status,
-            target::last_line(&output.stderr)
-        ));
-    }
-    // The example group, which the check itself enables, reports its
-    // firings by design: a sitecustomize or a .pth line may import tempfile.
-    let (tree, other) = ImportTree::split(&stderr);
-    let unexpected: Vec<&str> = other
-        .into_iter()
-        .filter(|line| !line.trim().is_empty() && !EXAMPLE_REPORTS.contains(line))
-        .collect();
-    if !unexpected.is_empty() {
-        return Err(format!(
-            "{} printed on stderr at startup: {}",
-            interpreter.display(),
-            unexpected.join(" | ")
-        ));
-    }
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let line = stdout
-        .lines()
-        .rev()
-        .find(|l| l.starts_with('{'))
-        .unwrap_or("");
-    let status = serde_json::from_str(line).map_err(|e| {
-        format!(
-            "{} printed no status ({e}): {:?}",
-            interpreter.display(),
-            stdout.trim()
-        )
-    })?;
-    Ok((status, tree))
 }
 
 /// Whether the installed activation files fit the interpreter: files it
@@ -456,74 +705,128 @@ fn judge_fit(
     let python = layout.info.description();
     let path = |file| layout.purelib.join(file);
     if let Some(reason) = activation.ignored_by(version) {
-        report.problems.push(format!(
-            "{} cannot activate {python}: {reason}; run wrapt-install to switch to {}",
-            path(activation.file()).display(),
-            Activation::default_for(version).file()
-        ));
+        let file = path(activation.file());
+        report.problem(
+            "activation_ignored",
+            Some(&file),
+            format!(
+                "{} cannot activate {python}: {reason}; run wrapt-install to switch to {}",
+                file.display(),
+                Activation::default_for(version).file()
+            ),
+        );
     }
+    let start = path(plan::START);
     if activation == Activation::Pth && start_listed {
-        report.problems.push(format!(
-            "{} is left from an earlier wrapt-install: from CPython 3.15 on it makes site skip {} and import pkgutil and two dozen more modules at every start; run wrapt-install to remove it",
-            path(plan::START).display(),
-            plan::PTH
-        ));
+        report.problem(
+            "leftover_start",
+            Some(&start),
+            format!(
+                "{} is left from an earlier wrapt-install: from CPython 3.15 on it makes site skip {} and import pkgutil and two dozen more modules at every start; run wrapt-install to remove it",
+                start.display(),
+                plan::PTH
+            ),
+        );
     }
     if activation == Activation::Start && Activation::default_for(version) != Activation::Start {
-        report.warnings.push(format!(
-            "{} makes site import pkgutil and two dozen more modules at every start of {python}; until CPython 3.18 a .pth line activates for a fraction of that: wrapt-install --mode pth",
-            path(plan::START).display()
-        ));
+        report.warning(
+            "start_file_cost",
+            Some(&start),
+            format!(
+                "{} makes site import pkgutil and two dozen more modules at every start of {python}; until CPython 3.18 a .pth line activates for a fraction of that: wrapt-install --mode pth",
+                start.display()
+            ),
+        );
     }
 }
 
 fn judge_status(status: &Status, purelib: &Path, activation: Activation, report: &mut CheckReport) {
     if !status.active {
-        report.problems.push(format!(
-            "activation did not happen: with WRAPT_PATCHES=+{EXAMPLE_GROUP} the interpreter started without wrapt_bootstrap active; is {} in place?",
-            purelib.join(activation.file()).display()
-        ));
+        let file = purelib.join(activation.file());
+        let selection = report.selection.clone().unwrap_or_default();
+        report.problem(
+            "not_active",
+            Some(&file),
+            format!(
+                "activation did not happen: with WRAPT_PATCHES={selection} the interpreter started without wrapt_bootstrap active; is {} in place?",
+                file.display()
+            ),
+        );
     }
     if status.version != VERSION {
-        report.problems.push(format!(
-            "the interpreter imported wrapt_bootstrap {}, expected {VERSION}",
-            status.version
-        ));
+        report.problem(
+            "other_version_imported",
+            Some(&status.file),
+            format!(
+                "the interpreter imported wrapt_bootstrap {}, expected {VERSION}",
+                status.version
+            ),
+        );
     }
     let expected = purelib.join(plan::PACKAGE_DIR).join("__init__.py");
     if !same_file(&status.file, &expected) {
-        report.problems.push(format!(
-            "the interpreter imported wrapt_bootstrap from {}, not from {}; something earlier on sys.path shadows it",
-            status.file.display(),
-            expected.display()
-        ));
+        report.problem(
+            "shadowed",
+            Some(&status.file),
+            format!(
+                "the interpreter imported wrapt_bootstrap from {}, not from {}; something earlier on sys.path shadows it",
+                status.file.display(),
+                expected.display()
+            ),
+        );
     }
-    for group in &status.defaults {
-        if status.entry_points.get(group).copied().unwrap_or(0) == 0 {
-            report.warnings.push(format!(
-                "default group {group} has no entry points in this environment; install the package that provides it"
-            ));
+    // Only the groups this run enabled were looked for: a default that
+    // WRAPT_PATCHES leaves out has no count, which is not a count of 0.
+    for group in &status.selected {
+        if status.entry_points.get(group).copied().unwrap_or(0) > 0 {
+            continue;
         }
+        let which = if status.defaults.contains(group) {
+            "default group"
+        } else {
+            "group"
+        };
+        report.warning(
+            "no_entry_points",
+            None,
+            format!(
+                "{which} {group} has no entry points in this environment; install the package that provides it"
+            ),
+        );
     }
 }
 
+/// Whether two paths name the same file; where either cannot be resolved
+/// (a path the status could only give with U+FFFD for undecodable bytes),
+/// whether they read the same.
 fn same_file(a: &Path, b: &Path) -> bool {
     match (a.canonicalize(), b.canonicalize()) {
         (Ok(a), Ok(b)) => a == b,
-        _ => a == b,
+        _ => a.to_string_lossy() == b.to_string_lossy(),
     }
 }
 
 fn print_report(report: &CheckReport, out: &Output) {
-    out.info(format!(
-        "wrapt-bootstrap {VERSION} in {} ({} at {})",
-        report.purelib.display(),
-        report.python,
-        report.interpreter.display()
-    ));
-    if report.files_verified > 0 {
-        out.info(format!("  files verified: {}", report.files_verified));
+    if report.is_not_installed() {
+        // Nothing to describe: the problem line says it all.
+        return;
     }
+    if let (Some(purelib), Some(python), Some(interpreter)) =
+        (&report.purelib, &report.python, &report.interpreter)
+    {
+        out.info(format!(
+            "wrapt-bootstrap {VERSION} in {} ({python} at {})",
+            purelib.display(),
+            interpreter.display()
+        ));
+    }
+    if report.files_verified > 0 {
+        out.info(format!(
+            "  files verified: {}, RECORD included",
+            report.files_verified
+        ));
+    }
+    let selection = report.selection.as_deref().unwrap_or("");
     if let Some(status) = &report.status {
         let implementation = status.implementation.as_deref().unwrap_or("none");
         let state = if status.active {
@@ -541,29 +844,37 @@ fn print_report(report: &CheckReport, out: &Output) {
         } else {
             out.info(format!("  defaults: {}", status.defaults.join(", ")));
         }
-        for group in status.defaults.iter().chain(
-            status
-                .selected
-                .iter()
-                .filter(|g| !status.defaults.contains(g)),
-        ) {
+        out.info(format!("  groups, with WRAPT_PATCHES={selection}:"));
+        for group in &status.selected {
             let count = status.entry_points.get(group).copied().unwrap_or(0);
             let plural = if count == 1 { "" } else { "s" };
             out.info(format!("    {group}: {count} entry point{plural}"));
         }
+        for group in status
+            .defaults
+            .iter()
+            .filter(|g| !status.selected.contains(g))
+        {
+            out.info(format!(
+                "    {group}: a default this WRAPT_PATCHES leaves out, not looked for"
+            ));
+        }
     }
     if !report.ordering.is_empty() {
-        out.info(format!(
-            "  ordering, with WRAPT_PATCHES={}:",
-            report.selection
-        ));
+        out.info("  ordering:");
         for hook in &report.ordering {
             let verdict = if hook.late { "LATE" } else { "in time" };
             out.info(format!("    {} ({}): {verdict}", hook.target, hook.group));
         }
     }
+    if !report.startup_stderr.is_empty() {
+        out.info("  startup printed on stderr (information, not a problem in itself):");
+        for line in &report.startup_stderr {
+            out.info(format!("    {line}"));
+        }
+    }
     for warning in &report.warnings {
-        out.warn(warning);
+        out.warn(&warning.message);
     }
     if report.ok {
         out.info("ok");
@@ -589,21 +900,11 @@ mod tests {
     }
 
     fn report() -> CheckReport {
-        CheckReport {
-            ok: false,
-            version: VERSION,
-            purelib: "/p".into(),
-            interpreter: "/p/python".into(),
-            python: "Python 3.12.1".into(),
-            files_verified: 0,
-            activation: None,
-            problems: vec![],
-            warnings: vec![],
-            status: None,
-            selection: String::new(),
-            started: None,
-            ordering: Vec::new(),
-        }
+        CheckReport::default()
+    }
+
+    fn messages(findings: &[Finding]) -> Vec<&str> {
+        findings.iter().map(|f| f.message.as_str()).collect()
     }
 
     #[test]
@@ -648,8 +949,19 @@ mod tests {
             &mut r,
         );
         assert!(r.problems.is_empty(), "{:?}", r.problems);
-        assert_eq!(r.warnings.len(), 1);
-        assert!(r.warnings[0].contains("default group a has no entry points"));
+        assert_eq!(messages(&r.warnings).len(), 1);
+        assert_eq!(r.warnings[0].code, "no_entry_points");
+        assert!(r.warnings[0]
+            .message
+            .contains("default group a has no entry points"));
+
+        // A default this run did not select has no count: no warning.
+        let mut r = report();
+        let mut s = status(&purelib.join("wrapt_bootstrap/__init__.py"));
+        s.selected = vec!["b".into(), EXAMPLE_GROUP.into()];
+        s.entry_points = BTreeMap::from([("b".into(), 2), (EXAMPLE_GROUP.into(), 1)]);
+        judge_status(&s, purelib, Activation::Pth, &mut r);
+        assert!(r.warnings.is_empty(), "{:?}", r.warnings);
 
         let mut r = report();
         let mut s = status(Path::new("/elsewhere/wrapt_bootstrap/__init__.py"));
@@ -658,9 +970,41 @@ mod tests {
         judge_status(&s, purelib, Activation::Sitecustomize, &mut r);
         assert_eq!(r.problems.len(), 3, "{:?}", r.problems);
         assert!(
-            r.problems[0].contains("/p/sitecustomize/__init__.py in place"),
+            r.problems[0]
+                .message
+                .contains("/p/sitecustomize/__init__.py in place"),
             "{:?}",
             r.problems
         );
+        let codes: Vec<&str> = r.problems.iter().map(|p| p.code).collect();
+        assert_eq!(codes, ["not_active", "other_version_imported", "shadowed"]);
+    }
+
+    #[test]
+    fn startup_stderr_is_information_but_failures_in_it_are_named() {
+        let mut r = report();
+        r.startup_stderr = [
+            "acme: patched sqlite3",
+            "wrapt-bootstrap: registered hook 'a:b' for module 'c'",
+            "wrapt-bootstrap: hook 'acme_patch:hook' (group 'acme.patches', entry 'colorsys') for module 'colorsys' failed:",
+            "Traceback (most recent call last):",
+            "RuntimeError: boom",
+            "wrapt-bootstrap: skipped: /s/x.dist-info/entry_points.txt:2: not 'name = value': 'junk'",
+            "Error in sitecustomize; set PYTHONVERBOSE for traceback:",
+            "/usr/lib/python3/warnings.py:1: UserWarning: Error in something",
+        ]
+        .map(str::to_owned)
+        .to_vec();
+        judge_startup_stderr(&mut r);
+        let codes = |findings: &[Finding]| findings.iter().map(|f| f.code).collect::<Vec<_>>();
+        assert_eq!(codes(&r.problems), ["hook_failed"]);
+        assert!(
+            r.problems[0].message.starts_with(
+                "at startup, hook 'acme_patch:hook' (group 'acme.patches', entry 'colorsys') for module 'colorsys' failed: "
+            ),
+            "{:?}",
+            r.problems
+        );
+        assert_eq!(codes(&r.warnings), ["bootstrap_warning", "startup_error"]);
     }
 }

@@ -116,10 +116,22 @@ pub struct InstallArgs {
     pub dry_run: bool,
 
     /// Verify the installed files, and start the environment's interpreter
-    /// (its .pth files and sitecustomize included) to prove activation;
+    /// as the application would (its .pth files and sitecustomize included,
+    /// from this directory, with this environment) to prove activation;
     /// change nothing
     #[arg(long, conflicts_with_all = ["create", "enable", "disable"])]
     pub check: bool,
+
+    /// With --check: late hooks and every other warning are problems too
+    /// (exit 1), for a CI or image-build gate
+    // Clap waives a requirement that conflicts with an argument given, so
+    // the flags --check excludes are named here too.
+    #[arg(
+        long,
+        requires = "check",
+        conflicts_with_all = ["list", "dry_run", "mode", "create", "enable", "disable"]
+    )]
+    pub strict: bool,
 
     /// List the entry-point groups that look like patch groups, with the
     /// distributions declaring them and whether each is enabled by default;

@@ -16,6 +16,7 @@ use std::path::Path;
 use std::time::SystemTime;
 
 use crate::error::Result;
+use crate::output::Finding;
 use crate::plan::{self, Plan, PlannedFile};
 use crate::site_packages::{self, Node, SitePackages, MODE_DIRECTORY};
 
@@ -41,7 +42,7 @@ pub enum Found {
 pub struct Comparison {
     /// Files identical to what this version installs.
     pub verified: usize,
-    pub problems: Vec<String>,
+    pub problems: Vec<Finding>,
     /// Bytecode whose bytes differ from a fresh compile but whose header
     /// matches: `(pyc path, its source's path, bytes on disk)`, for the
     /// interpreter to compare as code objects.
@@ -107,26 +108,40 @@ pub fn snapshot(site: &SitePackages, plan: &Plan) -> Result<BTreeMap<String, Fou
 
 /// The problem of a file in our part of site-packages that this version
 /// does not install.
-pub fn unlisted(path: &Path) -> String {
-    format!(
-        "{} is not listed in any wrapt-bootstrap RECORD (a foreign file, or left by an interrupted run: run wrapt-install)",
-        path.display()
+pub fn unlisted(path: &Path) -> Finding {
+    finding(
+        "unlisted",
+        path,
+        format!(
+            "{} is not listed in any wrapt-bootstrap RECORD (a foreign file, or left by an interrupted run: run wrapt-install)",
+            path.display()
+        ),
     )
+}
+
+/// A problem with the file or directory at `path`.
+pub fn finding(code: &'static str, path: &Path, message: String) -> Finding {
+    Finding {
+        code,
+        path: Some(path.to_owned()),
+        message,
+    }
 }
 
 /// Compares what was found with `plan`: every planned file present and
 /// identical, every found file planned, every directory 0755.
 pub fn compare(plan: &Plan, found: &BTreeMap<String, Found>, purelib: &Path) -> Comparison {
-    let shown = |rel: &str| purelib.join(rel).display().to_string();
     let installed_mtime = plan::installed_mtime();
     let mut comparison = Comparison::default();
     for planned in &plan.files {
-        let problem = match found.get(&planned.path) {
-            None => format!("{} is missing", shown(&planned.path)),
-            Some(Found::Directory { .. }) => format!("{} is a directory", shown(&planned.path)),
-            Some(Found::Symlink | Found::Other) => format!(
-                "{} is a symlink or special file, not the file wrapt-install writes",
-                shown(&planned.path)
+        let path = purelib.join(&planned.path);
+        let shown = path.display();
+        let (code, message) = match found.get(&planned.path) {
+            None => ("missing", format!("{shown} is missing")),
+            Some(Found::Directory { .. }) => ("not_a_file", format!("{shown} is a directory")),
+            Some(Found::Symlink | Found::Other) => (
+                "not_a_file",
+                format!("{shown} is a symlink or special file, not the file wrapt-install writes"),
             ),
             Some(Found::File { bytes, mode, mtime }) => {
                 match file_problem(plan, planned, bytes, *mode, *mtime == installed_mtime) {
@@ -142,28 +157,37 @@ pub fn compare(plan: &Plan, found: &BTreeMap<String, Found>, purelib: &Path) -> 
                         ));
                         continue;
                     }
-                    FileVerdict::Problem(what) => format!("{} {what}", shown(&planned.path)),
+                    FileVerdict::Problem(code, what) => (code, format!("{shown} {what}")),
                 }
             }
         };
-        comparison.problems.push(problem);
+        comparison.problems.push(finding(code, &path, message));
     }
     for (rel, entry) in found {
+        let path = purelib.join(rel);
         match entry {
             Found::Directory { mode } if *mode != MODE_DIRECTORY => {
-                comparison.problems.push(format!(
-                    "{} has mode {mode:04o}; wrapt-install makes its directories {MODE_DIRECTORY:04o}",
-                    shown(rel)
+                comparison.problems.push(finding(
+                    "wrong_mode",
+                    &path,
+                    format!(
+                        "{} has mode {mode:04o}; wrapt-install makes its directories {MODE_DIRECTORY:04o}",
+                        path.display()
+                    ),
                 ));
             }
             Found::Symlink if plan.get(rel).is_none() => {
-                comparison.problems.push(format!(
-                    "{} is a symlink, which wrapt-install never makes nor follows",
-                    shown(rel)
+                comparison.problems.push(finding(
+                    "symlink",
+                    &path,
+                    format!(
+                        "{} is a symlink, which wrapt-install never makes nor follows",
+                        path.display()
+                    ),
                 ));
             }
             Found::File { .. } | Found::Other if plan.get(rel).is_none() => {
-                comparison.problems.push(unlisted(&purelib.join(rel)));
+                comparison.problems.push(unlisted(&path));
             }
             Found::Directory { .. } | Found::File { .. } | Found::Symlink | Found::Other => {}
         }
@@ -175,8 +199,8 @@ enum FileVerdict {
     Same,
     /// Bytecode to compare as code with its source (the path given).
     CompareCode(String),
-    /// What is wrong, after the path.
-    Problem(String),
+    /// A finding's code, and what is wrong, after the path.
+    Problem(&'static str, String),
 }
 
 fn file_problem(
@@ -187,24 +211,31 @@ fn file_problem(
     installed_mtime: bool,
 ) -> FileVerdict {
     if mode != planned.mode {
-        return FileVerdict::Problem(format!(
-            "has mode {mode:04o}; wrapt-install installs it {:04o}",
-            planned.mode
-        ));
+        return FileVerdict::Problem(
+            "wrong_mode",
+            format!(
+                "has mode {mode:04o}; wrapt-install installs it {:04o}",
+                planned.mode
+            ),
+        );
     }
     if bytes != planned.bytes {
         return match plan.source_of_bytecode(&planned.path) {
             Some(source) if plan.same_bytecode(&planned.path, bytes) => {
                 FileVerdict::CompareCode(source.path.clone())
             }
-            _ => FileVerdict::Problem(format!(
-                "was modified (it differs from what wrapt-install {} installs)",
-                plan::VERSION
-            )),
+            _ => FileVerdict::Problem(
+                "modified",
+                format!(
+                    "was modified (it differs from what wrapt-install {} installs)",
+                    plan::VERSION
+                ),
+            ),
         };
     }
     if !installed_mtime {
         return FileVerdict::Problem(
+            "wrong_mtime",
             "has a modification time other than the one wrapt-install sets, which its bytecode is checked against; run wrapt-install"
                 .to_owned(),
         );

@@ -119,9 +119,14 @@ pub fn install(opts: &InstallOptions) -> Result<()> {
         Mode::Check => {
             // Its live activation starts the environment for real.
             if !opts.target.trust_writers {
-                trust::startup(&site::sys_path(&layout.info, true))?;
+                trust::startup(&check::live_sys_path(&layout.info)?)?;
             }
-            check::run(&layout, &pin(&layout, opts.target.scope)?, &out)
+            check::run(
+                &layout,
+                &pin(&layout, opts.target.scope)?,
+                &out,
+                opts.strict,
+            )
         }
         Mode::List => discover::run(&layout, &pin(&layout, opts.target.scope)?, &out),
         Mode::Install | Mode::DryRun => install_into(&layout, opts, out),

@@ -109,6 +109,8 @@ pub struct InstallOptions {
     /// `None`: as installed, else `.pth`.
     pub activation: Option<Activation>,
     pub force: bool,
+    /// `--check --strict`: warnings are problems.
+    pub strict: bool,
     pub json: bool,
     pub verbosity: Verbosity,
 }
@@ -147,6 +149,7 @@ impl InstallOptions {
             groups,
             activation: args.mode,
             force: args.force,
+            strict: args.strict,
             json: args.json,
             verbosity: (&args.output).into(),
         })
@@ -260,6 +263,20 @@ mod tests {
         assert!(opts(&["--list", "--force"]).target.trust_writers);
         assert!(opts(&["--check", "--force"]).target.trust_writers);
         assert!(!opts(&["--check"]).target.trust_writers);
+        // --strict only sharpens --check.
+        assert!(opts(&["--check", "--strict"]).strict);
+        assert!(!opts(&["--check"]).strict);
+        for other in [
+            &[][..],
+            &["--list"],
+            &["--dry-run"],
+            &["--mode", "pth"],
+            &["--enable", "g"],
+        ] {
+            let mut argv = vec!["wrapt-install", "--strict"];
+            argv.extend(other);
+            assert!(InstallArgs::try_parse_from(argv).is_err(), "{other:?}");
+        }
         for other in [["--enable", "g"], ["--disable", "g"], ["--mode", "pth"]] {
             let mut argv = vec!["wrapt-install", "--list"];
             argv.extend(other);

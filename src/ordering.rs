@@ -42,8 +42,7 @@ pub struct Ordering {
     /// code, `None` when `-X importtime` did not see it: imported while the
     /// interpreter initialised, before site, or by `importlib.import_module`
     /// (how site imports a `.start` entry point's module), or the
-    /// interpreter has no `-X importtime` (PyPy).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// interpreter has no `-X importtime` (PyPy), or the hook was in time.
     pub imported_by: Option<Vec<String>>,
     pub explanation: String,
 }

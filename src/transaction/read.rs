@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use crate::error::{Error, Result};
+use crate::output::Finding;
 use crate::plan::{self, Activation, Plan, PlannedFile, Stage};
 use crate::record::{self, RecordEntry};
 use crate::site_packages::{self, Kind, Node, SitePackages};
@@ -263,46 +264,51 @@ pub fn installed_defaults(site: &SitePackages, records: &[InstalledRecord]) -> B
     }
 }
 
-/// Verifies every entry of the installed RECORDs against the disk; returns
-/// (files verified, problems naming each changed, missing or symlinked
-/// file, and each symlinked directory once).
-pub fn verify(site: &SitePackages, records: &[InstalledRecord]) -> Result<(usize, Vec<String>)> {
+/// Verifies every entry of the installed RECORDs against the disk, RECORD
+/// itself included (it lists itself without a hash): returns (files
+/// verified, problems naming each changed, missing or symlinked file, and
+/// each symlinked directory once).
+pub fn verify(site: &SitePackages, records: &[InstalledRecord]) -> Result<(usize, Vec<Finding>)> {
     let mut verified = 0;
-    let mut problems = Vec::new();
+    let mut problems: Vec<Finding> = Vec::new();
     for record in records {
         for entry in &record.entries {
-            if entry.path == record.record_path {
-                continue;
-            }
             let full = site.path().join(&entry.path);
+            let problem = |code, what: &str| Finding {
+                code,
+                path: Some(full.clone()),
+                message: format!("{} {what}", full.display()),
+            };
             let node = match site.inspect(&entry.path) {
                 Ok(node) => node,
-                Err(e @ Error::SymlinkedDirectory { .. }) => {
-                    let problem = e.to_string();
-                    if !problems.contains(&problem) {
-                        problems.push(problem);
+                Err(Error::SymlinkedDirectory { path: dir }) => {
+                    if !problems.iter().any(|p| p.path.as_ref() == Some(&dir)) {
+                        let error = Error::SymlinkedDirectory { path: dir.clone() };
+                        problems.push(Finding {
+                            code: error.code(),
+                            path: Some(dir),
+                            message: error.to_string(),
+                        });
                     }
                     continue;
                 }
                 Err(e) => return Err(e),
             };
             match node {
-                Node::Missing => problems.push(format!("{} is missing", full.display())),
-                Node::Symlink => problems.push(format!("{} is a symlink", full.display())),
-                Node::Directory { .. } => {
-                    problems.push(format!("{} is a directory", full.display()));
-                }
-                Node::Special => {
-                    problems.push(format!("{} is not a regular file", full.display()));
-                }
+                Node::Missing => problems.push(problem("missing", "is missing")),
+                Node::Symlink => problems.push(problem("not_a_file", "is a symlink")),
+                Node::Directory { .. } => problems.push(problem("not_a_file", "is a directory")),
+                Node::Special => problems.push(problem("not_a_file", "is not a regular file")),
                 Node::File { bytes, .. } => {
                     if entry.hash.is_none() || entry.matches(&bytes) {
                         verified += 1;
                     } else {
-                        problems.push(format!(
-                            "{} was modified (its hash does not match {})",
-                            full.display(),
-                            record.record_path
+                        problems.push(problem(
+                            "modified",
+                            &format!(
+                                "was modified (its hash does not match {})",
+                                record.record_path
+                            ),
                         ));
                     }
                 }

@@ -4,7 +4,7 @@
 use std::fs;
 
 use crate::support::{
-    describe, pythons, pythons_and_pypy, stdout, wrapt_install, Kind, PatchDist, Venv,
+    describe, pythons, pythons_and_pypy, stderr, stdout, wrapt_install, Kind, PatchDist, Venv,
 };
 
 fn acme_patches(venv: &Venv) {
@@ -164,4 +164,63 @@ fn start_files_run_after_a_pth_line_and_before_a_start_file_of_ours() {
             "{report:#}"
         );
     }
+}
+
+#[test]
+fn strict_makes_a_late_hook_a_problem() {
+    let python = pythons().last().unwrap();
+    let venv = Venv::installed(python);
+    PatchDist {
+        name: "acme-patches",
+        group: "acme.patches",
+        entries: &[("colorsys", "acme_patch:hook"), ("wave", "acme_patch:hook")],
+        modules: &[("acme_patch.py", "def hook(module):\n    pass\n")],
+    }
+    .write_into(&venv.site_packages);
+    fs::write(
+        venv.site_packages.join("000_early.pth"),
+        "import colorsys\n",
+    )
+    .unwrap();
+    let run = |args: &[&str]| {
+        wrapt_install()
+            .args(["--check", "--venv"])
+            .arg(&venv.root)
+            .args(args)
+            .env("WRAPT_PATCHES", "acme.patches")
+            .output()
+            .unwrap()
+    };
+    let output = run(&[]);
+    assert!(output.status.success(), "{}", describe(&output));
+    assert!(
+        stderr(&output).contains("warning: colorsys (group acme.patches) was late"),
+        "{}",
+        describe(&output)
+    );
+    let output = run(&["--strict"]);
+    assert_eq!(output.status.code(), Some(1), "{}", describe(&output));
+    assert!(
+        stderr(&output).contains("problem: colorsys (group acme.patches) was late: imported before wrapt-bootstrap activated"),
+        "{}",
+        describe(&output)
+    );
+    let output = run(&["--strict", "--json"]);
+    assert_eq!(output.status.code(), Some(1), "{}", describe(&output));
+    let report: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
+    assert_eq!(report["strict"], true, "{report:#}");
+    assert_eq!(report["warnings"], serde_json::json!([]), "{report:#}");
+    let codes: Vec<&str> = report["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(codes, ["late_hook"], "{report:#}");
+
+    // Nothing late: --strict passes.
+    fs::remove_file(venv.site_packages.join("000_early.pth")).unwrap();
+    let output = run(&["--strict"]);
+    let text = describe(&output);
+    assert!(output.status.success(), "{text}");
 }
