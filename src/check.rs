@@ -27,9 +27,9 @@ use crate::target::{self, Interpreter, Layout};
 use crate::transaction;
 use crate::{bytecode, integrity};
 
-/// The group `--check` enables on top of the defaults (shipped in our own
-/// `entry_points.txt`, so there is always one entry point to find).
-pub const EXAMPLE_GROUP: &str = "wrapt_bootstrap.examples";
+// The group `--check` enables on top of the defaults (shipped in our own
+// `entry_points.txt`, so there is always one entry point to find).
+use wrapt_common::selection::EXAMPLE_GROUP;
 
 /// What `templates/wrapt_bootstrap/examples.py` writes on stderr: the
 /// check's own group, not what the application's startup prints.
