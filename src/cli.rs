@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser};
+use clap::{Args, ColorChoice, Parser, ValueEnum as _};
 
 /// The exit codes, for both binaries' `--help` (a macro so that `concat!`
 /// can build the constant `after_help` texts from it).
@@ -61,7 +61,7 @@ pub struct TargetArgs {
     pub system: bool,
 }
 
-/// How much to say.
+/// How much to say, and how.
 #[derive(Debug, Args)]
 pub struct OutputArgs {
     /// Print a completion script for SHELL (bash, zsh, fish, elvish,
@@ -69,13 +69,49 @@ pub struct OutputArgs {
     #[arg(long, value_name = "SHELL", value_enum, exclusive = true)]
     pub completions: Option<clap_complete::Shell>,
 
-    /// Print nothing but errors
-    #[arg(short, long, conflicts_with = "verbose")]
-    pub quiet: bool,
+    /// Print nothing but errors (and --check's problems); twice, nothing at all
+    #[arg(short, long, action = clap::ArgAction::Count, conflicts_with = "verbose")]
+    pub quiet: u8,
 
-    /// Also print one line per file
-    #[arg(short, long)]
-    pub verbose: bool,
+    /// Also print one line per file; twice, also each command run
+    #[arg(short, long, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+
+    /// When to colour the labels of stderr lines
+    #[arg(long, value_name = "WHEN", value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+}
+
+/// Parses the command line, as `A::parse()` does, but with clap's own
+/// messages (usage errors, `--help`) coloured as `--color` says: clap
+/// decides their colour before it has parsed anything, so the flag is
+/// looked for first (clap then checks it like any other).
+pub fn parse<A: Parser>() -> A {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let mut command = A::command();
+    if let Some(color) = color_flag(&args) {
+        command = command.color(color);
+    }
+    let mut matches = command.get_matches_from(&args);
+    A::from_arg_matches_mut(&mut matches).unwrap_or_else(|err| err.exit())
+}
+
+/// The value of the last `--color WHEN` or `--color=WHEN` before `--`.
+fn color_flag(args: &[std::ffi::OsString]) -> Option<ColorChoice> {
+    let mut found = None;
+    let mut args = args.iter().skip(1).map(|arg| arg.to_str());
+    while let Some(arg) = args.next() {
+        let value = match arg {
+            Some("--") => break,
+            Some("--color") => args.next().flatten(),
+            Some(arg) => arg.strip_prefix("--color="),
+            None => None,
+        };
+        if let Some(value) = value {
+            found = ColorChoice::from_str(value, false).ok().or(found);
+        }
+    }
+    found
 }
 
 /// Install wrapt-bootstrap (post-import hooks registered at interpreter
@@ -190,5 +226,43 @@ mod tests {
             assert!(help.contains("Exit codes:"), "{help}");
             assert!(help.contains("3  refused"), "{help}");
         }
+    }
+
+    #[test]
+    fn color_flag_is_found_before_parsing() {
+        let flag = |args: &[&str]| {
+            let args: Vec<std::ffi::OsString> = args.iter().map(Into::into).collect();
+            color_flag(&args)
+        };
+        assert_eq!(flag(&["wrapt-install"]), None);
+        assert_eq!(
+            flag(&["wrapt-install", "--color", "never", "--bogus"]),
+            Some(ColorChoice::Never)
+        );
+        assert_eq!(
+            flag(&["wrapt-install", "--color=always", "--color", "bogus"]),
+            Some(ColorChoice::Always)
+        );
+        assert_eq!(flag(&["wrapt-install", "--", "--color=never"]), None);
+    }
+
+    #[test]
+    fn quiet_and_verbose_count() {
+        let output = |argv: &[&str]| InstallArgs::try_parse_from(argv).map(|args| args.output);
+        let counted = output(&["wrapt-install", "-qq"]).unwrap();
+        assert_eq!((counted.quiet, counted.verbose), (2, 0));
+        let counted = output(&["wrapt-install", "-v", "--verbose"]).unwrap();
+        assert_eq!((counted.quiet, counted.verbose), (0, 2));
+        assert!(output(&["wrapt-install", "-q", "-v"]).is_err());
+        assert_eq!(
+            output(&["wrapt-install", "--color", "never"])
+                .unwrap()
+                .color,
+            ColorChoice::Never
+        );
+        assert!(output(&["wrapt-install", "--color", "sometimes"]).is_err());
+        assert!(
+            UninstallArgs::try_parse_from(["wrapt-uninstall", "--completions", "bash"]).is_ok()
+        );
     }
 }

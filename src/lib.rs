@@ -48,6 +48,7 @@ use site_packages::SitePackages;
 
 /// `wrapt-install` after argument parsing.
 pub fn run_install(args: &InstallArgs) -> Result<()> {
+    output::configure("wrapt-install", &args.output);
     if let Some(shell) = args.output.completions {
         print_completions::<InstallArgs>(shell);
         return Ok(());
@@ -57,6 +58,7 @@ pub fn run_install(args: &InstallArgs) -> Result<()> {
 
 /// `wrapt-uninstall` after argument parsing.
 pub fn run_uninstall(args: &UninstallArgs) -> Result<()> {
+    output::configure("wrapt-uninstall", &args.output);
     if let Some(shell) = args.output.completions {
         print_completions::<UninstallArgs>(shell);
         return Ok(());
@@ -74,9 +76,12 @@ fn print_completions<A: clap::CommandFactory>(shell: clap_complete::Shell) {
     let _ = std::io::Write::write_all(&mut std::io::stdout(), &script);
 }
 
-/// The one line a failed run prints on stderr.
-pub fn print_error(program: &str, err: &Error) {
-    eprintln!("{program}: {}: {err}", output::label("error"));
+/// The one line a failed run prints on stderr (none with `-qq`), coloured
+/// as `--color` says.
+pub fn print_error(program: &str, args: &cli::OutputArgs, err: &Error) {
+    if Verbosity::from(args) > Verbosity::Silent {
+        anstream::eprintln!("{program}: {}: {err}", output::label(output::Label::Error));
+    }
 }
 
 /// What an install or uninstall did (or, with `--dry-run`, would do); the

@@ -8,22 +8,29 @@ use crate::cli::{InstallArgs, OutputArgs, TargetArgs, UninstallArgs};
 use crate::error::{Error, Result};
 use crate::plan::Activation;
 
-/// How much to print on stdout (errors always go to stderr).
+/// How much to print (`-q`/`-v`, counted as pip and uv count them).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Verbosity {
+    /// `-qq`: nothing, not even the error line; the exit code says it all
+    /// (`--json` still prints its object, which was asked for by name).
+    Silent,
+    /// `-q`: errors, and `--check`'s problems.
     Quiet,
     Normal,
+    /// `-v`: also one line per file.
     Verbose,
+    /// `-vv`: also each command run, on stderr.
+    Commands,
 }
 
 impl From<&OutputArgs> for Verbosity {
     fn from(args: &OutputArgs) -> Self {
-        if args.quiet {
-            Verbosity::Quiet
-        } else if args.verbose {
-            Verbosity::Verbose
-        } else {
-            Verbosity::Normal
+        match (args.quiet, args.verbose) {
+            (0, 0) => Verbosity::Normal,
+            (0, 1) => Verbosity::Verbose,
+            (0, _) => Verbosity::Commands,
+            (1, _) => Verbosity::Quiet,
+            (_, _) => Verbosity::Silent,
         }
     }
 }
@@ -268,6 +275,8 @@ mod tests {
         assert!(!opts(&["--dry-run", "--create"]).target.create);
         assert!(opts(&["--create"]).target.create);
         assert_eq!(opts(&["-q"]).verbosity, Verbosity::Quiet);
+        assert_eq!(opts(&["-qqq"]).verbosity, Verbosity::Silent);
         assert_eq!(opts(&["-v"]).verbosity, Verbosity::Verbose);
+        assert_eq!(opts(&["-vvv"]).verbosity, Verbosity::Commands);
     }
 }

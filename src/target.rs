@@ -496,6 +496,7 @@ pub(crate) fn output(cmd: &mut Command) -> std::io::Result<Output> {
     cmd.stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
+    crate::output::show_command(cmd);
     let mut child = cmd.spawn()?;
     let (mut out, mut err) = (
         child.stdout.take().expect("piped"),

@@ -11,6 +11,7 @@ mod hooks;
 mod hostile;
 mod install;
 mod integrity;
+mod output;
 mod scan;
 mod sitecustomize;
 mod startup;
