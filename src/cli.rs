@@ -5,37 +5,61 @@ use std::path::PathBuf;
 
 use clap::{Args, ColorChoice, Parser, ValueEnum as _};
 
-/// The exit codes, for both binaries' `--help` (a macro so that `concat!`
-/// can build the constant `after_help` texts from it).
-macro_rules! exit_codes {
+/// The target, for both binaries' `--help`.
+macro_rules! target_help {
     () => {
-        "Exit codes:
-  0  success (or nothing to do)
-  1  --check found a problem
-  2  usage error or bad input: target not found, not a virtual environment,
-     interpreter too old or unusable, invalid group name, unreadable RECORD,
-     --mode sitecustomize where another sitecustomize would win, a --mode
-     the interpreter ignores
-  3  refused to touch a file that is not ours (foreign or modified; --force
-     overrides), or a symlink where ours should be (never followed); as
-     root, refused an environment another user can change (--force trusts
-     them)
-  4  I/O or permission error; the next run completes or reverses it"
+        "Target: --venv DIR, else --python EXE, else $VIRTUAL_ENV, else ./.venv; or, \
+deliberately, --user or --python EXE --system.\n\n"
+    };
+}
+
+/// How much is said, and in colour, for both binaries' `--help`.
+macro_rules! output_help {
+    () => {
+        "Output: -q prints errors only (and --check's problems), -qq nothing, not
+even errors (--json still prints its object); -v adds a line per file, -vv
+also each command run, on stderr. --color auto (the default) colours stderr's
+labels on a terminal unless NO_COLOR is set, or CLICOLOR_FORCE forces it;
+--color always or never overrides both.\n\n"
     };
 }
 
 const INSTALL_AFTER_HELP: &str = concat!(
-    "Target: --venv DIR, else --python EXE, else $VIRTUAL_ENV, else ./.venv; or, \
-deliberately, --user or --python EXE --system.\n\n",
-    exit_codes!(),
-    "\n\nAt startup, WRAPT_PATCHES selects groups per process: unset = the defaults set
+    target_help!(),
+    output_help!(),
+    "Exit codes:
+  0  success (or already installed)
+  1  --check found a problem
+  2  usage error or bad input, nothing written: target not found, not a
+     virtual environment, --venv and --python naming different ones, an
+     interpreter too old or unusable, invalid group name, unreadable RECORD,
+     --mode sitecustomize where another sitecustomize would win, a --mode
+     the interpreter ignores
+  3  refused, nothing written: a file that is not ours (foreign or modified;
+     --force overrides), or a symlink where ours should be (never followed);
+     as root, an environment another user can change (--force trusts them)
+  4  I/O or permission error (a path this user cannot reach; a failed
+     --create, whose environment is removed again); the next run completes
+     or reverses a write it interrupted
+
+At startup, WRAPT_PATCHES selects groups per process: unset = the defaults set
 here; '', 0, off or none = nothing; a,b = exactly those; +a,-b = change the defaults."
 );
 
 const UNINSTALL_AFTER_HELP: &str = concat!(
-    "Target: --venv DIR, else --python EXE, else $VIRTUAL_ENV, else ./.venv; or, \
-deliberately, --user or --python EXE --system.\n\n",
-    exit_codes!()
+    target_help!(),
+    output_help!(),
+    "Exit codes:
+  0  success (or nothing to uninstall)
+  2  usage error or bad input, nothing removed: target not found, not a
+     virtual environment, --venv and --python naming different ones, an
+     interpreter too old or unusable, unreadable RECORD
+  3  refused, nothing removed: a listed file modified since install (--force
+     removes it anyway), a symlink where ours should be (never followed), a
+     RECORD path outside site-packages; as root, an environment another
+     user can change (--force trusts them)
+  4  I/O or permission error (a path this user cannot reach); the next run
+     completes or reverses a removal it interrupted"
 );
 
 /// Which environment to act on.
@@ -218,13 +242,17 @@ mod tests {
     }
 
     #[test]
-    fn help_documents_exit_codes() {
-        for help in [
-            InstallArgs::command().render_long_help().to_string(),
-            UninstallArgs::command().render_long_help().to_string(),
-        ] {
+    fn help_documents_each_binarys_exit_codes() {
+        let install = InstallArgs::command().render_long_help().to_string();
+        let uninstall = UninstallArgs::command().render_long_help().to_string();
+        for help in [&install, &uninstall] {
             assert!(help.contains("Exit codes:"), "{help}");
             assert!(help.contains("3  refused"), "{help}");
+        }
+        // wrapt-uninstall has no --check, and no groups or modes.
+        assert!(install.contains("1  --check found a problem"), "{install}");
+        for absent in ["1  --check", "group", "--mode", "--create"] {
+            assert!(!uninstall.contains(absent), "{absent}: {uninstall}");
         }
     }
 

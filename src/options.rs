@@ -48,21 +48,29 @@ pub enum Scope {
 }
 
 /// Where to act, before resolution (see [`crate::target`]).
+// Independent switches, each read by a different step.
+#[allow(clippy::struct_excessive_bools)]
 #[derive(Debug, Clone, Default)]
 pub struct TargetSpec {
     pub venv: Option<PathBuf>,
     pub python: Option<PathBuf>,
     pub scope: Scope,
-    /// Create what is missing: the venv (with `python` as the base
-    /// interpreter), or the user or system site-packages directory.
+    /// `--create`: a virtual environment is made where none exists yet,
+    /// with `python` as its base interpreter (by an install; a dry run
+    /// says what it would make).
     pub create: bool,
+    /// An install into user or system site-packages makes that directory
+    /// when it does not exist yet, as pip does.
+    pub make_site_dir: bool,
+    /// The command takes `--create`, so hints may suggest it.
+    pub offer_create: bool,
     /// As root, act on an environment another user can change (`--force`;
     /// see `src/trust.rs`).
     pub trust_writers: bool,
 }
 
 impl TargetSpec {
-    fn from_args(args: &TargetArgs, create: bool, force: bool) -> Self {
+    fn from_args(args: &TargetArgs, force: bool) -> Self {
         TargetSpec {
             venv: args.venv.clone(),
             python: args.python.clone(),
@@ -73,7 +81,9 @@ impl TargetSpec {
             } else {
                 Scope::Venv
             },
-            create,
+            create: false,
+            make_site_dir: false,
+            offer_create: false,
             trust_writers: force,
         }
     }
@@ -145,11 +155,16 @@ impl InstallOptions {
         } else {
             Mode::Install
         };
-        let create =
-            mode == Mode::Install && (args.create || args.target.user || args.target.system);
+        let installs = matches!(mode, Mode::Install | Mode::DryRun);
+        let target = TargetSpec {
+            create: args.create,
+            // A dry run creates nothing.
+            make_site_dir: mode == Mode::Install && (args.target.user || args.target.system),
+            offer_create: installs,
+            ..TargetSpec::from_args(&args.target, args.force)
+        };
         Ok(InstallOptions {
-            // A dry run never creates anything, the venv included.
-            target: TargetSpec::from_args(&args.target, create, args.force),
+            target,
             mode,
             groups,
             activation: args.mode,
@@ -173,7 +188,7 @@ pub struct UninstallOptions {
 impl UninstallOptions {
     pub fn from_args(args: &UninstallArgs) -> Result<Self> {
         Ok(UninstallOptions {
-            target: TargetSpec::from_args(&args.target, false, args.force),
+            target: TargetSpec::from_args(&args.target, args.force),
             dry_run: args.dry_run,
             force: args.force,
             json: args.json,
@@ -272,8 +287,14 @@ mod tests {
             argv.extend(other);
             assert!(InstallArgs::try_parse_from(argv).is_err(), "{other:?}");
         }
-        assert!(!opts(&["--dry-run", "--create"]).target.create);
+        // A dry run says what --create would make; only an install makes
+        // the user or system site-packages directory.
+        assert!(opts(&["--dry-run", "--create"]).target.create);
         assert!(opts(&["--create"]).target.create);
+        assert!(opts(&["--user"]).target.make_site_dir);
+        assert!(!opts(&["--user", "--dry-run"]).target.make_site_dir);
+        assert!(opts(&["--dry-run"]).target.offer_create);
+        assert!(!opts(&["--list"]).target.offer_create);
         assert_eq!(opts(&["-q"]).verbosity, Verbosity::Quiet);
         assert_eq!(opts(&["-qqq"]).verbosity, Verbosity::Silent);
         assert_eq!(opts(&["-v"]).verbosity, Verbosity::Verbose);

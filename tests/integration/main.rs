@@ -6,6 +6,7 @@ mod activation;
 mod discover;
 mod doctor;
 mod editable;
+mod errors;
 mod grammar;
 mod hooks;
 mod hostile;
