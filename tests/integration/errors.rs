@@ -509,7 +509,7 @@ fn hints_and_help_fit_the_program() {
         install.contains("--create, whose environment is removed again"),
         "{install}"
     );
-    for absent in ["1  --check", "--create", "--mode", "group name"] {
+    for absent in ["--check", "--create", "--mode", "group name"] {
         assert!(!uninstall.contains(absent), "{absent}: {uninstall}");
     }
     assert!(
