@@ -3,39 +3,63 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser};
+use clap::{Args, ColorChoice, Parser, ValueEnum as _};
 
-/// The exit codes, for both binaries' `--help` (a macro so that `concat!`
-/// can build the constant `after_help` texts from it).
-macro_rules! exit_codes {
+/// The target, for both binaries' `--help`.
+macro_rules! target_help {
     () => {
-        "Exit codes:
-  0  success (or nothing to do)
-  1  --check found a problem
-  2  usage error or bad input: target not found, not a virtual environment,
-     interpreter too old or unusable, invalid group name, unreadable RECORD,
-     --mode sitecustomize where another sitecustomize would win, a --mode
-     the interpreter ignores
-  3  refused to touch a file that is not ours (foreign or modified; --force
-     overrides), or a symlink where ours should be (never followed); as
-     root, refused an environment another user can change (--force trusts
-     them)
-  4  I/O or permission error; the next run completes or reverses it"
+        "Target: --venv DIR, else --python EXE, else $VIRTUAL_ENV, else ./.venv; or, \
+deliberately, --user or --python EXE --system.\n\n"
+    };
+}
+
+/// How much is said, and in colour, for both binaries' `--help`.
+macro_rules! output_help {
+    () => {
+        "Output: -q prints errors and problems found only, -qq nothing, not even
+errors (--json still prints its object); -v adds a line per file, -vv also
+each command run, on stderr. --color auto (the default) colours stderr's
+labels on a terminal unless NO_COLOR is set, or CLICOLOR_FORCE forces it;
+--color always or never overrides both.\n\n"
     };
 }
 
 const INSTALL_AFTER_HELP: &str = concat!(
-    "Target: --venv DIR, else --python EXE, else $VIRTUAL_ENV, else ./.venv; or, \
-deliberately, --user or --python EXE --system.\n\n",
-    exit_codes!(),
-    "\n\nAt startup, WRAPT_PATCHES selects groups per process: unset = the defaults set
+    target_help!(),
+    output_help!(),
+    "Exit codes:
+  0  success (or already installed)
+  1  --check found a problem
+  2  usage error or bad input, nothing written: target not found, not a
+     virtual environment, --venv and --python naming different ones, an
+     interpreter too old or unusable, invalid group name, unreadable RECORD,
+     --mode sitecustomize where another sitecustomize would win, a --mode
+     the interpreter ignores
+  3  refused, nothing written: a file that is not ours (foreign or modified;
+     --force overrides), or a symlink where ours should be (never followed);
+     as root, an environment another user can change (--force trusts them)
+  4  I/O or permission error (a path this user cannot reach; a failed
+     --create, whose environment is removed again); the next run completes
+     or reverses a write it interrupted
+
+At startup, WRAPT_PATCHES selects groups per process: unset = the defaults set
 here; '', 0, off or none = nothing; a,b = exactly those; +a,-b = change the defaults."
 );
 
 const UNINSTALL_AFTER_HELP: &str = concat!(
-    "Target: --venv DIR, else --python EXE, else $VIRTUAL_ENV, else ./.venv; or, \
-deliberately, --user or --python EXE --system.\n\n",
-    exit_codes!()
+    target_help!(),
+    output_help!(),
+    "Exit codes:
+  0  success (or nothing to uninstall)
+  2  usage error or bad input, nothing removed: target not found, not a
+     virtual environment, --venv and --python naming different ones, an
+     interpreter too old or unusable, unreadable RECORD
+  3  refused, nothing removed: a listed file modified since install (--force
+     removes it anyway), a symlink where ours should be (never followed), a
+     RECORD path outside site-packages; as root, an environment another
+     user can change (--force trusts them)
+  4  I/O or permission error (a path this user cannot reach); the next run
+     completes or reverses a removal it interrupted"
 );
 
 /// Which environment to act on.
@@ -61,7 +85,7 @@ pub struct TargetArgs {
     pub system: bool,
 }
 
-/// How much to say.
+/// How much to say, and how.
 #[derive(Debug, Args)]
 pub struct OutputArgs {
     /// Print a completion script for SHELL (bash, zsh, fish, elvish,
@@ -69,13 +93,49 @@ pub struct OutputArgs {
     #[arg(long, value_name = "SHELL", value_enum, exclusive = true)]
     pub completions: Option<clap_complete::Shell>,
 
-    /// Print nothing but errors
-    #[arg(short, long, conflicts_with = "verbose")]
-    pub quiet: bool,
+    /// Print nothing but errors and problems found; twice, nothing at all
+    #[arg(short, long, action = clap::ArgAction::Count, conflicts_with = "verbose")]
+    pub quiet: u8,
 
-    /// Also print one line per file
-    #[arg(short, long)]
-    pub verbose: bool,
+    /// Also print one line per file; twice, also each command run
+    #[arg(short, long, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+
+    /// When to colour the labels of stderr lines
+    #[arg(long, value_name = "WHEN", value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+}
+
+/// Parses the command line, as `A::parse()` does, but with clap's own
+/// messages (usage errors, `--help`) coloured as `--color` says: clap
+/// decides their colour before it has parsed anything, so the flag is
+/// looked for first (clap then checks it like any other).
+pub fn parse<A: Parser>() -> A {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let mut command = A::command();
+    if let Some(color) = color_flag(&args) {
+        command = command.color(color);
+    }
+    let mut matches = command.get_matches_from(&args);
+    A::from_arg_matches_mut(&mut matches).unwrap_or_else(|err| err.exit())
+}
+
+/// The value of the last `--color WHEN` or `--color=WHEN` before `--`.
+fn color_flag(args: &[std::ffi::OsString]) -> Option<ColorChoice> {
+    let mut found = None;
+    let mut args = args.iter().skip(1).map(|arg| arg.to_str());
+    while let Some(arg) = args.next() {
+        let value = match arg {
+            Some("--") => break,
+            Some("--color") => args.next().flatten(),
+            Some(arg) => arg.strip_prefix("--color="),
+            None => None,
+        };
+        if let Some(value) = value {
+            found = ColorChoice::from_str(value, false).ok().or(found);
+        }
+    }
+    found
 }
 
 /// Install wrapt-bootstrap (post-import hooks registered at interpreter
@@ -194,13 +254,55 @@ mod tests {
     }
 
     #[test]
-    fn help_documents_exit_codes() {
-        for help in [
-            InstallArgs::command().render_long_help().to_string(),
-            UninstallArgs::command().render_long_help().to_string(),
-        ] {
+    fn help_documents_each_binarys_exit_codes() {
+        let install = InstallArgs::command().render_long_help().to_string();
+        let uninstall = UninstallArgs::command().render_long_help().to_string();
+        for help in [&install, &uninstall] {
             assert!(help.contains("Exit codes:"), "{help}");
             assert!(help.contains("3  refused"), "{help}");
         }
+        // wrapt-uninstall has no --check, and no groups or modes.
+        assert!(install.contains("1  --check found a problem"), "{install}");
+        for absent in ["--check", "group", "--mode", "--create"] {
+            assert!(!uninstall.contains(absent), "{absent}: {uninstall}");
+        }
+    }
+
+    #[test]
+    fn color_flag_is_found_before_parsing() {
+        let flag = |args: &[&str]| {
+            let args: Vec<std::ffi::OsString> = args.iter().map(Into::into).collect();
+            color_flag(&args)
+        };
+        assert_eq!(flag(&["wrapt-install"]), None);
+        assert_eq!(
+            flag(&["wrapt-install", "--color", "never", "--bogus"]),
+            Some(ColorChoice::Never)
+        );
+        assert_eq!(
+            flag(&["wrapt-install", "--color=always", "--color", "bogus"]),
+            Some(ColorChoice::Always)
+        );
+        assert_eq!(flag(&["wrapt-install", "--", "--color=never"]), None);
+    }
+
+    #[test]
+    fn quiet_and_verbose_count() {
+        let output = |argv: &[&str]| InstallArgs::try_parse_from(argv).map(|args| args.output);
+        let counted = output(&["wrapt-install", "-qq"]).unwrap();
+        assert_eq!((counted.quiet, counted.verbose), (2, 0));
+        let counted = output(&["wrapt-install", "-v", "--verbose"]).unwrap();
+        assert_eq!((counted.quiet, counted.verbose), (0, 2));
+        assert!(output(&["wrapt-install", "-q", "-v"]).is_err());
+        assert_eq!(
+            output(&["wrapt-install", "--color", "never"])
+                .unwrap()
+                .color,
+            ColorChoice::Never
+        );
+        assert!(output(&["wrapt-install", "--color", "sometimes"]).is_err());
+        assert!(
+            UninstallArgs::try_parse_from(["wrapt-uninstall", "--completions", "bash"]).is_ok()
+        );
     }
 }

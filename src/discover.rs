@@ -37,7 +37,7 @@ use wrapt_common::{names, selection};
 
 use crate::error::Result;
 use crate::options::GroupChanges;
-use crate::output::{Finding, Output};
+use crate::output::{self, Finding, Output};
 use crate::plan::VERSION;
 use crate::site;
 use crate::site_packages::SitePackages;
@@ -48,7 +48,9 @@ use crate::transaction;
 #[derive(Debug, Clone, Serialize)]
 pub struct ListReport {
     pub version: &'static str,
+    #[serde(serialize_with = "output::lossy_path")]
     pub purelib: PathBuf,
+    #[serde(serialize_with = "output::lossy_path")]
     pub interpreter: PathBuf,
     pub python: String,
     /// Whether wrapt-bootstrap is installed (else nothing is enabled by
@@ -57,9 +59,11 @@ pub struct ListReport {
     pub defaults: Vec<String>,
     pub groups: Vec<PatchGroup>,
     /// The `sys.path` searched, in order.
+    #[serde(serialize_with = "output::lossy_paths")]
     pub sys_path: Vec<PathBuf>,
     /// The `.pth` files with import lines not run, which could add a
     /// directory that is then not searched.
+    #[serde(serialize_with = "output::lossy_paths")]
     pub not_run: Vec<PathBuf>,
 }
 
@@ -78,6 +82,7 @@ pub struct Distribution {
     /// `None` when neither its metadata nor its directory name says.
     pub version: Option<String>,
     /// The `*.dist-info` / `*.egg-info` directory.
+    #[serde(serialize_with = "output::lossy_path")]
     pub path: PathBuf,
     /// In file order, which is the order the hooks register and fire in.
     pub entries: Vec<Hook>,

@@ -18,24 +18,32 @@ pub const EXIT_IO: u8 = 4;
 /// Everything that can go wrong, with the context needed to act on it.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error(
-        "no target environment: $VIRTUAL_ENV is unset and there is no ./.venv; use --venv DIR, or --create to make ./.venv"
-    )]
-    NoTarget,
+    #[error("no target environment: $VIRTUAL_ENV is unset and there is no ./.venv; {hint}")]
+    NoTarget { hint: &'static str },
 
     #[error("{path} does not exist; {hint}")]
     Missing { path: PathBuf, hint: &'static str },
 
-    #[error("{path} is not a directory; --venv expects the virtual environment's directory")]
-    NotADirectory { path: PathBuf },
+    #[error("{path} is not a directory; {hint}")]
+    NotADirectory { path: PathBuf, hint: &'static str },
 
     #[error(
-        "{venv} has no Python interpreter (looked for bin/python and bin/python3); is it a virtual environment?"
+        "{venv} has no Python interpreter (bin/python or bin/python3), so it is not a virtual environment; {hint}"
     )]
-    NoInterpreter { venv: PathBuf },
+    NoInterpreter { venv: PathBuf, hint: &'static str },
 
-    #[error("{path} is a dangling symlink (its interpreter was moved or removed); recreate the environment")]
-    DanglingInterpreter { path: PathBuf },
+    #[error("{path} is a dangling symlink to {target} (its interpreter was moved or removed); recreate the environment")]
+    DanglingInterpreter { path: PathBuf, target: PathBuf },
+
+    #[error("{path} is a directory, and --python expects an interpreter; {hint}")]
+    InterpreterIsADirectory { path: PathBuf, hint: String },
+
+    #[error("--venv {venv} and --python {python} name different environments ({python} is not in {venv}/bin); pass one of them (with --create, --python is the base interpreter)")]
+    TargetsDisagree { venv: PathBuf, python: PathBuf },
+
+    /// A path on the way to the target that this user may not look at.
+    #[error("{path} cannot be reached: permission denied{detail}; run as a user who can reach it, or give this one access")]
+    PermissionDenied { path: PathBuf, detail: String },
 
     #[error("{name} was not found on PATH; pass --python /path/to/python")]
     NotOnPath { name: String },
@@ -56,10 +64,12 @@ pub enum Error {
     #[error("{description} at {path} is too old: wrapt-install needs CPython 3.9 or newer")]
     TooOld { description: String, path: PathBuf },
 
-    #[error(
-        "{description} at {path} is not a virtual environment; use --venv DIR, or --create to make ./.venv, or target it deliberately with --user or --python EXE --system"
-    )]
-    NotAVenv { description: String, path: PathBuf },
+    #[error("{description} at {path} is not a virtual environment; {hint}")]
+    NotAVenv {
+        description: String,
+        path: PathBuf,
+        hint: String,
+    },
 
     #[error("{description} at {path} is a virtual environment's interpreter; {reason}")]
     VenvNotAllowed {
@@ -76,12 +86,12 @@ pub enum Error {
     )]
     ExternallyManaged { marker: PathBuf },
 
-    #[error("creating the virtual environment {venv} with {python} failed ({status}): {stderr}")]
+    #[error("creating the virtual environment {venv} with {python} failed ({status}), and what it made was removed: {output}")]
     CreateVenv {
         venv: PathBuf,
         python: PathBuf,
         status: String,
-        stderr: String,
+        output: String,
     },
 
     #[error(
@@ -197,11 +207,14 @@ impl Error {
     /// A stable name for this error (`error.code` in `--json` output).
     pub fn code(&self) -> &'static str {
         match self {
-            Error::NoTarget => "no_target",
+            Error::NoTarget { .. } => "no_target",
             Error::Missing { .. } => "missing",
             Error::NotADirectory { .. } => "not_a_directory",
             Error::NoInterpreter { .. } => "no_interpreter",
             Error::DanglingInterpreter { .. } => "dangling_interpreter",
+            Error::InterpreterIsADirectory { .. } => "interpreter_is_a_directory",
+            Error::TargetsDisagree { .. } => "targets_disagree",
+            Error::PermissionDenied { .. } => "permission_denied",
             Error::NotOnPath { .. } => "not_on_path",
             Error::Spawn { .. } => "spawn",
             Error::Probe { .. } => "probe",
@@ -238,11 +251,19 @@ impl Error {
     pub fn exit_code(&self) -> u8 {
         match self {
             Error::CheckFailed { .. } => EXIT_CHECK_FAILED,
-            Error::NoTarget
+            // Running it is not allowed, as opposed to it not being there.
+            Error::Spawn { source, .. }
+                if source.kind() == std::io::ErrorKind::PermissionDenied =>
+            {
+                EXIT_IO
+            }
+            Error::NoTarget { .. }
             | Error::Missing { .. }
             | Error::NotADirectory { .. }
             | Error::NoInterpreter { .. }
             | Error::DanglingInterpreter { .. }
+            | Error::InterpreterIsADirectory { .. }
+            | Error::TargetsDisagree { .. }
             | Error::NotOnPath { .. }
             | Error::Spawn { .. }
             | Error::Probe { .. }
@@ -266,6 +287,7 @@ impl Error {
             | Error::IsADirectory { .. }
             | Error::Untrusted { .. } => EXIT_REFUSED,
             Error::CreateVenv { .. }
+            | Error::PermissionDenied { .. }
             | Error::Bytecode { .. }
             | Error::Lock { .. }
             | Error::File { .. }

@@ -12,6 +12,7 @@
 mod bytecode;
 mod check;
 pub mod cli;
+mod create;
 mod discover;
 mod error;
 mod integrity;
@@ -27,7 +28,7 @@ mod transaction;
 mod trust;
 
 use serde::Serialize;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 pub use check::{CheckReport, Status};
 pub use cli::{InstallArgs, UninstallArgs};
@@ -43,11 +44,13 @@ pub use record::{hash_bytes, read as read_record, RecordEntry};
 pub use target::{Interpreter, Layout};
 pub use transaction::{Action, Change, Counts, Problem};
 
+use create::{Creation, NewVenv};
 use output::Output;
 use site_packages::SitePackages;
 
 /// `wrapt-install` after argument parsing.
 pub fn run_install(args: &InstallArgs) -> Result<()> {
+    output::configure("wrapt-install", &args.output);
     if let Some(shell) = args.output.completions {
         print_completions::<InstallArgs>(shell);
         return Ok(());
@@ -57,6 +60,7 @@ pub fn run_install(args: &InstallArgs) -> Result<()> {
 
 /// `wrapt-uninstall` after argument parsing.
 pub fn run_uninstall(args: &UninstallArgs) -> Result<()> {
+    output::configure("wrapt-uninstall", &args.output);
     if let Some(shell) = args.output.completions {
         print_completions::<UninstallArgs>(shell);
         return Ok(());
@@ -74,9 +78,12 @@ fn print_completions<A: clap::CommandFactory>(shell: clap_complete::Shell) {
     let _ = std::io::Write::write_all(&mut std::io::stdout(), &script);
 }
 
-/// The one line a failed run prints on stderr.
-pub fn print_error(program: &str, err: &Error) {
-    eprintln!("{program}: {}: {err}", output::label("error"));
+/// The one line a failed run prints on stderr (none with `-qq`), coloured
+/// as `--color` says.
+pub fn print_error(program: &str, args: &cli::OutputArgs, err: &Error) {
+    if Verbosity::from(args) > Verbosity::Silent {
+        anstream::eprintln!("{program}: {}: {err}", output::label(output::Label::Error));
+    }
 }
 
 /// What an install or uninstall did (or, with `--dry-run`, would do); the
@@ -86,7 +93,9 @@ struct Report<'a> {
     command: &'static str,
     dry_run: bool,
     version: &'static str,
+    #[serde(serialize_with = "output::lossy_path")]
     purelib: &'a PathBuf,
+    #[serde(serialize_with = "output::lossy_path")]
     interpreter: &'a PathBuf,
     python: String,
     /// Versions found installed before this run.
@@ -114,6 +123,16 @@ pub fn install(opts: &InstallOptions) -> Result<()> {
         verbosity: opts.verbosity,
         json: opts.json,
     };
+    let dry_run = opts.mode == Mode::DryRun;
+    let new_venv = match create::venv(&opts.target, dry_run, out, |venv, base| {
+        activation_for_new_venv(venv, base, opts.activation).map(drop)
+    })? {
+        Creation::Nothing => None,
+        Creation::Made(venv) => Some(venv),
+        Creation::WouldMake { venv, base, info } => {
+            return print_would_create(&venv, &base, &info, opts, &out)
+        }
+    };
     let layout = target::resolve(&opts.target)?;
     match opts.mode {
         Mode::Check => {
@@ -129,7 +148,7 @@ pub fn install(opts: &InstallOptions) -> Result<()> {
             )
         }
         Mode::List => discover::run(&layout, &pin(&layout, opts.target.scope)?, &out),
-        Mode::Install | Mode::DryRun => install_into(&layout, opts, out),
+        Mode::Install | Mode::DryRun => install_into(&layout, opts, out, new_venv),
     }
 }
 
@@ -141,7 +160,14 @@ fn pin(layout: &Layout, scope: Scope) -> Result<SitePackages> {
 }
 
 /// Installs into `layout`, or with `--dry-run` says what that would change.
-fn install_into(layout: &Layout, opts: &InstallOptions, out: Output) -> Result<()> {
+/// `new_venv`, made by this run, is removed again if the install fails
+/// before it writes.
+fn install_into(
+    layout: &Layout,
+    opts: &InstallOptions,
+    out: Output,
+    new_venv: Option<NewVenv>,
+) -> Result<()> {
     let purelib = &layout.purelib;
     let dry_run = opts.mode == Mode::DryRun;
     if let Some(marker) = layout.info.externally_managed() {
@@ -204,6 +230,9 @@ fn install_into(layout: &Layout, opts: &InstallOptions, out: Output) -> Result<(
     }
     if let Some(err) = refusal {
         return Err(err);
+    }
+    if let Some(venv) = new_venv {
+        venv.keep();
     }
     if report.nothing_to_do {
         transaction::tidy(&site)?;
@@ -276,15 +305,7 @@ fn choose_activation(
     asked: Option<Activation>,
     installed: Option<Activation>,
 ) -> Result<Activation> {
-    let version = layout.info.version;
-    let activation = Activation::choose(asked, installed, version).map_err(|reason| {
-        Error::ActivationIgnored {
-            mode: asked.map_or("", Activation::as_str),
-            python: layout.info.description(),
-            reason,
-            default: Activation::default_for(version).as_str(),
-        }
-    })?;
+    let activation = activation_for(&layout.info, asked, installed)?;
     if activation == Activation::Sitecustomize {
         if let Some(reason) = layout.info.sitecustomize_conflict(&layout.purelib) {
             return Err(Error::Sitecustomize {
@@ -294,6 +315,102 @@ fn choose_activation(
         }
     }
     Ok(activation)
+}
+
+/// [`Activation::choose`] for `info`, refused where it ignores the mode.
+fn activation_for(
+    info: &Interpreter,
+    asked: Option<Activation>,
+    installed: Option<Activation>,
+) -> Result<Activation> {
+    let version = info.version;
+    Activation::choose(asked, installed, version).map_err(|reason| Error::ActivationIgnored {
+        mode: asked.map_or("", Activation::as_str),
+        python: info.description(),
+        reason,
+        default: Activation::default_for(version).as_str(),
+    })
+}
+
+/// The activation an install into a virtual environment made from `base`
+/// writes, refused, before the environment is made, where it cannot work.
+fn activation_for_new_venv(
+    venv: &Path,
+    base: &Interpreter,
+    asked: Option<Activation>,
+) -> Result<Activation> {
+    let activation = activation_for(base, asked, None)?;
+    if activation == Activation::Sitecustomize {
+        if let Some(reason) = base.new_venv_sitecustomize_conflict() {
+            return Err(Error::Sitecustomize {
+                purelib: venv.to_owned(),
+                reason,
+            });
+        }
+    }
+    Ok(activation)
+}
+
+/// `--dry-run --create` where the environment does not exist yet (the
+/// `--json` output).
+#[derive(Debug, Serialize)]
+struct WouldCreate<'a> {
+    command: &'static str,
+    dry_run: bool,
+    version: &'static str,
+    create: NewEnvironment<'a>,
+    defaults: &'a [String],
+    activation: Activation,
+}
+
+#[derive(Debug, Serialize)]
+struct NewEnvironment<'a> {
+    #[serde(serialize_with = "output::lossy_path")]
+    venv: &'a Path,
+    #[serde(serialize_with = "output::lossy_path")]
+    base_interpreter: &'a Path,
+    python: String,
+}
+
+/// What an install with `--create` would make and write, as far as can be
+/// told before the environment exists.
+fn print_would_create(
+    venv: &Path,
+    base: &Path,
+    info: &Interpreter,
+    opts: &InstallOptions,
+    out: &Output,
+) -> Result<()> {
+    let activation = activation_for_new_venv(venv, info, opts.activation)?;
+    let defaults: Vec<String> = opts
+        .groups
+        .apply(&std::collections::BTreeSet::new())
+        .into_iter()
+        .collect();
+    if out.json {
+        return out.json(&WouldCreate {
+            command: "install",
+            dry_run: true,
+            version: VERSION,
+            create: NewEnvironment {
+                venv,
+                base_interpreter: base,
+                python: info.description(),
+            },
+            defaults: &defaults,
+            activation,
+        });
+    }
+    out.info(format!(
+        "dry run: would create the virtual environment {} with {} ({}), and install wrapt-bootstrap {VERSION} into it",
+        venv.display(),
+        base.display(),
+        info.description()
+    ));
+    out.info(describe_activation(activation));
+    out.info(describe_defaults(&defaults));
+    out.info("nothing was written (--dry-run)");
+    Ok(())
 }
 
 /// Removes every file the installed RECORDs list.

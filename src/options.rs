@@ -8,22 +8,29 @@ use crate::cli::{InstallArgs, OutputArgs, TargetArgs, UninstallArgs};
 use crate::error::{Error, Result};
 use crate::plan::Activation;
 
-/// How much to print on stdout (errors always go to stderr).
+/// How much to print (`-q`/`-v`, counted as pip and uv count them).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Verbosity {
+    /// `-qq`: nothing, not even the error line; the exit code says it all
+    /// (`--json` still prints its object, which was asked for by name).
+    Silent,
+    /// `-q`: errors, and `--check`'s problems.
     Quiet,
     Normal,
+    /// `-v`: also one line per file.
     Verbose,
+    /// `-vv`: also each command run, on stderr.
+    Commands,
 }
 
 impl From<&OutputArgs> for Verbosity {
     fn from(args: &OutputArgs) -> Self {
-        if args.quiet {
-            Verbosity::Quiet
-        } else if args.verbose {
-            Verbosity::Verbose
-        } else {
-            Verbosity::Normal
+        match (args.quiet, args.verbose) {
+            (0, 0) => Verbosity::Normal,
+            (0, 1) => Verbosity::Verbose,
+            (0, _) => Verbosity::Commands,
+            (1, _) => Verbosity::Quiet,
+            (_, _) => Verbosity::Silent,
         }
     }
 }
@@ -41,21 +48,29 @@ pub enum Scope {
 }
 
 /// Where to act, before resolution (see [`crate::target`]).
+// Independent switches, each read by a different step.
+#[allow(clippy::struct_excessive_bools)]
 #[derive(Debug, Clone, Default)]
 pub struct TargetSpec {
     pub venv: Option<PathBuf>,
     pub python: Option<PathBuf>,
     pub scope: Scope,
-    /// Create what is missing: the venv (with `python` as the base
-    /// interpreter), or the user or system site-packages directory.
+    /// `--create`: a virtual environment is made where none exists yet,
+    /// with `python` as its base interpreter (by an install; a dry run
+    /// says what it would make).
     pub create: bool,
+    /// An install into user or system site-packages makes that directory
+    /// when it does not exist yet, as pip does.
+    pub make_site_dir: bool,
+    /// The command takes `--create`, so hints may suggest it.
+    pub offer_create: bool,
     /// As root, act on an environment another user can change (`--force`;
     /// see `src/trust.rs`).
     pub trust_writers: bool,
 }
 
 impl TargetSpec {
-    fn from_args(args: &TargetArgs, create: bool, force: bool) -> Self {
+    fn from_args(args: &TargetArgs, force: bool) -> Self {
         TargetSpec {
             venv: args.venv.clone(),
             python: args.python.clone(),
@@ -66,7 +81,9 @@ impl TargetSpec {
             } else {
                 Scope::Venv
             },
-            create,
+            create: false,
+            make_site_dir: false,
+            offer_create: false,
             trust_writers: force,
         }
     }
@@ -140,11 +157,16 @@ impl InstallOptions {
         } else {
             Mode::Install
         };
-        let create =
-            mode == Mode::Install && (args.create || args.target.user || args.target.system);
+        let installs = matches!(mode, Mode::Install | Mode::DryRun);
+        let target = TargetSpec {
+            create: args.create,
+            // A dry run creates nothing.
+            make_site_dir: mode == Mode::Install && (args.target.user || args.target.system),
+            offer_create: installs,
+            ..TargetSpec::from_args(&args.target, args.force)
+        };
         Ok(InstallOptions {
-            // A dry run never creates anything, the venv included.
-            target: TargetSpec::from_args(&args.target, create, args.force),
+            target,
             mode,
             groups,
             activation: args.mode,
@@ -169,7 +191,7 @@ pub struct UninstallOptions {
 impl UninstallOptions {
     pub fn from_args(args: &UninstallArgs) -> Result<Self> {
         Ok(UninstallOptions {
-            target: TargetSpec::from_args(&args.target, false, args.force),
+            target: TargetSpec::from_args(&args.target, args.force),
             dry_run: args.dry_run,
             force: args.force,
             json: args.json,
@@ -282,9 +304,17 @@ mod tests {
             argv.extend(other);
             assert!(InstallArgs::try_parse_from(argv).is_err(), "{other:?}");
         }
-        assert!(!opts(&["--dry-run", "--create"]).target.create);
+        // A dry run says what --create would make; only an install makes
+        // the user or system site-packages directory.
+        assert!(opts(&["--dry-run", "--create"]).target.create);
         assert!(opts(&["--create"]).target.create);
+        assert!(opts(&["--user"]).target.make_site_dir);
+        assert!(!opts(&["--user", "--dry-run"]).target.make_site_dir);
+        assert!(opts(&["--dry-run"]).target.offer_create);
+        assert!(!opts(&["--list"]).target.offer_create);
         assert_eq!(opts(&["-q"]).verbosity, Verbosity::Quiet);
+        assert_eq!(opts(&["-qqq"]).verbosity, Verbosity::Silent);
         assert_eq!(opts(&["-v"]).verbosity, Verbosity::Verbose);
+        assert_eq!(opts(&["-vvv"]).verbosity, Verbosity::Commands);
     }
 }

@@ -1,11 +1,13 @@
 //! Human messages on stdout (silenced by `-q`, or replaced by one JSON
 //! object with `--json`), warnings and problems on stderr. A closed stdout
 //! (`| head`) is not an error worth a panic: writes ignore it. The labels of
-//! stderr lines are coloured only on a terminal and without `NO_COLOR`.
+//! stderr lines are coloured as `--color` says (by default on a terminal,
+//! without `NO_COLOR`); `anstream` strips the colour where it is off.
 
 use std::fmt::Display;
-use std::io::{IsTerminal as _, Write as _};
+use std::io::Write as _;
 use std::path::Path;
+use std::sync::OnceLock;
 
 use serde::{Serialize, Serializer};
 
@@ -83,26 +85,28 @@ impl Output {
 
     pub fn warn(&self, msg: impl Display) {
         if self.verbosity >= Verbosity::Normal {
-            eprintln!("{}: {}: {msg}", self.program, label("warning"));
+            anstream::eprintln!("{}: {}: {msg}", self.program, label(Label::Warning));
         }
     }
 
-    /// One finding of `--check`; shown even with `-q`.
+    /// One finding of `--check`; shown even with `-q`, not with `-qq`.
     pub fn problem(&self, msg: impl Display) {
-        eprintln!("{}: {}: {msg}", self.program, label("problem"));
+        if self.verbosity >= Verbosity::Quiet {
+            anstream::eprintln!("{}: {}: {msg}", self.program, label(Label::Problem));
+        }
     }
 
     /// What the tool is about to do that the caller should know of (on
     /// stderr, so that `--json` output stays one object).
     pub fn notice(&self, msg: impl Display) {
         if self.verbosity >= Verbosity::Normal {
-            eprintln!("{}: {msg}", self.program);
+            anstream::eprintln!("{}: {msg}", self.program);
         }
     }
 
     pub fn waiting(&self, purelib: &Path) {
         if self.verbosity >= Verbosity::Normal {
-            eprintln!(
+            anstream::eprintln!(
                 "{}: waiting for another wrapt-install or wrapt-uninstall to finish with {}",
                 self.program,
                 purelib.display()
@@ -121,18 +125,80 @@ impl Output {
     }
 }
 
-/// `error`, `warning` or `problem` as stderr shows it: bold red or yellow
-/// on a terminal, plain where `NO_COLOR` is set (<https://no-color.org>:
-/// to anything but the empty string) or stderr is a pipe or a file.
-pub fn label(kind: &str) -> String {
-    let colour = match kind {
-        "warning" => "33",
-        _ => "31",
+/// The kinds of stderr line that carry a label.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Label {
+    Error,
+    Warning,
+    Problem,
+}
+
+/// `error`, `warning` or `problem`, styled: bold red, or bold yellow for a
+/// warning. Printed through `anstream`, which strips the style where
+/// colour is off.
+pub fn label(kind: Label) -> String {
+    let (text, colour) = match kind {
+        Label::Error => ("error", anstyle::AnsiColor::Red),
+        Label::Warning => ("warning", anstyle::AnsiColor::Yellow),
+        Label::Problem => ("problem", anstyle::AnsiColor::Red),
     };
-    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-    if no_color || !std::io::stderr().is_terminal() {
-        kind.to_owned()
+    let style = anstyle::Style::new().bold().fg_color(Some(colour.into()));
+    format!("{style}{text}{style:#}")
+}
+
+/// With `-vv`, the program name that shows each command run: those lines
+/// are written from wherever a command is run, so the setting is the
+/// process's, like the colour choice.
+static SHOW_COMMANDS: OnceLock<&'static str> = OnceLock::new();
+
+/// Applies the output flags to the whole process: the colour of every
+/// stderr line (`anstream`'s global choice), and whether each command run
+/// is shown.
+pub fn configure(program: &'static str, args: &crate::cli::OutputArgs) {
+    let choice = match args.color {
+        clap::ColorChoice::Auto => anstream::ColorChoice::Auto,
+        clap::ColorChoice::Always => anstream::ColorChoice::Always,
+        clap::ColorChoice::Never => anstream::ColorChoice::Never,
+    };
+    choice.write_global();
+    if Verbosity::from(args) >= Verbosity::Commands {
+        let _ = SHOW_COMMANDS.set(program);
+    }
+}
+
+/// With `-vv`, the command about to run, on stderr: the variables it sets,
+/// the program and its arguments (a script passed with `-c` cut to its
+/// first line), and the directory it runs in.
+pub fn show_command(cmd: &std::process::Command) {
+    let Some(program) = SHOW_COMMANDS.get() else {
+        return;
+    };
+    let mut words: Vec<String> = cmd
+        .get_envs()
+        .filter_map(|(key, value)| {
+            value.map(|value| format!("{}={}", key.to_string_lossy(), quote(value)))
+        })
+        .collect();
+    words.push(quote(cmd.get_program()));
+    words.extend(cmd.get_args().map(quote));
+    let dir = cmd
+        .get_current_dir()
+        .map(|dir| format!(" (in {})", dir.display()))
+        .unwrap_or_default();
+    anstream::eprintln!("{program}: running {}{dir}", words.join(" "));
+}
+
+/// A word as a shell would need it, for reading rather than pasting: of a
+/// script, its first line, followed by `…`.
+fn quote(word: &std::ffi::OsStr) -> String {
+    let text = word.to_string_lossy();
+    let mut lines = text.lines().filter(|line| !line.trim().is_empty());
+    let first = lines.next().unwrap_or_default();
+    let cut = if lines.next().is_some() { "…" } else { "" };
+    let plain = |c: char| c.is_ascii_alphanumeric() || "/._-=:,+@%".contains(c);
+    if !first.is_empty() && cut.is_empty() && first.chars().all(plain) {
+        first.to_owned()
     } else {
-        format!("\x1b[1;{colour}m{kind}\x1b[0m")
+        format!("'{}{cut}'", first.replace('\'', "'\\''"))
     }
 }

@@ -2,14 +2,12 @@
 
 use std::process::ExitCode;
 
-use clap::Parser as _;
-
 fn main() -> ExitCode {
-    let args = wrapt_install::InstallArgs::parse();
+    let args: wrapt_install::InstallArgs = wrapt_install::cli::parse();
     match wrapt_install::run_install(&args) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            wrapt_install::print_error("wrapt-install", &err);
+            wrapt_install::print_error("wrapt-install", &args.output, &err);
             ExitCode::from(err.exit_code())
         }
     }

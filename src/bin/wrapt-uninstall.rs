@@ -2,14 +2,12 @@
 
 use std::process::ExitCode;
 
-use clap::Parser as _;
-
 fn main() -> ExitCode {
-    let args = wrapt_install::UninstallArgs::parse();
+    let args: wrapt_install::UninstallArgs = wrapt_install::cli::parse();
     match wrapt_install::run_uninstall(&args) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            wrapt_install::print_error("wrapt-uninstall", &err);
+            wrapt_install::print_error("wrapt-uninstall", &args.output, &err);
             ExitCode::from(err.exit_code())
         }
     }

@@ -636,58 +636,6 @@ fn completions_for_every_shell() {
     }
 }
 
-/// Labels are coloured on a terminal only, and never with `NO_COLOR` set
-/// (to anything but the empty string, as no-color.org says).
-#[test]
-fn colour_only_on_a_terminal_and_never_with_no_color() {
-    let found = std::process::Command::new("script")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    assert!(
-        found || std::env::var_os("CI").is_none(),
-        "script (util-linux) is needed to run the tools on a terminal"
-    );
-    if !found {
-        eprintln!("warning: script not found; skipping the terminal case");
-        return;
-    }
-    let on_terminal = |no_color: Option<&str>| {
-        // `script` gives the command a pseudo-terminal for stdout and stderr.
-        let mut command = std::process::Command::new("script");
-        command
-            .arg("-qec")
-            .arg(format!(
-                "{} --venv /nonexistent-venv",
-                env!("CARGO_BIN_EXE_wrapt-install")
-            ))
-            .arg("/dev/null")
-            .env_remove("NO_COLOR");
-        if let Some(value) = no_color {
-            command.env("NO_COLOR", value);
-        }
-        let output = command.output().unwrap();
-        String::from_utf8_lossy(&output.stdout).into_owned()
-    };
-    let red = "wrapt-install: \x1b[1;31merror\x1b[0m: /nonexistent-venv does not exist";
-    assert!(on_terminal(None).contains(red), "{:?}", on_terminal(None));
-    assert!(on_terminal(Some("")).contains(red));
-    let plain = on_terminal(Some("1"));
-    assert!(
-        plain.contains("wrapt-install: error: /nonexistent-venv") && !plain.contains('\x1b'),
-        "{plain:?}"
-    );
-    let piped = wrapt_install()
-        .args(["--venv", "/nonexistent-venv"])
-        .output()
-        .unwrap();
-    assert!(
-        stderr(&piped).starts_with("wrapt-install: error: "),
-        "{}",
-        describe(&piped)
-    );
-}
-
 /// An interpreter that answers the probe but cannot compile the bytecode
 /// (here a wrapper that fails when asked to) stops the install before
 /// anything is written, with one line naming it and the I/O exit code.
