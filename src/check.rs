@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 use crate::integrity::finding;
 use crate::ordering::{self, ImportTree, Ordering, Registration};
-use crate::output::{lossy_path, lossy_path_opt, Finding, Output, SCHEMA_VERSION};
+use crate::output::{self, lossy_path, lossy_path_opt, Finding, Output, SCHEMA_VERSION};
 use crate::plan::{self, Activation, Plan, VERSION};
 use crate::site::{self, SysPath};
 use crate::site_packages::{Node, SitePackages};
@@ -121,9 +121,10 @@ pub struct CheckReport {
     pub command: &'static str,
     /// No problem found (and no error).
     pub ok: bool,
-    /// The error that stopped the run (exit 2–4), as the caller fills it
+    /// The error that ended the run: `check_failed` (exit 1) with the
+    /// problems, else what stopped it (exit 2–4)
     /// in; `null` when the check ran to its verdict.
-    pub error: Option<serde_json::Value>,
+    pub error: Option<output::ErrorReport>,
     /// The version this wrapt-install installs, and checks against.
     pub version: &'static str,
     /// `--strict`: every warning counts as a problem.
@@ -185,6 +186,15 @@ impl Default for CheckReport {
 }
 
 impl CheckReport {
+    /// The report of a check stopped by `error` before it knew more.
+    pub fn failed(error: output::ErrorReport, strict: bool) -> Self {
+        CheckReport {
+            error: Some(error),
+            strict,
+            ..CheckReport::default()
+        }
+    }
+
     fn of(layout: &Layout, strict: bool) -> Self {
         CheckReport {
             strict,
@@ -242,24 +252,20 @@ pub fn run(layout: &Layout, site: &SitePackages, out: &Output, strict: bool) -> 
         report.problems.append(&mut report.warnings);
     }
     report.ok = report.problems.is_empty();
+    let failed = (!report.ok).then(|| Error::CheckFailed {
+        count: report.problems.len(),
+        purelib: layout.purelib.clone(),
+    });
+    report.error = failed.as_ref().map(output::ErrorReport::from);
     if out.json {
         out.json(&report)?;
     } else {
         print_report(&report, out);
-    }
-    if report.ok {
-        Ok(())
-    } else {
-        if !out.json {
-            for problem in &report.problems {
-                out.problem(&problem.message);
-            }
+        for problem in &report.problems {
+            out.problem(&problem.message);
         }
-        Err(Error::CheckFailed {
-            count: report.problems.len(),
-            purelib: layout.purelib.clone(),
-        })
     }
+    failed.map_or(Ok(()), Err)
 }
 
 fn check(

@@ -39,8 +39,9 @@ const INSTALL_AFTER_HELP: &str = concat!(
      --force overrides), or a symlink where ours should be (never followed);
      as root, an environment another user can change (--force trusts them)
   4  I/O or permission error (a path this user cannot reach; a failed
-     --create, whose environment is removed again); the next run completes
-     or reverses a write it interrupted
+     --create, whose environment is removed again; output asked for that
+     could not be written); the next run completes or reverses a write it
+     interrupted
 
 At startup, WRAPT_PATCHES selects groups per process: unset = the defaults set
 here; '', 0, off or none = nothing; a,b = exactly those; +a,-b = change the defaults."
@@ -58,8 +59,9 @@ const UNINSTALL_AFTER_HELP: &str = concat!(
      removes it anyway), a symlink where ours should be (never followed), a
      RECORD path outside site-packages; as root, an environment another
      user can change (--force trusts them)
-  4  I/O or permission error (a path this user cannot reach); the next run
-     completes or reverses a removal it interrupted"
+  4  I/O or permission error (a path this user cannot reach; output asked
+     for that could not be written); the next run completes or reverses a
+     removal it interrupted"
 );
 
 /// Which environment to act on.
@@ -116,8 +118,29 @@ pub fn parse<A: Parser>() -> A {
     if let Some(color) = color_flag(&args) {
         command = command.color(color);
     }
-    let mut matches = command.get_matches_from(&args);
-    A::from_arg_matches_mut(&mut matches).unwrap_or_else(|err| err.exit())
+    let program = command.get_name().to_owned();
+    command
+        .try_get_matches_from(&args)
+        .and_then(|mut matches| A::from_arg_matches_mut(&mut matches))
+        .unwrap_or_else(|err| exit(&program, &err))
+}
+
+/// Ends the process as clap's `Error::exit` does, except that `--help` or
+/// `--version` that could not be written is an I/O error (exit 4), not a
+/// success; a closed pipe stays quiet, and a usage error keeps its code.
+fn exit(program: &str, err: &clap::Error) -> ! {
+    let code = match err.print() {
+        Err(lost) if !err.use_stderr() && lost.kind() != std::io::ErrorKind::BrokenPipe => {
+            crate::output::eprintln(format_args!(
+                "{}: {}: could not write output: {lost}",
+                program,
+                crate::output::label(crate::output::Label::Error)
+            ));
+            i32::from(crate::error::EXIT_IO)
+        }
+        _ => err.exit_code(),
+    };
+    std::process::exit(code)
 }
 
 /// The value of the last `--color WHEN` or `--color=WHEN` before `--`.

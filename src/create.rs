@@ -11,11 +11,23 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use serde::Serialize;
+
 use crate::error::{Error, Result};
 use crate::options::TargetSpec;
-use crate::output::Output;
+use crate::output::{self, Output};
 use crate::target::{self, Entry, Interpreter};
 use crate::trust;
+
+/// The environment `--create` made or would make (`create` in `--json`).
+#[derive(Debug, Clone, Serialize)]
+pub struct NewEnvironment {
+    #[serde(serialize_with = "output::lossy_path")]
+    pub venv: PathBuf,
+    #[serde(serialize_with = "output::lossy_path")]
+    pub base_interpreter: PathBuf,
+    pub python: String,
+}
 
 /// What `--create` did, or would do.
 pub enum Creation {
@@ -69,6 +81,11 @@ pub fn venv(
         });
     }
     let mut made = NewVenv {
+        environment: NewEnvironment {
+            venv: dir.clone(),
+            base_interpreter: base.clone(),
+            python: info.description(),
+        },
         dir,
         state,
         parents: Vec::new(),
@@ -100,6 +117,7 @@ enum Made {
 /// (an error, before the install wrote into it), it is removed, with the
 /// parent directories made for it.
 pub struct NewVenv {
+    environment: NewEnvironment,
     dir: PathBuf,
     state: Made,
     /// Made for it, innermost first.
@@ -109,6 +127,10 @@ pub struct NewVenv {
 }
 
 impl NewVenv {
+    pub fn describe(&self) -> NewEnvironment {
+        self.environment.clone()
+    }
+
     /// The install is about to write into it: from here on, an error
     /// leaves it, and the next run completes or reverses what was written.
     pub fn keep(mut self) {

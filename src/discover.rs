@@ -44,27 +44,65 @@ use crate::site_packages::SitePackages;
 use crate::target::Layout;
 use crate::transaction;
 
-/// What `--list` found (also the `--json` output).
+/// What `--list` found (also the `--json` output). Every key is present in
+/// every state: what a run that failed did not get to know is null.
 #[derive(Debug, Clone, Serialize)]
 pub struct ListReport {
+    pub schema_version: u32,
+    /// `list`.
+    pub command: &'static str,
+    pub ok: bool,
+    /// The error that ended the run.
+    pub error: Option<output::ErrorReport>,
     pub version: &'static str,
-    #[serde(serialize_with = "output::lossy_path")]
-    pub purelib: PathBuf,
-    #[serde(serialize_with = "output::lossy_path")]
-    pub interpreter: PathBuf,
-    pub python: String,
+    #[serde(serialize_with = "output::lossy_path_opt")]
+    pub purelib: Option<PathBuf>,
+    #[serde(serialize_with = "output::lossy_path_opt")]
+    pub interpreter: Option<PathBuf>,
+    pub python: Option<String>,
     /// Whether wrapt-bootstrap is installed (else nothing is enabled by
     /// default, whatever `defaults` a later install would set).
-    pub installed: bool,
-    pub defaults: Vec<String>,
-    pub groups: Vec<PatchGroup>,
+    pub installed: Option<bool>,
+    pub defaults: Option<Vec<String>>,
+    pub groups: Option<Vec<PatchGroup>>,
     /// The `sys.path` searched, in order.
-    #[serde(serialize_with = "output::lossy_paths")]
-    pub sys_path: Vec<PathBuf>,
+    #[serde(serialize_with = "output::lossy_paths_opt")]
+    pub sys_path: Option<Vec<PathBuf>>,
     /// The `.pth` files with import lines not run, which could add a
     /// directory that is then not searched.
-    #[serde(serialize_with = "output::lossy_paths")]
-    pub not_run: Vec<PathBuf>,
+    #[serde(serialize_with = "output::lossy_paths_opt")]
+    pub not_run: Option<Vec<PathBuf>>,
+    /// What the human output says on stderr as `warning:` lines.
+    pub warnings: Vec<Finding>,
+}
+
+impl ListReport {
+    /// The report of a run stopped by `error` before it knew more.
+    pub fn failed(error: output::ErrorReport) -> Self {
+        ListReport {
+            error: Some(error),
+            ..ListReport::new()
+        }
+    }
+
+    fn new() -> Self {
+        ListReport {
+            schema_version: output::SCHEMA_VERSION,
+            command: "list",
+            ok: false,
+            error: None,
+            version: VERSION,
+            purelib: None,
+            interpreter: None,
+            python: None,
+            installed: None,
+            defaults: None,
+            groups: None,
+            sys_path: None,
+            not_run: None,
+            warnings: Vec::new(),
+        }
+    }
 }
 
 /// One patch group and every distribution that declares it.
@@ -101,11 +139,16 @@ pub fn run(layout: &Layout, site_packages: &SitePackages, out: &Output) -> Resul
     let purelib = &layout.purelib;
     // Shared: a concurrent install or uninstall waits until we are done.
     site_packages.lock(false, || out.waiting(purelib))?;
+    let mut warnings = Vec::new();
     let records = match transaction::installed_records(site_packages, false) {
         Ok(records) => records,
         // Not ours to repair here; the groups are worth listing anyway.
         Err(e) if e.is_untrusted_record() => {
-            out.warn(e);
+            warnings.push(Finding {
+                code: "untrusted_record",
+                path: None,
+                message: e.to_string(),
+            });
             Vec::new()
         }
         Err(e) => return Err(e),
@@ -116,21 +159,46 @@ pub fn run(layout: &Layout, site_packages: &SitePackages, out: &Output) -> Resul
         out.detail(format!("  skipped {}: {}", file.display(), scan::TOO_LARGE));
     }
     let found = scan(&path.entries, out);
+    let groups = patch_groups(found, &defaults);
+    for file in &path.code {
+        warnings.push(Finding {
+            code: "import_lines_not_run",
+            path: Some(file.clone()),
+            message: format!(
+                "{} has import lines, which --list does not run: a directory they add to sys.path is not searched",
+                file.display()
+            ),
+        });
+    }
+    for default in defaults
+        .iter()
+        .filter(|d| !groups.iter().any(|g| &&g.group == d))
+    {
+        warnings.push(Finding {
+            code: "default_not_declared",
+            path: None,
+            message: format!(
+                "default group {default} is not a patch group in this environment; install the package that provides it"
+            ),
+        });
+    }
     let report = ListReport {
-        version: VERSION,
-        purelib: purelib.clone(),
-        interpreter: layout.interpreter.clone(),
-        python: layout.info.description(),
-        installed: !records.is_empty(),
-        groups: patch_groups(found, &defaults),
-        defaults: defaults.into_iter().collect(),
-        sys_path: path.entries,
-        not_run: path.code,
+        ok: true,
+        purelib: Some(purelib.clone()),
+        interpreter: Some(layout.interpreter.clone()),
+        python: Some(layout.info.description()),
+        installed: Some(!records.is_empty()),
+        defaults: Some(defaults.into_iter().collect()),
+        sys_path: Some(path.entries),
+        not_run: Some(path.code),
+        groups: Some(groups),
+        warnings,
+        ..ListReport::new()
     };
     if out.json {
         return out.json(&report);
     }
-    print_report(&report, out);
+    print_report(&report, layout, out);
     Ok(())
 }
 
@@ -356,17 +424,18 @@ fn name_and_version(dist_dir: &Path) -> (String, Option<String>) {
     )
 }
 
-fn print_report(report: &ListReport, out: &Output) {
+fn print_report(report: &ListReport, layout: &Layout, out: &Output) {
+    let groups = report.groups.as_deref().unwrap_or_default();
     out.info(format!(
         "patch groups in {} ({} at {}):",
-        report.purelib.display(),
-        report.python,
-        report.interpreter.display()
+        layout.purelib.display(),
+        layout.info.description(),
+        layout.interpreter.display()
     ));
-    if report.groups.is_empty() {
+    if groups.is_empty() {
         out.info("  none found");
     }
-    for group in &report.groups {
+    for group in groups {
         let enabled = if group.enabled_by_default {
             " (enabled by default)"
         } else {
@@ -389,27 +458,17 @@ fn print_report(report: &ListReport, out: &Output) {
             }
         }
     }
-    for file in &report.not_run {
-        out.warn(format!(
-            "{} has import lines, which --list does not run: a directory they add to sys.path is not searched",
-            file.display()
-        ));
+    for warning in &report.warnings {
+        out.warn(&warning.message);
     }
-    for default in &report.defaults {
-        if !report.groups.iter().any(|g| &g.group == default) {
-            out.warn(format!(
-                "default group {default} is not a patch group in this environment; install the package that provides it"
-            ));
-        }
-    }
-    if report.installed {
+    if report.installed == Some(true) {
         out.info(
             "enable per process with WRAPT_PATCHES=GROUP, or by default with wrapt-install --enable GROUP",
         );
     } else {
         out.info(format!(
             "wrapt-bootstrap is not installed in {}: no group is enabled at startup; install it with wrapt-install [--enable GROUP]",
-            report.purelib.display()
+            layout.purelib.display()
         ));
     }
 }

@@ -188,6 +188,9 @@ pub enum Error {
 
     #[error("could not write output: {0}")]
     Json(#[from] serde_json::Error),
+
+    #[error("could not write output: {0}")]
+    Output(std::io::Error),
 }
 
 impl Error {
@@ -244,6 +247,7 @@ impl Error {
             Error::Io(_) => "io",
             Error::CheckFailed { .. } => "check_failed",
             Error::Json(_) => "json",
+            Error::Output(_) => "output",
         }
     }
 
@@ -292,7 +296,8 @@ impl Error {
             | Error::Lock { .. }
             | Error::File { .. }
             | Error::Io(_)
-            | Error::Json(_) => EXIT_IO,
+            | Error::Json(_)
+            | Error::Output(_) => EXIT_IO,
         }
     }
 }

@@ -29,6 +29,7 @@ mod trust;
 
 use serde::Serialize;
 use std::path::{Path, PathBuf};
+use std::process::ExitCode;
 
 pub use check::{CheckReport, Status};
 pub use cli::{InstallArgs, UninstallArgs};
@@ -44,9 +45,103 @@ pub use record::{hash_bytes, read as read_record, RecordEntry};
 pub use target::{Interpreter, Layout};
 pub use transaction::{Action, Change, Counts, Problem};
 
-use create::{Creation, NewVenv};
+use create::{Creation, NewEnvironment, NewVenv};
 use output::Output;
 use site_packages::SitePackages;
+
+/// The whole of `wrapt-install`: its arguments, the run, and how it ends.
+pub fn install_main() -> ExitCode {
+    let args: InstallArgs = cli::parse();
+    let result = run_install(&args);
+    let result_is_output =
+        args.json || args.check || args.list || args.dry_run || args.output.completions.is_some();
+    finish(
+        "wrapt-install",
+        &args.output,
+        result_is_output,
+        result,
+        |error| {
+            if !args.json {
+                return None;
+            }
+            let mode = InstallOptions::mode_of(&args);
+            match mode {
+                Mode::Check => to_json(&CheckReport::failed(error, args.strict)),
+                Mode::List => to_json(&ListReport::failed(error)),
+                Mode::Install | Mode::DryRun => {
+                    to_json(&Report::failed("install", mode == Mode::DryRun, error))
+                }
+            }
+        },
+    )
+}
+
+/// The whole of `wrapt-uninstall`: its arguments, the run, and how it ends.
+pub fn uninstall_main() -> ExitCode {
+    let args: UninstallArgs = cli::parse();
+    let result = run_uninstall(&args);
+    let result_is_output = args.json || args.dry_run || args.output.completions.is_some();
+    finish(
+        "wrapt-uninstall",
+        &args.output,
+        result_is_output,
+        result,
+        |error| {
+            args.json
+                .then(|| to_json(&Report::failed("uninstall", args.dry_run, error)))
+                .flatten()
+        },
+    )
+}
+
+/// How a run ends: its exit code, the error line on stderr, and with
+/// `--json` an object that carries the error where the run wrote none.
+/// Output that could not be written fails a run whose output was its
+/// result (`--check`, `--list`, `--dry-run`, `--json`, `--completions`);
+/// after an install or uninstall, which did happen, it is a warning.
+fn finish(
+    program: &'static str,
+    args: &cli::OutputArgs,
+    result_is_output: bool,
+    result: Result<()>,
+    failed_report: impl FnOnce(output::ErrorReport) -> Option<String>,
+) -> ExitCode {
+    let verbosity = Verbosity::from(args);
+    let result = match (result, output::stdout_failure()) {
+        (Ok(()), Some(lost)) if result_is_output => Err(Error::Output(lost)),
+        (result, Some(lost)) => {
+            if verbosity >= Verbosity::Normal {
+                output::eprintln(format_args!(
+                    "{program}: {}: could not write output: {lost}",
+                    output::label(output::Label::Warning)
+                ));
+            }
+            result
+        }
+        (result, None) => result,
+    };
+    let Err(err) = result else {
+        return ExitCode::SUCCESS;
+    };
+    if !output::json_written() {
+        if let Some(text) = failed_report(output::ErrorReport::from(&err)) {
+            output::write_stdout(format!("{text}\n").as_bytes());
+        }
+    }
+    if verbosity > Verbosity::Silent {
+        output::eprintln(format_args!(
+            "{program}: {}: {err}",
+            output::label(output::Label::Error)
+        ));
+    }
+    ExitCode::from(err.exit_code())
+}
+
+/// A report as `--json` prints it: none if it cannot be serialised, which
+/// reports of plain strings, numbers and lists never fail to be.
+fn to_json(report: &impl Serialize) -> Option<String> {
+    serde_json::to_string_pretty(report).ok()
+}
 
 /// `wrapt-install` after argument parsing.
 pub fn run_install(args: &InstallArgs) -> Result<()> {
@@ -68,52 +163,99 @@ pub fn run_uninstall(args: &UninstallArgs) -> Result<()> {
     uninstall(&UninstallOptions::from_args(args)?)
 }
 
-/// `--completions SHELL`: the script on stdout (a closed stdout is not an
-/// error, as everywhere else).
+/// `--completions SHELL`: the script on stdout.
 fn print_completions<A: clap::CommandFactory>(shell: clap_complete::Shell) {
     let mut command = A::command();
     let name = command.get_name().to_owned();
     let mut script = Vec::new();
     clap_complete::generate(shell, &mut command, name, &mut script);
-    let _ = std::io::Write::write_all(&mut std::io::stdout(), &script);
-}
-
-/// The one line a failed run prints on stderr (none with `-qq`), coloured
-/// as `--color` says.
-pub fn print_error(program: &str, args: &cli::OutputArgs, err: &Error) {
-    if Verbosity::from(args) > Verbosity::Silent {
-        anstream::eprintln!("{program}: {}: {err}", output::label(output::Label::Error));
-    }
+    output::write_stdout(&script);
 }
 
 /// What an install or uninstall did (or, with `--dry-run`, would do); the
-/// `--json` output.
-#[derive(Debug, Clone, Serialize)]
-struct Report<'a> {
+/// `--json` output. Every key is present in every state: what a run did not
+/// get to know is null.
+#[derive(Debug, Clone, Default, Serialize)]
+struct Report {
+    schema_version: u32,
+    /// `install` or `uninstall` (`--dry-run` included).
     command: &'static str,
+    /// It did, or would do, all it set out to.
+    ok: bool,
+    /// Why not: the error that ended the run.
+    error: Option<output::ErrorReport>,
     dry_run: bool,
     version: &'static str,
-    #[serde(serialize_with = "output::lossy_path")]
-    purelib: &'a PathBuf,
-    #[serde(serialize_with = "output::lossy_path")]
-    interpreter: &'a PathBuf,
-    python: String,
+    #[serde(serialize_with = "output::lossy_path_opt")]
+    purelib: Option<PathBuf>,
+    #[serde(serialize_with = "output::lossy_path_opt")]
+    interpreter: Option<PathBuf>,
+    python: Option<String>,
+    /// The virtual environment `--create` made, or with `--dry-run` would.
+    create: Option<NewEnvironment>,
     /// Versions found installed before this run.
-    installed_before: Vec<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    defaults: Option<&'a [String]>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    installed_before: Option<Vec<String>>,
+    /// The default groups an install writes (null for an uninstall).
+    defaults: Option<Vec<String>>,
     activation: Option<Activation>,
     /// The `.pth` or `.start` line an install writes.
-    #[serde(skip_serializing_if = "Option::is_none")]
     activation_line: Option<String>,
-    changes: &'a [Change],
-    counts: Counts,
-    nothing_to_do: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    refused: Option<String>,
+    changes: Option<Vec<Change>>,
+    counts: Option<Counts>,
+    nothing_to_do: Option<bool>,
     /// What the human output says on stderr as `warning:` lines.
     warnings: Vec<output::Finding>,
+}
+
+impl Report {
+    fn new(command: &'static str, dry_run: bool) -> Self {
+        Report {
+            schema_version: output::SCHEMA_VERSION,
+            command,
+            dry_run,
+            version: VERSION,
+            ..Report::default()
+        }
+    }
+
+    /// The report of a run that failed before it knew more.
+    fn failed(command: &'static str, dry_run: bool, error: output::ErrorReport) -> Self {
+        Report {
+            error: Some(error),
+            ..Report::new(command, dry_run)
+        }
+    }
+
+    /// What the run found in the environment, before it changes anything.
+    fn of(
+        command: &'static str,
+        dry_run: bool,
+        layout: &Layout,
+        records: &[transaction::InstalledRecord],
+        changes: &[Change],
+    ) -> Self {
+        let counts = Counts::of(changes);
+        Report {
+            purelib: Some(layout.purelib.clone()),
+            interpreter: Some(layout.interpreter.clone()),
+            python: Some(layout.info.description()),
+            installed_before: Some(versions(records).into_iter().map(str::to_owned).collect()),
+            changes: Some(changes.to_vec()),
+            counts: Some(counts),
+            nothing_to_do: Some(if command == "install" {
+                counts.is_noop()
+            } else {
+                records.is_empty()
+            }),
+            ..Report::new(command, dry_run)
+        }
+    }
+
+    /// Ends the report with the run's outcome.
+    fn outcome(&mut self, result: Option<&Error>) {
+        self.ok = result.is_none();
+        self.error = result.map(output::ErrorReport::from);
+    }
 }
 
 /// Installs, checks, lists or dry-runs, as `opts.mode` says.
@@ -207,38 +349,28 @@ fn install_into(
     let changes = transaction::plan_install(&site, &plan, &records)?;
     let refusal = transaction::refusal(&site, &changes, opts.force);
     let mut report = Report {
-        command: "install",
-        dry_run,
-        version: VERSION,
-        purelib,
-        interpreter: &layout.interpreter,
-        python: layout.info.description(),
-        installed_before: records.iter().map(|r| r.version().to_owned()).collect(),
-        defaults: Some(&plan.defaults),
+        defaults: Some(plan.defaults.clone()),
         activation: Some(activation),
         activation_line: plan.activation_line(),
-        changes: &changes,
-        counts: Counts::of(&changes),
-        nothing_to_do: Counts::of(&changes).is_noop(),
-        refused: refusal.as_ref().map(ToString::to_string),
         warnings,
+        ..Report::of("install", dry_run, layout, &records, &changes)
     };
+    report.outcome(refusal.as_ref());
 
     if dry_run {
-        print_dry_run(&report, &out)?;
+        print_dry_run(&report, layout, &out)?;
         return refusal.map_or(Ok(()), Err);
     }
     if let Some(err) = refusal {
         return Err(err);
     }
     if let Some(venv) = new_venv {
+        report.create = Some(venv.describe());
         venv.keep();
     }
-    if report.nothing_to_do {
+    if report.nothing_to_do == Some(true) {
         transaction::tidy(&site)?;
-        if out.json {
-            out.json(&report)?;
-        }
+        out.json(&report)?;
         out.info(format!(
             "wrapt-bootstrap {VERSION} is already installed in {}, nothing to do",
             purelib.display()
@@ -248,14 +380,16 @@ fn install_into(
     // Tidied afterwards as well: a run interrupted after emptying an older
     // version's dist-info, and before removing it, leaves the directory
     // with nothing in any RECORD to say it is ours to remove.
-    report.counts.directories_removed =
-        transaction::apply(&site, Some(&plan), &changes, |change| {
-            out.detail(format!("  {:<9} {}", change.action.as_str(), change.path));
-        })? + transaction::tidy(&site)?;
+    let directories_removed = transaction::apply(&site, Some(&plan), &changes, |change| {
+        out.detail(format!("  {:<9} {}", change.action.as_str(), change.path));
+    })? + transaction::tidy(&site)?;
+    if let Some(counts) = &mut report.counts {
+        counts.directories_removed = directories_removed;
+    }
     if out.json {
         return out.json(&report);
     }
-    print_installed(&report, &out);
+    print_installed(&report, purelib, &out);
     if let (Some(switched), None) = (installed.filter(|i| *i != activation), opts.activation) {
         out.info(format!(
             "switched from {} to {} for {}: {}",
@@ -269,11 +403,12 @@ fn install_into(
 }
 
 /// What an install did, in words.
-fn print_installed(report: &Report<'_>, out: &Output) {
-    let c = report.counts;
+fn print_installed(report: &Report, purelib: &Path, out: &Output) {
+    let c = report.counts.unwrap_or_default();
     let older: Vec<&str> = report
         .installed_before
         .iter()
+        .flatten()
         .map(String::as_str)
         .filter(|v| *v != VERSION)
         .collect();
@@ -284,18 +419,25 @@ fn print_installed(report: &Report<'_>, out: &Output) {
     };
     out.info(format!(
         "installed wrapt-bootstrap {VERSION} into {}{upgraded}: {} created, {} replaced, {} unchanged, {} removed",
-        report.purelib.display(),
+        purelib.display(),
         c.created,
         c.replaced,
         c.unchanged,
         c.removed
     ));
-    if let Some(defaults) = report.defaults {
+    if let Some(defaults) = &report.defaults {
         out.info(describe_defaults(defaults));
     }
     if let Some(activation) = report.activation {
         out.info(describe_activation(activation));
     }
+}
+
+fn versions(records: &[transaction::InstalledRecord]) -> Vec<&str> {
+    records
+        .iter()
+        .map(transaction::InstalledRecord::version)
+        .collect()
 }
 
 /// The activation an install writes (see [`Activation::choose`]), refused
@@ -351,27 +493,6 @@ fn activation_for_new_venv(
     Ok(activation)
 }
 
-/// `--dry-run --create` where the environment does not exist yet (the
-/// `--json` output).
-#[derive(Debug, Serialize)]
-struct WouldCreate<'a> {
-    command: &'static str,
-    dry_run: bool,
-    version: &'static str,
-    create: NewEnvironment<'a>,
-    defaults: &'a [String],
-    activation: Activation,
-}
-
-#[derive(Debug, Serialize)]
-struct NewEnvironment<'a> {
-    #[serde(serialize_with = "output::lossy_path")]
-    venv: &'a Path,
-    #[serde(serialize_with = "output::lossy_path")]
-    base_interpreter: &'a Path,
-    python: String,
-}
-
 /// What an install with `--create` would make and write, as far as can be
 /// told before the environment exists.
 fn print_would_create(
@@ -388,17 +509,16 @@ fn print_would_create(
         .into_iter()
         .collect();
     if out.json {
-        return out.json(&WouldCreate {
-            command: "install",
-            dry_run: true,
-            version: VERSION,
-            create: NewEnvironment {
-                venv,
-                base_interpreter: base,
+        return out.json(&Report {
+            ok: true,
+            create: Some(NewEnvironment {
+                venv: venv.to_owned(),
+                base_interpreter: base.to_owned(),
                 python: info.description(),
-            },
-            defaults: &defaults,
-            activation,
+            }),
+            defaults: Some(defaults),
+            activation: Some(activation),
+            ..Report::new("install", true)
         });
     }
     out.info(format!(
@@ -429,32 +549,15 @@ pub fn uninstall(opts: &UninstallOptions) -> Result<()> {
     records.extend(transaction::leftover_record(&site, &records)?);
     let changes = transaction::plan_uninstall(&site, &records)?;
     let refusal = transaction::refusal(&site, &changes, opts.force);
-    let mut report = Report {
-        command: "uninstall",
-        dry_run: opts.dry_run,
-        version: VERSION,
-        purelib,
-        interpreter: &layout.interpreter,
-        python: layout.info.description(),
-        installed_before: records.iter().map(|r| r.version().to_owned()).collect(),
-        defaults: None,
-        activation: None,
-        activation_line: None,
-        changes: &changes,
-        counts: Counts::of(&changes),
-        nothing_to_do: records.is_empty(),
-        refused: refusal.as_ref().map(ToString::to_string),
-        warnings: Vec::new(),
-    };
+    let mut report = Report::of("uninstall", opts.dry_run, &layout, &records, &changes);
+    report.outcome(refusal.as_ref());
 
     if records.is_empty() {
         if !opts.dry_run {
             // An install interrupted before its first file was complete.
             transaction::tidy(&site)?;
         }
-        if out.json {
-            out.json(&report)?;
-        }
+        out.json(&report)?;
         out.info(format!(
             "wrapt-bootstrap is not installed in {}",
             purelib.display()
@@ -462,22 +565,24 @@ pub fn uninstall(opts: &UninstallOptions) -> Result<()> {
         return Ok(());
     }
     if opts.dry_run {
-        print_dry_run(&report, &out)?;
+        print_dry_run(&report, &layout, &out)?;
         return refusal.map_or(Ok(()), Err);
     }
     if let Some(err) = refusal {
         return Err(err);
     }
-    report.counts.directories_removed = transaction::apply(&site, None, &changes, |change| {
+    let mut counts = Counts::of(&changes);
+    counts.directories_removed = transaction::apply(&site, None, &changes, |change| {
         out.detail(format!("  {:<9} {}", change.action.as_str(), change.path));
     })? + transaction::tidy(&site)?;
+    report.counts = Some(counts);
     if out.json {
         return out.json(&report);
     }
-    let c = report.counts;
+    let c = counts;
     out.info(format!(
         "removed wrapt-bootstrap {} from {}: {} files removed, {} already missing, {} directories removed",
-        report.installed_before.join(", "),
+        versions(&records).join(", "),
         purelib.display(),
         c.removed,
         c.missing,
@@ -486,7 +591,7 @@ pub fn uninstall(opts: &UninstallOptions) -> Result<()> {
     Ok(())
 }
 
-fn print_dry_run(report: &Report<'_>, out: &Output) -> Result<()> {
+fn print_dry_run(report: &Report, layout: &Layout, out: &Output) -> Result<()> {
     if out.json {
         return out.json(report);
     }
@@ -495,16 +600,20 @@ fn print_dry_run(report: &Report<'_>, out: &Output) -> Result<()> {
     } else {
         format!(
             "uninstall wrapt-bootstrap {} from",
-            report.installed_before.join(", ")
+            report
+                .installed_before
+                .as_deref()
+                .unwrap_or_default()
+                .join(", ")
         )
     };
     out.info(format!(
         "dry run: would {verb} {} ({} at {})",
-        report.purelib.display(),
-        report.python,
-        report.interpreter.display()
+        layout.purelib.display(),
+        layout.info.description(),
+        layout.interpreter.display()
     ));
-    for change in report.changes {
+    for change in report.changes.as_deref().unwrap_or_default() {
         let problem = change
             .problem
             .map(|p| format!("  ({}: needs --force)", p.as_str()))
@@ -522,10 +631,10 @@ fn print_dry_run(report: &Report<'_>, out: &Output) -> Result<()> {
         let file = report.activation.map_or("", Activation::file);
         out.info(format!("{file} line: {line}"));
     }
-    if let Some(defaults) = report.defaults {
+    if let Some(defaults) = &report.defaults {
         out.info(describe_defaults(defaults));
     }
-    if report.nothing_to_do {
+    if report.nothing_to_do == Some(true) {
         out.info("already installed, nothing to do");
     }
     out.info("nothing was written (--dry-run)");

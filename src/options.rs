@@ -133,6 +133,19 @@ pub struct InstallOptions {
 }
 
 impl InstallOptions {
+    /// What the flags ask `wrapt-install` to do.
+    pub fn mode_of(args: &InstallArgs) -> Mode {
+        if args.check {
+            Mode::Check
+        } else if args.list {
+            Mode::List
+        } else if args.dry_run {
+            Mode::DryRun
+        } else {
+            Mode::Install
+        }
+    }
+
     pub fn from_args(args: &InstallArgs) -> Result<Self> {
         let groups = GroupChanges {
             enable: validate_groups(&args.enable)?,
@@ -148,15 +161,7 @@ impl InstallOptions {
         {
             return Err(Error::OtherToolsGroup { name: name.clone() });
         }
-        let mode = if args.check {
-            Mode::Check
-        } else if args.list {
-            Mode::List
-        } else if args.dry_run {
-            Mode::DryRun
-        } else {
-            Mode::Install
-        };
+        let mode = Self::mode_of(args);
         let installs = matches!(mode, Mode::Install | Mode::DryRun);
         let target = TargetSpec {
             create: args.create,

@@ -1,13 +1,19 @@
 //! Human messages on stdout (silenced by `-q`, or replaced by one JSON
-//! object with `--json`), warnings and problems on stderr. A closed stdout
-//! (`| head`) is not an error worth a panic: writes ignore it. The labels of
+//! object with `--json`), warnings and problems on stderr. The labels of
 //! stderr lines are coloured as `--color` says (by default on a terminal,
 //! without `NO_COLOR`); `anstream` strips the colour where it is off.
+//!
+//! Output that cannot be written never panics. A reader that went away
+//! (`| head`) ends stdout quietly, as it does for `git` and `rg`; any other
+//! failure to write stdout is kept for [`stdout_failure`], since a lost
+//! report must not read as success. Stderr is written as well as it can
+//! be: there is nowhere left to say that it failed.
 
 use std::fmt::Display;
 use std::io::Write as _;
 use std::path::Path;
-use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, OnceLock};
 
 use serde::{Serialize, Serializer};
 
@@ -48,12 +54,88 @@ pub fn lossy_path_opt<S: Serializer>(
     }
 }
 
-/// [`lossy_path`] for a list of paths.
-pub fn lossy_paths<S: Serializer>(
-    paths: &[std::path::PathBuf],
+/// [`lossy_path`] for an optional list of paths (`null` without one).
+#[allow(clippy::ref_option)] // serde's serialize_with passes &Option<T>.
+pub fn lossy_paths_opt<S: Serializer>(
+    paths: &Option<Vec<std::path::PathBuf>>,
     serializer: S,
 ) -> Result<S::Ok, S::Error> {
-    serializer.collect_seq(paths.iter().map(|p| p.to_string_lossy()))
+    match paths {
+        Some(paths) => serializer.collect_seq(paths.iter().map(|p| p.to_string_lossy())),
+        None => serializer.serialize_none(),
+    }
+}
+
+/// The error of a failed run, as `--json` gives it (`error`, else null).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ErrorReport {
+    /// [`Error::code`](crate::error::Error::code).
+    pub code: &'static str,
+    pub exit_code: u8,
+    pub message: String,
+}
+
+impl From<&crate::error::Error> for ErrorReport {
+    fn from(err: &crate::error::Error) -> Self {
+        ErrorReport {
+            code: err.code(),
+            exit_code: err.exit_code(),
+            message: err.to_string(),
+        }
+    }
+}
+
+/// Stdout's reader went away: nothing more is written to it.
+static STDOUT_CLOSED: AtomicBool = AtomicBool::new(false);
+/// The first failure to write stdout other than a closed pipe.
+static STDOUT_FAILED: Mutex<Option<std::io::Error>> = Mutex::new(None);
+/// The `--json` object was written (or lost trying): a failed run then
+/// carries its error in that object instead of a second one.
+static JSON_WRITTEN: AtomicBool = AtomicBool::new(false);
+
+/// Writes `text` to stdout, flushed at once so that a failure is seen
+/// while it can still change the exit code.
+pub fn write_stdout(text: &[u8]) {
+    if STDOUT_CLOSED.load(Ordering::Relaxed) {
+        return;
+    }
+    let mut stdout = std::io::stdout().lock();
+    if let Err(err) = stdout.write_all(text).and_then(|()| stdout.flush()) {
+        // Nothing more either way: what followed a lost line would read as
+        // the whole of the output.
+        STDOUT_CLOSED.store(true, Ordering::Relaxed);
+        if err.kind() != std::io::ErrorKind::BrokenPipe {
+            let mut failed = STDOUT_FAILED
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            failed.get_or_insert(err);
+        }
+    }
+}
+
+/// One line on stdout.
+fn println_stdout(line: impl Display) {
+    write_stdout(format!("{line}\n").as_bytes());
+}
+
+/// One line on stderr, coloured as `--color` says; a failure to write it
+/// is ignored, since stderr is where it would be reported.
+pub fn eprintln(line: impl Display) {
+    let _ = writeln!(anstream::stderr(), "{line}");
+}
+
+/// Why stdout could not be written, if it could not (a closed pipe is not
+/// a failure).
+pub fn stdout_failure() -> Option<std::io::Error> {
+    STDOUT_FAILED
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .take()
+}
+
+/// Whether the `--json` object was written.
+pub fn json_written() -> bool {
+    JSON_WRITTEN.load(Ordering::Relaxed)
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -72,27 +154,35 @@ impl Output {
     /// A normal message.
     pub fn info(&self, msg: impl Display) {
         if self.human() {
-            let _ = writeln!(std::io::stdout(), "{msg}");
+            println_stdout(msg);
         }
     }
 
     /// A per-file line, with `-v`.
     pub fn detail(&self, msg: impl Display) {
         if !self.json && self.verbosity >= Verbosity::Verbose {
-            let _ = writeln!(std::io::stdout(), "{msg}");
+            println_stdout(msg);
         }
     }
 
     pub fn warn(&self, msg: impl Display) {
         if self.verbosity >= Verbosity::Normal {
-            anstream::eprintln!("{}: {}: {msg}", self.program, label(Label::Warning));
+            eprintln(format_args!(
+                "{}: {}: {msg}",
+                self.program,
+                label(Label::Warning)
+            ));
         }
     }
 
     /// One finding of `--check`; shown even with `-q`, not with `-qq`.
     pub fn problem(&self, msg: impl Display) {
         if self.verbosity >= Verbosity::Quiet {
-            anstream::eprintln!("{}: {}: {msg}", self.program, label(Label::Problem));
+            eprintln(format_args!(
+                "{}: {}: {msg}",
+                self.program,
+                label(Label::Problem)
+            ));
         }
     }
 
@@ -100,17 +190,17 @@ impl Output {
     /// stderr, so that `--json` output stays one object).
     pub fn notice(&self, msg: impl Display) {
         if self.verbosity >= Verbosity::Normal {
-            anstream::eprintln!("{}: {msg}", self.program);
+            eprintln(format_args!("{}: {msg}", self.program));
         }
     }
 
     pub fn waiting(&self, purelib: &Path) {
         if self.verbosity >= Verbosity::Normal {
-            anstream::eprintln!(
+            eprintln(format_args!(
                 "{}: waiting for another wrapt-install or wrapt-uninstall to finish with {}",
                 self.program,
                 purelib.display()
-            );
+            ));
         }
     }
 
@@ -120,7 +210,8 @@ impl Output {
             return Ok(());
         }
         let text = serde_json::to_string_pretty(value)?;
-        let _ = writeln!(std::io::stdout(), "{text}");
+        JSON_WRITTEN.store(true, Ordering::Relaxed);
+        println_stdout(text);
         Ok(())
     }
 }
@@ -185,7 +276,7 @@ pub fn show_command(cmd: &std::process::Command) {
         .get_current_dir()
         .map(|dir| format!(" (in {})", dir.display()))
         .unwrap_or_default();
-    anstream::eprintln!("{program}: running {}{dir}", words.join(" "));
+    eprintln(format_args!("{program}: running {}{dir}", words.join(" ")));
 }
 
 /// A word as a shell would need it, for reading rather than pasting: of a

@@ -68,7 +68,7 @@ impl Problem {
 pub struct Change {
     pub path: String,
     pub action: Action,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// Why it needs `--force` (null where it does not).
     pub problem: Option<Problem>,
     /// A removal to make before anything is written: the file is listed
     /// only by the RECORD this install rewrites (a change of mode within

@@ -407,7 +407,11 @@ fn the_json_report_has_the_same_keys_in_every_state() {
         for report in [&healthy, &not_installed, &broken] {
             assert_eq!(report["schema_version"], 1, "{what}");
             assert_eq!(report["command"], "check", "{what}");
-            assert!(report["error"].is_null(), "{what}");
+        }
+        assert!(healthy["error"].is_null(), "{what}");
+        for report in [&not_installed, &broken] {
+            assert_eq!(report["error"]["code"], "check_failed", "{what}");
+            assert_eq!(report["error"]["exit_code"], 1, "{what}");
         }
         assert_eq!(healthy["ok"], true, "{what}");
         assert_eq!(

@@ -218,3 +218,146 @@ fn color_on_a_terminal_only() {
         describe(&piped)
     );
 }
+
+/// `/dev/full`: every write fails with ENOSPC.
+fn full() -> std::fs::File {
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .unwrap()
+}
+
+#[test]
+fn an_unwritable_stderr_never_panics() {
+    let venv = Venv::new(pythons().last().unwrap());
+    let dir = venv.root.to_str().unwrap();
+    for (mut command, args, code) in [
+        (wrapt_install(), vec!["--venv", "/nonexistent"], 2),
+        (wrapt_uninstall(), vec!["--venv", "/nonexistent"], 2),
+        (
+            wrapt_install(),
+            vec!["--venv", dir, "--enable", "acme.typo"],
+            0,
+        ),
+        (wrapt_install(), vec!["--venv", dir, "--check", "-vv"], 0),
+        (wrapt_install(), vec!["--venv", dir, "--bogus"], 2),
+    ] {
+        let output = command.args(&args).stderr(full()).output().unwrap();
+        assert_eq!(
+            output.status.code(),
+            Some(code),
+            "{args:?}: {}",
+            describe(&output)
+        );
+    }
+}
+
+#[test]
+fn a_lost_result_is_an_io_error_and_a_lost_message_a_warning() {
+    let venv = Venv::new(pythons().last().unwrap());
+    let dir = venv.root.to_str().unwrap();
+    // An install happened, whatever became of its message: exit 0, and
+    // stderr says the message was lost.
+    let output = wrapt_install()
+        .args(["--venv", dir])
+        .stdout(full())
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", describe(&output));
+    assert!(venv.site_packages.join("00_wrapt_bootstrap.pth").is_file());
+    assert_eq!(
+        stderr(&output),
+        "wrapt-install: warning: could not write output: No space left on device (os error 28)\n"
+    );
+    // Where the output is the result, losing it fails the run.
+    for (mut command, args) in [
+        (wrapt_install(), vec!["--venv", dir, "--check"]),
+        (wrapt_install(), vec!["--venv", dir, "--list"]),
+        (wrapt_install(), vec!["--venv", dir, "--list", "--json"]),
+        (wrapt_install(), vec!["--venv", dir, "--dry-run"]),
+        (wrapt_install(), vec!["--venv", dir, "--json"]),
+        (wrapt_uninstall(), vec!["--venv", dir, "--dry-run"]),
+        (wrapt_install(), vec!["--completions", "bash"]),
+        (wrapt_install(), vec!["--help"]),
+        (wrapt_uninstall(), vec!["--version"]),
+    ] {
+        let output = command.args(&args).stdout(full()).output().unwrap();
+        assert_eq!(
+            output.status.code(),
+            Some(4),
+            "{args:?}: {}",
+            describe(&output)
+        );
+        assert!(
+            stderr(&output).ends_with(
+                ": error: could not write output: No space left on device (os error 28)\n"
+            ),
+            "{args:?}: {}",
+            describe(&output)
+        );
+    }
+    // A failure keeps its own code; its lost output is said too.
+    std::fs::write(
+        venv.site_packages.join("wrapt_bootstrap/_api.py"),
+        "# changed\n",
+    )
+    .unwrap();
+    let output = wrapt_install()
+        .args(["--venv", dir, "--check"])
+        .stdout(full())
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1), "{}", describe(&output));
+    assert!(
+        stderr(&output).contains("warning: could not write output"),
+        "{}",
+        describe(&output)
+    );
+    assert!(
+        stderr(&output).contains("problem: "),
+        "{}",
+        describe(&output)
+    );
+}
+
+#[test]
+fn a_reader_that_goes_away_ends_the_output_quietly() {
+    let venv = Venv::new(pythons().last().unwrap());
+    let dir = venv.root.to_str().unwrap();
+    run_ok_quiet(wrapt_install().args(["--venv", dir]));
+    for args in [
+        vec!["--venv", dir, "--list"],
+        vec!["--venv", dir, "--list", "--json"],
+        vec!["--venv", dir, "--check", "-v"],
+        vec!["--venv", dir, "--dry-run", "-v"],
+        vec!["--completions", "zsh"],
+        vec!["--help"],
+    ] {
+        // As `| head -0` leaves it: the reader is gone before the first
+        // write, so every write fails with EPIPE.
+        let (reader, writer) = rustix::pipe::pipe().unwrap();
+        drop(reader);
+        let output = wrapt_install()
+            .args(&args)
+            .stdout(std::process::Stdio::from(writer))
+            .output()
+            .unwrap();
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "{args:?}: {}",
+            describe(&output)
+        );
+        let errors = stderr(&output);
+        assert!(
+            !errors.contains("error") && !errors.contains("pipe") && !errors.contains("panicked"),
+            "{args:?}: {}",
+            describe(&output)
+        );
+    }
+}
+
+fn run_ok_quiet(command: &mut Command) {
+    let output = command.output().unwrap();
+    assert!(output.status.success(), "{}", describe(&output));
+}
