@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use crate::support::{
-    base_installation, describe, pythons, pythons_and_pypy, run_ok, snapshot, stderr, stdout,
-    wrapt_install, wrapt_uninstall, Venv,
+    as_nobody, base_installation, describe, pythons, pythons_and_pypy, run_ok, snapshot, stderr,
+    stdout, wrapt_install, wrapt_uninstall, Venv,
 };
 
 /// Asserts `output` failed with `code` and one stderr line containing
@@ -323,34 +323,6 @@ fn a_failing_interpreter_is_quoted_whole() {
         .output()
         .unwrap();
     assert_error(&output, 2, &["pyenv: version `3.99.0' is not installed"]);
-}
-
-/// `setpriv` to run as nobody, when we are root (CI); `None` elsewhere.
-fn as_nobody(program: &str) -> Option<Command> {
-    let root = Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|o| o.stdout == b"0\n");
-    let setpriv = Command::new("setpriv").arg("--version").output().is_ok();
-    if !(root && setpriv) {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI runs as root with setpriv"
-        );
-        eprintln!("warning: not root or no setpriv; skipping a test that needs another user");
-        return None;
-    }
-    let mut command = Command::new("setpriv");
-    command
-        .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
-        .arg(program);
-    for (key, _) in std::env::vars_os() {
-        let key = key.to_string_lossy();
-        if key.starts_with("WRAPT_") || key.starts_with("PYTHON") || key == "VIRTUAL_ENV" {
-            command.env_remove(&*key);
-        }
-    }
-    Some(command)
 }
 
 /// A path this user may not look at is a permission error (exit 4) naming

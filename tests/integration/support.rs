@@ -732,3 +732,38 @@ pub fn plant_pth(site: &Path) -> PathBuf {
     .unwrap();
     marker
 }
+
+/// The environment of a user's shell: no test-harness variables (cargo's
+/// `LD_LIBRARY_PATH` would make the loader try a dozen directories first).
+pub fn clean(command: &mut Command) {
+    command.env_remove("LD_LIBRARY_PATH");
+    for (key, _) in std::env::vars_os() {
+        let key = key.to_string_lossy();
+        if key.starts_with("WRAPT_") || key.starts_with("PYTHON") || key == "VIRTUAL_ENV" {
+            command.env_remove(&*key);
+        }
+    }
+}
+
+/// `setpriv` to run as nobody, when we are root (CI); `None` elsewhere.
+pub fn as_nobody(program: &str) -> Option<Command> {
+    let root = Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| o.stdout == b"0\n");
+    let setpriv = Command::new("setpriv").arg("--version").output().is_ok();
+    if !(root && setpriv) {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI runs as root with setpriv"
+        );
+        eprintln!("warning: not root or no setpriv; skipping a test that needs another user");
+        return None;
+    }
+    let mut command = Command::new("setpriv");
+    command
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
+        .arg(program);
+    clean(&mut command);
+    Some(command)
+}
