@@ -1,9 +1,8 @@
 //! Building the distributions as a release would, once per test run:
 //! maturin (from `PATH`, else from PyPI into a tools environment), the wheel
-//! from the checkout, the sdist, and the wheel built from the sdist. Every
-//! build shares one Cargo target directory under `target/tmp/wheel`, so a
-//! second run, and every build after the first, recompiles only what
-//! changed.
+//! from the checkout, the sdist, and the wheel built from the sdist. The
+//! builds keep their Cargo target directories under `target/tmp/wheel`, so
+//! a second run recompiles only what changed.
 
 use std::ffi::OsStr;
 use std::fs;
@@ -20,16 +19,25 @@ pub fn work_dir() -> PathBuf {
     Path::new(env!("CARGO_TARGET_TMPDIR")).join("wheel")
 }
 
-/// The Cargo target directory of every build here, the PEP 517 builds of
-/// pip, pipx and uv included (`CARGO_TARGET_DIR` reaches maturin through
-/// their build environments).
+/// The Cargo target directory of every build of the checkout, the PEP 517
+/// builds of pip, pipx and uv included (`CARGO_TARGET_DIR` reaches maturin
+/// through their build environments).
 pub fn cargo_target_dir() -> PathBuf {
     work_dir().join("target")
 }
 
-/// Held by whoever builds: builds of the checkout and of the unpacked sdist
-/// share the target directory, where Cargo copies each binary it links to
-/// the same `release/wrapt-install`, so one build could package another's.
+/// The builds of the unpacked sdist have their own: Cargo names a
+/// workspace member's build by its path relative to the workspace, so the
+/// two trees would take each other's builds for stale ones and rebuild at
+/// every turn.
+fn sdist_target_dir() -> PathBuf {
+    work_dir().join("target-sdist")
+}
+
+/// Held by whoever builds: builds into one target directory copy each
+/// binary they link to the same `release/wrapt-install`, so one build
+/// could package another's. (And two builds at once would only share the
+/// two cores.)
 pub fn build_lock() -> MutexGuard<'static, ()> {
     static LOCK: Mutex<()> = Mutex::new(());
     LOCK.lock().unwrap_or_else(PoisonError::into_inner)
@@ -103,22 +111,24 @@ fn on_path(program: &str) -> Option<PathBuf> {
         .find(|path| path.is_file())
 }
 
-/// `program` with the shared target directory: for maturin, and for the
-/// installers that run it through PEP 517.
+/// `program` with the checkout's target directory: for the installers that
+/// run maturin through PEP 517.
 pub fn building(program: impl AsRef<OsStr>) -> Command {
     let mut command = base_command(program);
     command.env("CARGO_TARGET_DIR", cargo_target_dir());
     command
 }
 
-/// `maturin build --release` in `project` into a fresh `out`; the wheel.
-fn build_wheel(project: &Path, out: &Path) -> PathBuf {
+/// `maturin build --release` in `project` with `target_dir` into a fresh
+/// `out`; the wheel.
+fn build_wheel(project: &Path, target_dir: &Path, out: &Path) -> PathBuf {
     if out.exists() {
         fs::remove_dir_all(out).unwrap();
     }
     let _build = build_lock();
     run_ok(
-        building(&tools().maturin)
+        base_command(&tools().maturin)
+            .env("CARGO_TARGET_DIR", target_dir)
             .current_dir(project)
             .args(["build", "--release", "--locked", "--out"])
             .arg(out),
@@ -129,7 +139,13 @@ fn build_wheel(project: &Path, out: &Path) -> PathBuf {
 /// The wheel built from the checkout, as a release is.
 pub fn checkout_wheel() -> &'static Path {
     static WHEEL: OnceLock<PathBuf> = OnceLock::new();
-    WHEEL.get_or_init(|| build_wheel(Path::new(CHECKOUT), &work_dir().join("dist")))
+    WHEEL.get_or_init(|| {
+        build_wheel(
+            Path::new(CHECKOUT),
+            &cargo_target_dir(),
+            &work_dir().join("dist"),
+        )
+    })
 }
 
 /// The checkout's sdist.
@@ -193,7 +209,13 @@ for root, _, files in os.walk(sys.argv[2]):
 /// The wheel built from the unpacked sdist.
 pub fn sdist_wheel() -> &'static Path {
     static WHEEL: OnceLock<PathBuf> = OnceLock::new();
-    WHEEL.get_or_init(|| build_wheel(sdist_source(), &work_dir().join("dist-sdist")))
+    WHEEL.get_or_init(|| {
+        build_wheel(
+            sdist_source(),
+            &sdist_target_dir(),
+            &work_dir().join("dist-sdist"),
+        )
+    })
 }
 
 /// The member names of the sdist.
