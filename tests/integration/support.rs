@@ -231,7 +231,7 @@ pub fn wrapt_uninstall() -> Command {
 
 /// A command with the variables that would change the tools' behaviour
 /// removed, so the developer's shell cannot leak into a test.
-fn base_command(program: impl AsRef<std::ffi::OsStr>) -> Command {
+pub fn base_command(program: impl AsRef<std::ffi::OsStr>) -> Command {
     let mut command = Command::new(program);
     for (key, _) in std::env::vars_os() {
         let key_text = key.to_string_lossy();
