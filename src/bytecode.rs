@@ -82,10 +82,12 @@ pub fn compile(
 /// ...]`: prints `{pyc path: null when it holds the code COMPILE makes of
 /// the source, else why not}`. Code objects compare as CPython's `==` does
 /// (instructions, constants, names, line and exception tables, nested
-/// code), plus the file and qualified names `==` leaves out. marshal only
-/// builds objects: nothing from the file runs.
+/// code), plus the file and qualified names `==` leaves out, the file names
+/// as importlib fixes them up when it loads a pyc (an environment copied
+/// elsewhere keeps the old path in its bytecode, which no import sees).
+/// marshal only builds objects: nothing from the file runs.
 const EQUIVALENT: &str = r#"
-import base64, json, marshal, sys, types
+import _imp, base64, json, marshal, sys, types
 def same(a, b):
     if type(a) is not type(b) or a != b:
         return False
@@ -106,6 +108,7 @@ for pyc, rel, source, encoded in pairs:
         continue
     data = source.encode("utf-8")
     code = compile(data, sys.argv[2] + "/" + rel, "exec", dont_inherit=True)
+    _imp._fix_co_filename(loaded, code.co_filename)
     out[pyc] = None if same(loaded, code) else "its code is not the code of %s" % rel
 sys.stdout.write(json.dumps(out) + "\n")
 "#;

@@ -190,3 +190,28 @@ fn check_names_changed_modes_and_a_rewritten_record() {
         check_fails_naming(&venv, &site.join(&record).to_string_lossy(), "was modified");
     }
 }
+
+/// An environment copied elsewhere (`cp -a`, as an image build may) keeps
+/// the old path inside its bytecode, which importlib replaces as it loads
+/// each pyc: `--check` holds the copy to be intact, and the copy activates.
+#[test]
+fn a_copied_environment_passes_the_check() {
+    for python in pythons_and_pypy() {
+        let venv = Venv::installed(python);
+        let copy = tempfile::tempdir().unwrap();
+        let moved = copy.path().join("moved");
+        run_ok(
+            std::process::Command::new("cp")
+                .arg("-a")
+                .arg(&venv.root)
+                .arg(&moved),
+        );
+        let output = run_ok(wrapt_install().arg("--venv").arg(&moved).arg("--check"));
+        let text = describe(&output);
+        assert!(text.contains("activation: active"), "{python}: {text}");
+        assert!(
+            !text.contains(&venv.root.display().to_string()),
+            "{python}: {text}"
+        );
+    }
+}
