@@ -124,7 +124,9 @@ fn select_ignores_other_tools_groups() {
 }
 
 /// Each implementation's `select` on `cases`, evaluated by each real
-/// interpreter.
+/// interpreter in one process per implementation, which must be the one
+/// asked for: a native module that failed to load would otherwise test the
+/// fallback twice.
 fn check_select(cases: &[SelectCase]) {
     let py = |value: Option<&str>| value.map_or("None".to_string(), |v| format!("{v:?}"));
     let calls: Vec<String> = cases
@@ -139,15 +141,16 @@ fn check_select(cases: &[SelectCase]) {
         .collect();
     let code = format!(
         "import json, wrapt_bootstrap\nimpl = wrapt_bootstrap._load_impl()\n\
-         print(json.dumps([{}]))\n",
+         print(json.dumps([impl.IMPLEMENTATION, [{}]]))\n",
         calls.join(", ")
     );
     for python in pythons_and_pypy() {
         let venv = crate::support::shared_venv(python);
         for &implementation in python.implementations() {
             let output = venv.run_code(implementation, &[], &code);
-            let actual: Vec<[Vec<String>; 4]> =
+            let (served, actual): (String, Vec<[Vec<String>; 4]>) =
                 serde_json::from_str(&stdout(&output)).expect("json");
+            assert_eq!(served, python.served_by(implementation).name(), "{python}");
             assert_eq!(actual.len(), cases.len(), "{}", describe(&output));
             for (case, got) in cases.iter().zip(&actual) {
                 let want = case.3.map(|names| {

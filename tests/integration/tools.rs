@@ -9,15 +9,16 @@ use std::process::Command;
 use wrapt_common::selection::{DEFAULT_SKIP, TOOL_MARKERS};
 
 use crate::support::{
-    describe, pythons, pythons_and_pypy, shared_venv, stderr, stdout, Implementation, PatchDir,
-    PatchDist, Venv, RECORDING_PATCH,
+    describe, pypy, pythons, pythons_and_pypy, shared_venv, stderr, stdout, Implementation,
+    PatchDir, PatchDist, Venv, RECORDING_PATCH,
 };
 
-/// What a program reports: the tool name it was skipped as (`None`) and
-/// whether the example group patched the tempfile it imports.
+/// What a program reports: the implementation that served, the tool name
+/// it was skipped as (`None`) and whether the example group patched the
+/// tempfile it imports.
 const PROGRAM: &str = "\
 import sys, tempfile, wrapt_bootstrap as w
-print(w._status()['skipped_as_tool'], getattr(tempfile.mkdtemp, '__wrapped__', None) is not None)
+print(w._status()['implementation'], w._status()['skipped_as_tool'], getattr(tempfile.mkdtemp, '__wrapped__', None) is not None)
 ";
 
 /// One row of the tool table: the command line after the interpreter
@@ -42,6 +43,38 @@ const TOOL_CASES: &[ToolCase] = &[
     ("-c pass", "/venv", &[], None, None),
     ("-", "/venv", &[], None, None),
     ("", "/venv", &[], None, None),
+    // Interpreter flags before what runs: -X, -W and
+    // --check-hash-based-pycs take the next argument, a cluster's -c, -m,
+    // -X and -W the rest of it or the next one.
+    ("-X dev -bbm pip.__main__", "/venv", &[], None, Some("pip")),
+    ("-Xdev -W ignore -Im pip", "/venv", &[], None, Some("pip")),
+    (
+        "-Wignore::DeprecationWarning -mpip",
+        "/venv",
+        &[],
+        None,
+        Some("pip"),
+    ),
+    (
+        "--check-hash-based-pycs always -E -s -m build",
+        "/venv",
+        &[],
+        None,
+        Some("build"),
+    ),
+    (
+        "-bb -W error {dir}/bin/pip3.12",
+        "/venv",
+        &[],
+        None,
+        Some("pip"),
+    ),
+    ("-X -m pip", "/venv", &[], None, None),
+    ("-W -m {dir}/bin/pip", "/venv", &[], None, Some("pip")),
+    ("-c -m pip", "/venv", &[], None, None),
+    ("-u - -m pip", "/venv", &[], None, None),
+    ("-m", "/venv", &[], None, None),
+    ("-m .pip", "/venv", &[], None, None),
     // Runners inside an installed tool's package.
     (
         "{site}/pip/__pip-runner__.py install",
@@ -261,9 +294,10 @@ fn tools_run_without_patches_and_the_list_can_be_edited() {
                 env.extend(extra);
                 let output = venv.python(implementation, &env, args);
                 assert!(output.status.success(), "{}", describe(&output));
+                let served = python.served_by(implementation).name();
                 assert_eq!(
                     stdout(&output).trim(),
-                    *expected,
+                    format!("{served} {expected}"),
                     "{python} {implementation:?} {args:?} {extra:?}: {}",
                     describe(&output)
                 );
@@ -272,30 +306,41 @@ fn tools_run_without_patches_and_the_list_can_be_edited() {
     }
 }
 
+/// Both twins, on the newest CPython and on PyPy, say the same words.
 #[test]
 fn a_skipped_tool_says_so_under_debug_and_bad_names_are_reported() {
     let programs = PatchDir::new(&[]);
     programs.write("pipx/__init__.py", "");
-    programs.write("pipx/__main__.py", "");
-    let python = pythons().last().unwrap();
-    let venv = shared_venv(python);
-    let output = venv.python(
-        Implementation::Native,
-        &[
-            ("WRAPT_PATCHES", "wrapt_bootstrap.examples"),
-            ("WRAPT_PATCHES_DEBUG", "1"),
-            ("WRAPT_PATCHES_SKIP", "+bad;name"),
-            ("PYTHONPATH", programs.path_str()),
-        ],
-        &["-m", "pipx"],
+    programs.write(
+        "pipx/__main__.py",
+        "import wrapt_bootstrap as w\nprint(w._status()['implementation'])\n",
     );
-    assert_eq!(
-        stderr(&output),
-        "wrapt-bootstrap: ignoring invalid name '+bad;name' in WRAPT_PATCHES_SKIP\n\
-         wrapt-bootstrap: pipx is a tool process (WRAPT_PATCHES_SKIP): no patches here\n",
-        "{}",
-        describe(&output)
-    );
+    let newest = pythons().last().unwrap();
+    for python in std::iter::once(newest).chain(pypy()) {
+        let venv = shared_venv(python);
+        for &implementation in python.implementations() {
+            let output = venv.python(
+                implementation,
+                &[
+                    ("WRAPT_PATCHES", "wrapt_bootstrap.examples"),
+                    ("WRAPT_PATCHES_DEBUG", "1"),
+                    ("WRAPT_PATCHES_SKIP", "+bad;name"),
+                    ("PYTHONPATH", programs.path_str()),
+                ],
+                &["-m", "pipx"],
+            );
+            assert_eq!(
+                (stdout(&output).trim(), stderr(&output).as_str()),
+                (
+                    python.served_by(implementation).name(),
+                    "wrapt-bootstrap: ignoring invalid name '+bad;name' in WRAPT_PATCHES_SKIP\n\
+                     wrapt-bootstrap: pipx is a tool process (WRAPT_PATCHES_SKIP): no patches here\n"
+                ),
+                "{python} {implementation:?}: {}",
+                describe(&output)
+            );
+        }
+    }
 }
 
 /// A PEP 517 backend whose hooks import tempfile, which the patch targets,
