@@ -3,7 +3,8 @@
 The same semantics as the native module (``crates/bootstrap``), for the
 interpreters that cannot load it: PyPy, free-threaded builds, isolated
 subinterpreters, or ``WRAPT_PATCHES_PURE=1``. The integration tests run the
-whole hook suite against both.
+whole hook suite against both. Its sections follow the Rust modules, each
+headed by the file it mirrors, so that a change to one twin finds the other.
 
 State is per interpreter (this module is imported once per interpreter).
 Hooks always run with no lock of ours held: wrapt PR #217 and mlflow's
@@ -19,16 +20,491 @@ from . import _flag
 
 IMPLEMENTATION = "fallback"
 
+
+# ---------------------------------------------------------------------------
+# names (crates/common/src/names.rs): distribution and group names
+# ---------------------------------------------------------------------------
+
+_ALLOWED = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-"
+
+
+def _normalized_dist_name(dir_name):
+    # importlib.metadata: the stem's part before the first "-", runs of
+    # "-_." folded, then lowercased (the order matters for a final sigma).
+    for suffix in (".dist-info", ".egg-info"):
+        if dir_name.endswith(suffix):
+            name = dir_name[: -len(suffix)].partition("-")[0]
+            break
+    else:
+        return None
+    if not name:
+        return None
+    folded = []
+    previous_separator = False
+    for character in name:
+        if character in "-_.":
+            if not previous_separator:
+                folded.append("_")
+            previous_separator = True
+        else:
+            folded.append(character)
+            previous_separator = False
+    return "".join(folded).lower()
+
+
+def _nearest(name, candidates):
+    # The candidate nearest to name if one is close enough to be the name
+    # meant (names.rs, nearest): by _distance ignoring case, at most a third
+    # of name's length, ties to the first in sorted order, never name.
+    limit = max(len(name), 3) // 3
+    folded = name.lower()
+    best = None
+    for candidate in sorted(candidates):
+        if candidate == name:
+            continue
+        distance = _distance(folded, candidate.lower())
+        if distance <= limit and (best is None or distance < best[0]):
+            best = (distance, candidate)
+    return best[1] if best else None
+
+
+def _distance(a, b):
+    # Optimal string alignment distance (names.rs, distance): insertions,
+    # deletions, substitutions and transpositions of adjacent characters.
+    before = [0] * (len(b) + 1)
+    previous = list(range(len(b) + 1))
+    for i in range(1, len(a) + 1):
+        current = [i] + [0] * len(b)
+        for j in range(1, len(b) + 1):
+            value = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] != b[j - 1]))
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                value = min(value, before[j - 2] + 1)
+            current[j] = value
+        before, previous = previous, current
+    return previous[len(b)]
+
+
+# ---------------------------------------------------------------------------
+# entry_points (crates/common/src/entry_points.rs): entry_points.txt
+# ---------------------------------------------------------------------------
+
+
+def _parse_entry_points(text, wanted, dist_dir, source, entries, problems):
+    group = None
+    for number, line in enumerate(text.splitlines(), 1):
+        line = line.strip()
+        if not line or line[0] in "#;":
+            continue
+        if line[0] == "[" and line[-1] == "]":
+            group = line[1:-1].strip()
+            continue
+        if group not in wanted:
+            continue  # other tools' sections: importlib tolerates their lines too
+        name, equals, value = line.partition("=")
+        if not equals:
+            problems.append("%s:%d: not 'name = value': %r" % (source, number, line))
+            continue
+        # Extras ("[extra]") and spaces around ":" mean nothing here.
+        value = "".join(value.partition("[")[0].split())
+        entries.append((group, name.strip(), value, dist_dir))
+
+
+# ---------------------------------------------------------------------------
+# scan (crates/common/src/scan.rs): the metadata scan of sys.path
+# ---------------------------------------------------------------------------
+
+# The native scan's MAX_FILE_SIZE (crates/common/src/scan.rs), held equal by
+# a test: far beyond any real entry_points.txt, a bound so that a huge (or
+# sparse) file cannot stall startup or exhaust its memory.
+_MAX_FILE_SIZE = 64 << 20
+
+# O_NONBLOCK: opening a FIFO without a writer (or a device that waits)
+# returns at once; O_NOCTTY: a terminal does not become the process's.
+_OPEN_FLAGS = os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY
+_S_IFMT = 0o170000  # the file type bits of st_mode, as stat.S_IFMT takes them
+
+
+def scan(groups, paths, seen):
+    """Entry points of ``groups`` in the distributions on ``paths``.
+
+    Returns ``(entries, problems)``; ``entries`` are ``(group, name, value,
+    dist_dir)`` in path order, then sorted distribution order, then file
+    order. ``seen`` holds the normalized names already taken and is updated.
+    """
+    wanted = set(groups)
+    entries = []
+    problems = []
+    for path in paths:
+        if not isinstance(path, str):
+            continue  # importlib's PathFinder skips bytes and other objects too
+        try:
+            children = sorted(os.listdir(path or "."))
+        except (OSError, ValueError):
+            continue
+        for child in children:
+            dist_name = _normalized_dist_name(child)
+            if dist_name is None or dist_name in seen:
+                continue
+            seen.add(dist_name)
+            dist_dir = os.path.join(path, child)
+            source = os.path.join(dist_dir, "entry_points.txt")
+            # Read as the native scan reads it (read_metadata_file in
+            # scan.rs): a regular file only, as fstat of what was opened says
+            # (through symlinks), never blocking, and decided on its size
+            # before a byte is read. Inline, with fstat's fields by index and
+            # no stat.S_ISREG: on PyPy, where this runs for every
+            # distribution at startup, each call and stat_result attribute
+            # is Python code.
+            try:
+                fd = os.open(source, _OPEN_FLAGS)
+            except OSError:
+                continue  # no entry points (or an egg-info file)
+            try:
+                info = os.fstat(fd)
+                if info[0] & _S_IFMT != S_IFREG:
+                    continue  # a FIFO, a device, a directory: no entry points
+                data = b""
+                if info[6] <= _MAX_FILE_SIZE:
+                    # os.read allocates what it is asked for: the size fstat
+                    # gave, and a byte for the read that finds the end. At
+                    # most a byte over the limit, should the file grow.
+                    chunk = os.read(fd, info[6] + 1)
+                    while chunk:
+                        data += chunk
+                        if len(data) > _MAX_FILE_SIZE:
+                            break
+                        chunk = os.read(fd, min(max(len(data), 8192), _MAX_FILE_SIZE + 1 - len(data)))
+            except OSError:
+                continue  # unreadable: no entry points
+            finally:
+                os.close(fd)
+            if info[6] > _MAX_FILE_SIZE or len(data) > _MAX_FILE_SIZE:
+                # Not read whole, so it could hold one of our groups.
+                problems.append("%s: larger than 64 MiB" % (source,))
+                continue
+            try:
+                text = data.decode("utf-8-sig")
+            except UnicodeDecodeError:
+                # Only a file that could hold one of our groups is ours to report.
+                if any(group.encode() in data for group in wanted):
+                    problems.append("%s: not UTF-8" % (source,))
+                continue
+            if any(group in text for group in wanted):
+                _parse_entry_points(text, wanted, dist_dir, source, entries, problems)
+    return entries, problems
+
+
+def _read_metadata(source):
+    # The bytes of the file at source as scan reads them (read_metadata_file
+    # in scan.rs), or None: a regular file within the limit only, never
+    # blocking. For WRAPT_PATCHES_DEBUG, which reads every distribution's
+    # entry points; scan keeps its own inline copy for startup's speed.
+    try:
+        fd = os.open(source, _OPEN_FLAGS)
+    except OSError:
+        return None
+    try:
+        info = os.fstat(fd)
+        if info[0] & _S_IFMT != S_IFREG or info[6] > _MAX_FILE_SIZE:
+            return None
+        data = b""
+        chunk = os.read(fd, info[6] + 1)
+        while chunk:
+            data += chunk
+            if len(data) > _MAX_FILE_SIZE:
+                return None
+            chunk = os.read(fd, min(max(len(data), 8192), _MAX_FILE_SIZE + 1 - len(data)))
+        return data
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+
+
+def _declared_groups(paths):
+    # The groups the distributions on paths declare (scan.rs,
+    # declared_groups): each section with at least one "name = value" line,
+    # in the entry_points.txt of the first distribution of each name, that
+    # WRAPT_PATCHES can select. A group not among them is one that scan
+    # finds no entry point of.
+    groups = set()
+    seen = set()
+    for path in paths:
+        if not isinstance(path, str):
+            continue
+        try:
+            children = sorted(os.listdir(path or "."))
+        except (OSError, ValueError):
+            continue
+        for child in children:
+            dist_name = _normalized_dist_name(child)
+            if dist_name is None or dist_name in seen:
+                continue
+            seen.add(dist_name)
+            data = _read_metadata(os.path.join(path, child, "entry_points.txt"))
+            try:
+                text = data.decode("utf-8-sig")
+            except (AttributeError, UnicodeDecodeError):
+                continue  # None, or not UTF-8: declares nothing
+            group = None
+            for line in text.splitlines():
+                line = line.strip()
+                if not line or line[0] in "#;":
+                    continue
+                if line[0] == "[" and line[-1] == "]":
+                    group = line[1:-1].strip()
+                elif (
+                    group
+                    and "=" in line
+                    and not group.strip(_ALLOWED)
+                    and not _is_other_tools_group(group)
+                ):
+                    groups.add(group)
+    return groups
+
+
+# ---------------------------------------------------------------------------
+# selection (crates/common/src/selection.rs): groups, tool processes
+# ---------------------------------------------------------------------------
+
+# Rendered by wrapt-install from the native module's list: the programs left
+# alone even when groups are enabled, packaging and environment tools, which
+# a patch could break, and which run wherever WRAPT_PATCHES is exported.
+# WRAPT_PATCHES_SKIP edits the list with the grammar of WRAPT_PATCHES
+# (README: "Tool processes").
+_DEFAULT_SKIP = ()
+
+# Rendered by wrapt-install from the native module's table (TOOL_MARKERS):
+# (variable, name) pairs, the environment variables that packaging tools
+# set only for the processes they start, and the name each stands for.
+_TOOL_MARKERS = ()
+
+# Rendered by wrapt-install from the native module's lists
+# (selection::OTHER_TOOLS_GROUPS, OTHER_TOOLS_PREFIXES): other tools' groups,
+# whose entries have the shape of hooks but are programs' main functions and
+# plugins. Never registered: ignored with a warning where named.
+_OTHER_TOOLS_GROUPS = ()
+_OTHER_TOOLS_PREFIXES = ()
+
+
+def _edit(value, defaults, invalid):
+    # The list grammar (README, Selecting patches), for WRAPT_PATCHES and
+    # WRAPT_PATCHES_SKIP: unset -> the defaults; empty, 0, off or none ->
+    # None (nothing, said outright); a list with a plain name -> exactly its
+    # names; a list of only +name / -name -> the defaults edited. Names
+    # ignored as invalid go to `invalid`. A name is valid when str.strip
+    # with the allowed characters leaves nothing: no regex module needed at
+    # startup.
+    if value is None:
+        return list(defaults)
+    items = [item.strip() for item in value.split(",")]
+    items = [item for item in items if item]
+    if not items or (len(items) == 1 and items[0].lower() in ("0", "off", "none")):
+        return None
+    names = [] if any(item[0] not in "+-" for item in items) else list(defaults)
+    for item in items:
+        sign, name = (item[0], item[1:].strip()) if item[0] in "+-" else ("+", item)
+        if not name or name.strip(_ALLOWED):
+            invalid.append(item)
+        elif sign == "-":
+            names = [other for other in names if other != name]
+        elif name not in names:
+            names.append(name)
+    return names
+
+
+def _is_other_tools_group(group):
+    return group in _OTHER_TOOLS_GROUPS or group.startswith(_OTHER_TOOLS_PREFIXES)
+
+
+def select(wrapt_patches, autowrapt_bootstrap, defaults):
+    """The selection grammar as a pure function.
+
+    Returns ``(groups, autowrapt_groups, invalid, other_tools)``: the groups
+    selected by WRAPT_PATCHES (or the defaults when it is unset), the groups
+    named by AUTOWRAPT_BOOTSTRAP, the names ignored as invalid, and the
+    other tools' groups taken out of the first two lists (each once).
+    """
+    invalid = []
+    groups = _edit(wrapt_patches, defaults, invalid)
+    if groups is None:
+        # The kill switch silences AUTOWRAPT_BOOTSTRAP as well.
+        return [], [], invalid, []
+    autowrapt_groups = []
+    for name in (autowrapt_bootstrap or "").split(","):
+        name = name.strip()
+        if not name:
+            continue
+        if name.strip(_ALLOWED):
+            invalid.append(name)
+        elif name not in autowrapt_groups:
+            autowrapt_groups.append(name)
+    other_tools = []
+    for group in groups + autowrapt_groups:
+        if _is_other_tools_group(group) and group not in other_tools:
+            other_tools.append(group)
+    if other_tools:
+        groups = [group for group in groups if group not in other_tools]
+        autowrapt_groups = [group for group in autowrapt_groups if group not in other_tools]
+    return groups, autowrapt_groups, invalid, other_tools
+
+
+def _explain(wrapt_patches, autowrapt_bootstrap, defaults, groups, autowrapt_groups):
+    # Why select() chose groups and autowrapt_groups (or nothing), in the
+    # line WRAPT_PATCHES_DEBUG prints (selection.rs, explain).
+    if wrapt_patches is not None and _edit(wrapt_patches, (), []) is None:
+        return (
+            "nothing selected: WRAPT_PATCHES=%r is the kill switch (AUTOWRAPT_BOOTSTRAP is ignored too)"
+            % (wrapt_patches,)
+        )
+    listed = ", ".join(defaults) or "(none)"
+    if wrapt_patches is None:
+        if defaults:
+            why = "the default groups %s (WRAPT_PATCHES is unset)" % listed
+        else:
+            why = "WRAPT_PATCHES is unset and there are no default groups"
+    elif all(item.strip()[0] in "+-" for item in wrapt_patches.split(",") if item.strip()):
+        why = "the default groups %s edited by WRAPT_PATCHES=%r" % (listed, wrapt_patches)
+    else:
+        why = "WRAPT_PATCHES=%r" % (wrapt_patches,)
+    if autowrapt_bootstrap is None:
+        autowrapt = ""
+    elif autowrapt_groups:
+        autowrapt = "; AUTOWRAPT_BOOTSTRAP=%r adds %s" % (autowrapt_bootstrap, ", ".join(autowrapt_groups))
+    else:
+        autowrapt = "; AUTOWRAPT_BOOTSTRAP=%r names none" % (autowrapt_bootstrap,)
+    if not groups and not autowrapt_groups:
+        return "nothing selected: " + why + autowrapt
+    return "selected %s: %s%s" % (", ".join(groups) or "(none)", why, autowrapt)
+
+
+def tool(argv, prefix, environ, skip):
+    """The name on ``skip`` that makes a process a tool process, or None.
+
+    From how the process runs (selection.rs, ``tool``): ``argv`` is its
+    command line as sys.orig_argv has it, ``prefix`` is sys.prefix and
+    ``environ`` its environment. A name counts only as the top-level
+    package of -m; for a script inside a site-packages or dist-packages
+    directory, the first path component after the last one; for a console
+    script (in prefix/bin, or whose #! line names argv[0]), its file name
+    less a version suffix; or as the name of a set variable of
+    _TOOL_MARKERS, whatever runs.
+    """
+    found = None
+    run, value = _command(argv)
+    if run == "m":
+        if value in skip:
+            found = value
+    elif run == "script":
+        found = _script_tool(value, argv[0], prefix, skip)
+    if found is None:
+        for variable, name in _TOOL_MARKERS:
+            if name in skip and variable in environ:
+                return name
+    return found
+
+
+def _command(argv):
+    # What argv runs: ("m", top-level package), ("script", path), or
+    # (None, None) for -c, stdin, the prompt and -m with no package.
+    args = iter(argv[1:])
+    for arg in args:
+        if arg in ("-X", "-W", "--check-hash-based-pycs"):
+            next(args, None)
+        elif arg == "-":
+            return None, None
+        elif arg[:1] != "-":
+            return "script", arg
+        elif arg[:2] != "--":
+            # A cluster of one-letter options: -c, -m, -X and -W take the
+            # rest of it, or the next argument.
+            for at in range(1, len(arg)):
+                letter = arg[at]
+                if letter in "cmXW":
+                    value = arg[at + 1 :] or next(args, "")
+                    if letter == "m":
+                        package = value.partition(".")[0]
+                        return ("m", package) if package else (None, None)
+                    if letter == "c":
+                        return None, None
+                    break
+    return None, None
+
+
+def _script_tool(path, interpreter, prefix, skip):
+    parts = path.split("/")
+    for at in range(len(parts) - 1, -1, -1):
+        if parts[at] in ("site-packages", "dist-packages"):
+            if at + 1 < len(parts) and parts[at + 1] in skip:
+                return parts[at + 1]
+            break
+    name = parts[-1].rstrip("0123456789.")
+    if name and name in skip and (
+        _in_scripts_dir(path, prefix) or _started_by_shebang(path, interpreter)
+    ):
+        return name
+    return None
+
+
+def _in_scripts_dir(path, prefix):
+    # Compared as normalized absolute paths, no links resolved.
+    if path[:1] != "/":
+        try:
+            path = os.getcwd() + "/" + path
+        except OSError:
+            return False
+    return _normalized(path)[:-1] == _normalized(prefix) + ["bin"]
+
+
+def _normalized(path):
+    # The components with ".", empty ones and ".." (with the one before it)
+    # taken out.
+    parts = []
+    for part in path.split("/"):
+        if part == "..":
+            if parts:
+                parts.pop()
+        elif part and part != ".":
+            parts.append(part)
+    return parts
+
+
+def _started_by_shebang(path, interpreter):
+    # Whether the script's #! line names the interpreter: then the kernel
+    # ran it as a console script of this interpreter, as installers write
+    # them. Linux reads at most 256 bytes of that line.
+    if not interpreter:
+        return False
+    try:
+        with open(path, "rb") as stream:
+            line = stream.read(256).partition(b"\n")[0]
+    except OSError:
+        return False
+    if line[:2] != b"#!":
+        return False
+    # The kernel skips spaces and tabs before the interpreter.
+    rest = line[2:].lstrip(b" \t")
+    interpreter = os.fsencode(interpreter)
+    after = rest[len(interpreter) : len(interpreter) + 1]
+    return rest.startswith(interpreter) and after in (b"", b" ", b"\t", b"\r")
+
+
+# ---------------------------------------------------------------------------
+# registry (crates/bootstrap/src/registry.rs): pending hooks, firing, reports
+# ---------------------------------------------------------------------------
+
 _debug = _flag("WRAPT_PATCHES_DEBUG")
 _strict = _flag("WRAPT_PATCHES_STRICT")
 _lock = allocate_lock()
+
 # target module name -> [(hook, label), ...] in registration order; a name is
 # removed when its hooks fire, so the finder's miss path is one dict lookup.
 _pending = {}
+
 # (target, "module:attr") pairs ever registered: string hooks are
 # registered at most once per process, so activation is idempotent.
 _string_hooks = set()
-_in_progress = set()
+
 # target module name -> the spec of the import its deferred hooks wait for.
 _waiting_targets = {}
 
@@ -185,6 +661,13 @@ def notify_module_loaded(module):
             _fire(hook, label, origin, module, name)
 
 
+# ---------------------------------------------------------------------------
+# finder (crates/bootstrap/src/finder.rs): the import finder, chained loaders
+# ---------------------------------------------------------------------------
+
+_in_progress = set()
+
+
 def _namespace_loader(spec):
     # What importlib's _init_module_attrs does for a spec without a loader.
     external = sys.modules["_frozen_importlib_external"]
@@ -296,7 +779,6 @@ def _find_spec_after(finder, fullname, path, target):
 
 _finder = PostImportFinder()
 
-
 # BuiltinImporter.find_spec once the finder took BuiltinImporter's place,
 # and the names it finds.
 _stand_in_for = None
@@ -326,220 +808,9 @@ def install_finder():
     meta_path.insert(0, _finder)
 
 
-def _normalized_dist_name(dir_name):
-    # importlib.metadata: the stem's part before the first "-", runs of
-    # "-_." folded, then lowercased (the order matters for a final sigma).
-    for suffix in (".dist-info", ".egg-info"):
-        if dir_name.endswith(suffix):
-            name = dir_name[: -len(suffix)].partition("-")[0]
-            break
-    else:
-        return None
-    if not name:
-        return None
-    folded = []
-    previous_separator = False
-    for character in name:
-        if character in "-_.":
-            if not previous_separator:
-                folded.append("_")
-            previous_separator = True
-        else:
-            folded.append(character)
-            previous_separator = False
-    return "".join(folded).lower()
-
-
-def _parse_entry_points(text, wanted, dist_dir, source, entries, problems):
-    group = None
-    for number, line in enumerate(text.splitlines(), 1):
-        line = line.strip()
-        if not line or line[0] in "#;":
-            continue
-        if line[0] == "[" and line[-1] == "]":
-            group = line[1:-1].strip()
-            continue
-        if group not in wanted:
-            continue  # other tools' sections: importlib tolerates their lines too
-        name, equals, value = line.partition("=")
-        if not equals:
-            problems.append("%s:%d: not 'name = value': %r" % (source, number, line))
-            continue
-        # Extras ("[extra]") and spaces around ":" mean nothing here.
-        value = "".join(value.partition("[")[0].split())
-        entries.append((group, name.strip(), value, dist_dir))
-
-
-# The native scan's MAX_FILE_SIZE (crates/common/src/scan.rs), held equal by
-# a test: far beyond any real entry_points.txt, a bound so that a huge (or
-# sparse) file cannot stall startup or exhaust its memory.
-_MAX_FILE_SIZE = 64 << 20
-# O_NONBLOCK: opening a FIFO without a writer (or a device that waits)
-# returns at once; O_NOCTTY: a terminal does not become the process's.
-_OPEN_FLAGS = os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY
-_S_IFMT = 0o170000  # the file type bits of st_mode, as stat.S_IFMT takes them
-
-
-def scan(groups, paths, seen):
-    """Entry points of ``groups`` in the distributions on ``paths``.
-
-    Returns ``(entries, problems)``; ``entries`` are ``(group, name, value,
-    dist_dir)`` in path order, then sorted distribution order, then file
-    order. ``seen`` holds the normalized names already taken and is updated.
-    """
-    wanted = set(groups)
-    entries = []
-    problems = []
-    for path in paths:
-        if not isinstance(path, str):
-            continue  # importlib's PathFinder skips bytes and other objects too
-        try:
-            children = sorted(os.listdir(path or "."))
-        except (OSError, ValueError):
-            continue
-        for child in children:
-            dist_name = _normalized_dist_name(child)
-            if dist_name is None or dist_name in seen:
-                continue
-            seen.add(dist_name)
-            dist_dir = os.path.join(path, child)
-            source = os.path.join(dist_dir, "entry_points.txt")
-            # Read as the native scan reads it (read_metadata_file in
-            # scan.rs): a regular file only, as fstat of what was opened says
-            # (through symlinks), never blocking, and decided on its size
-            # before a byte is read. Inline, with fstat's fields by index and
-            # no stat.S_ISREG: on PyPy, where this runs for every
-            # distribution at startup, each call and stat_result attribute
-            # is Python code.
-            try:
-                fd = os.open(source, _OPEN_FLAGS)
-            except OSError:
-                continue  # no entry points (or an egg-info file)
-            try:
-                info = os.fstat(fd)
-                if info[0] & _S_IFMT != S_IFREG:
-                    continue  # a FIFO, a device, a directory: no entry points
-                data = b""
-                if info[6] <= _MAX_FILE_SIZE:
-                    # os.read allocates what it is asked for: the size fstat
-                    # gave, and a byte for the read that finds the end. At
-                    # most a byte over the limit, should the file grow.
-                    chunk = os.read(fd, info[6] + 1)
-                    while chunk:
-                        data += chunk
-                        if len(data) > _MAX_FILE_SIZE:
-                            break
-                        chunk = os.read(fd, min(max(len(data), 8192), _MAX_FILE_SIZE + 1 - len(data)))
-            except OSError:
-                continue  # unreadable: no entry points
-            finally:
-                os.close(fd)
-            if info[6] > _MAX_FILE_SIZE or len(data) > _MAX_FILE_SIZE:
-                # Not read whole, so it could hold one of our groups.
-                problems.append("%s: larger than 64 MiB" % (source,))
-                continue
-            try:
-                text = data.decode("utf-8-sig")
-            except UnicodeDecodeError:
-                # Only a file that could hold one of our groups is ours to report.
-                if any(group.encode() in data for group in wanted):
-                    problems.append("%s: not UTF-8" % (source,))
-                continue
-            if any(group in text for group in wanted):
-                _parse_entry_points(text, wanted, dist_dir, source, entries, problems)
-    return entries, problems
-
-
-def _read_metadata(source):
-    # The bytes of the file at source as scan reads them (read_metadata_file
-    # in scan.rs), or None: a regular file within the limit only, never
-    # blocking. For WRAPT_PATCHES_DEBUG, which reads every distribution's
-    # entry points; scan keeps its own inline copy for startup's speed.
-    try:
-        fd = os.open(source, _OPEN_FLAGS)
-    except OSError:
-        return None
-    try:
-        info = os.fstat(fd)
-        if info[0] & _S_IFMT != S_IFREG or info[6] > _MAX_FILE_SIZE:
-            return None
-        data = b""
-        chunk = os.read(fd, info[6] + 1)
-        while chunk:
-            data += chunk
-            if len(data) > _MAX_FILE_SIZE:
-                return None
-            chunk = os.read(fd, min(max(len(data), 8192), _MAX_FILE_SIZE + 1 - len(data)))
-        return data
-    except OSError:
-        return None
-    finally:
-        os.close(fd)
-
-
-def _declared_groups(paths):
-    # The groups the distributions on paths declare (scan.rs,
-    # declared_groups): each section with at least one "name = value" line,
-    # in the entry_points.txt of the first distribution of each name, that
-    # WRAPT_PATCHES can select. A group not among them is one that scan
-    # finds no entry point of.
-    groups = set()
-    seen = set()
-    for path in paths:
-        if not isinstance(path, str):
-            continue
-        try:
-            children = sorted(os.listdir(path or "."))
-        except (OSError, ValueError):
-            continue
-        for child in children:
-            dist_name = _normalized_dist_name(child)
-            if dist_name is None or dist_name in seen:
-                continue
-            seen.add(dist_name)
-            data = _read_metadata(os.path.join(path, child, "entry_points.txt"))
-            try:
-                text = data.decode("utf-8-sig")
-            except (AttributeError, UnicodeDecodeError):
-                continue  # None, or not UTF-8: declares nothing
-            group = None
-            for line in text.splitlines():
-                line = line.strip()
-                if not line or line[0] in "#;":
-                    continue
-                if line[0] == "[" and line[-1] == "]":
-                    group = line[1:-1].strip()
-                elif (
-                    group
-                    and "=" in line
-                    and not group.strip(_ALLOWED)
-                    and not _is_other_tools_group(group)
-                ):
-                    groups.add(group)
-    return groups
-
-
-# Activation: the steps of the native module's activate (activation.rs).
-
-# Rendered by wrapt-install from the native module's list: the programs left
-# alone even when groups are enabled, packaging and environment tools, which
-# a patch could break, and which run wherever WRAPT_PATCHES is exported.
-# WRAPT_PATCHES_SKIP edits the list with the grammar of WRAPT_PATCHES
-# (README: "Tool processes").
-_DEFAULT_SKIP = ()
-
-# Rendered by wrapt-install from the native module's table (TOOL_MARKERS):
-# (variable, name) pairs, the environment variables that packaging tools
-# set only for the processes they start, and the name each stands for.
-_TOOL_MARKERS = ()
-
-# Rendered by wrapt-install from the native module's lists
-# (selection::OTHER_TOOLS_GROUPS, OTHER_TOOLS_PREFIXES): other tools' groups,
-# whose entries have the shape of hooks but are programs' main functions and
-# plugins. Never registered: ignored with a warning where named.
-_OTHER_TOOLS_GROUPS = ()
-_OTHER_TOOLS_PREFIXES = ()
-_OTHER_TOOLS_WARNING = "ignoring group%s %s: other tools' entry points, not patches"
+# ---------------------------------------------------------------------------
+# activation (crates/bootstrap/src/activation.rs): the startup decision and scan
+# ---------------------------------------------------------------------------
 
 # _decided: the environment was read (once per interpreter, so that a
 # warning is printed once); _active: something was enabled and activated;
@@ -550,108 +821,18 @@ _active = False
 _missing_reported = False
 _selected = ()
 _autowrapt_groups = ()
+
 # The program name that made this process a tool process, if one did.
 _skipped = None
 _seen_dists = set()
 _scanned_paths = set()
 _entry_counts = {}
+
 # (group, target, hook, already imported): what the ordering doctor of
 # wrapt-install --check reports. A hook whose target was already imported
 # fires at once, too late for references other code took before.
 _registered = []
-
-_ALLOWED = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-"
-
-
-def _edit(value, defaults, invalid):
-    # The list grammar (README, Selecting patches), for WRAPT_PATCHES and
-    # WRAPT_PATCHES_SKIP: unset -> the defaults; empty, 0, off or none ->
-    # None (nothing, said outright); a list with a plain name -> exactly its
-    # names; a list of only +name / -name -> the defaults edited. Names
-    # ignored as invalid go to `invalid`. A name is valid when str.strip
-    # with the allowed characters leaves nothing: no regex module needed at
-    # startup.
-    if value is None:
-        return list(defaults)
-    items = [item.strip() for item in value.split(",")]
-    items = [item for item in items if item]
-    if not items or (len(items) == 1 and items[0].lower() in ("0", "off", "none")):
-        return None
-    names = [] if any(item[0] not in "+-" for item in items) else list(defaults)
-    for item in items:
-        sign, name = (item[0], item[1:].strip()) if item[0] in "+-" else ("+", item)
-        if not name or name.strip(_ALLOWED):
-            invalid.append(item)
-        elif sign == "-":
-            names = [other for other in names if other != name]
-        elif name not in names:
-            names.append(name)
-    return names
-
-
-def _is_other_tools_group(group):
-    return group in _OTHER_TOOLS_GROUPS or group.startswith(_OTHER_TOOLS_PREFIXES)
-
-
-def select(wrapt_patches, autowrapt_bootstrap, defaults):
-    """The selection grammar as a pure function.
-
-    Returns ``(groups, autowrapt_groups, invalid, other_tools)``: the groups
-    selected by WRAPT_PATCHES (or the defaults when it is unset), the groups
-    named by AUTOWRAPT_BOOTSTRAP, the names ignored as invalid, and the
-    other tools' groups taken out of the first two lists (each once).
-    """
-    invalid = []
-    groups = _edit(wrapt_patches, defaults, invalid)
-    if groups is None:
-        # The kill switch silences AUTOWRAPT_BOOTSTRAP as well.
-        return [], [], invalid, []
-    autowrapt_groups = []
-    for name in (autowrapt_bootstrap or "").split(","):
-        name = name.strip()
-        if not name:
-            continue
-        if name.strip(_ALLOWED):
-            invalid.append(name)
-        elif name not in autowrapt_groups:
-            autowrapt_groups.append(name)
-    other_tools = []
-    for group in groups + autowrapt_groups:
-        if _is_other_tools_group(group) and group not in other_tools:
-            other_tools.append(group)
-    if other_tools:
-        groups = [group for group in groups if group not in other_tools]
-        autowrapt_groups = [group for group in autowrapt_groups if group not in other_tools]
-    return groups, autowrapt_groups, invalid, other_tools
-
-
-def _explain(wrapt_patches, autowrapt_bootstrap, defaults, groups, autowrapt_groups):
-    # Why select() chose groups and autowrapt_groups (or nothing), in the
-    # line WRAPT_PATCHES_DEBUG prints (selection.rs, explain).
-    if wrapt_patches is not None and _edit(wrapt_patches, (), []) is None:
-        return (
-            "nothing selected: WRAPT_PATCHES=%r is the kill switch (AUTOWRAPT_BOOTSTRAP is ignored too)"
-            % (wrapt_patches,)
-        )
-    listed = ", ".join(defaults) or "(none)"
-    if wrapt_patches is None:
-        if defaults:
-            why = "the default groups %s (WRAPT_PATCHES is unset)" % listed
-        else:
-            why = "WRAPT_PATCHES is unset and there are no default groups"
-    elif all(item.strip()[0] in "+-" for item in wrapt_patches.split(",") if item.strip()):
-        why = "the default groups %s edited by WRAPT_PATCHES=%r" % (listed, wrapt_patches)
-    else:
-        why = "WRAPT_PATCHES=%r" % (wrapt_patches,)
-    if autowrapt_bootstrap is None:
-        autowrapt = ""
-    elif autowrapt_groups:
-        autowrapt = "; AUTOWRAPT_BOOTSTRAP=%r adds %s" % (autowrapt_bootstrap, ", ".join(autowrapt_groups))
-    else:
-        autowrapt = "; AUTOWRAPT_BOOTSTRAP=%r names none" % (autowrapt_bootstrap,)
-    if not groups and not autowrapt_groups:
-        return "nothing selected: " + why + autowrapt
-    return "selected %s: %s%s" % (", ".join(groups) or "(none)", why, autowrapt)
+_OTHER_TOOLS_WARNING = "ignoring group%s %s: other tools' entry points, not patches"
 
 
 def _argv():
@@ -669,117 +850,6 @@ def _argv():
         return [getattr(sys, "executable", None) or ""] + [
             arg for arg in getattr(sys, "argv", ())[:1] if arg not in ("-m", "-c", "")
         ]
-
-
-def tool(argv, prefix, environ, skip):
-    """The name on ``skip`` that makes a process a tool process, or None.
-
-    From how the process runs (selection.rs, ``tool``): ``argv`` is its
-    command line as sys.orig_argv has it, ``prefix`` is sys.prefix and
-    ``environ`` its environment. A name counts only as the top-level
-    package of -m; for a script inside a site-packages or dist-packages
-    directory, the first path component after the last one; for a console
-    script (in prefix/bin, or whose #! line names argv[0]), its file name
-    less a version suffix; or as the name of a set variable of
-    _TOOL_MARKERS, whatever runs.
-    """
-    found = None
-    run, value = _command(argv)
-    if run == "m":
-        if value in skip:
-            found = value
-    elif run == "script":
-        found = _script_tool(value, argv[0], prefix, skip)
-    if found is None:
-        for variable, name in _TOOL_MARKERS:
-            if name in skip and variable in environ:
-                return name
-    return found
-
-
-def _command(argv):
-    # What argv runs: ("m", top-level package), ("script", path), or
-    # (None, None) for -c, stdin, the prompt and -m with no package.
-    args = iter(argv[1:])
-    for arg in args:
-        if arg in ("-X", "-W", "--check-hash-based-pycs"):
-            next(args, None)
-        elif arg == "-":
-            return None, None
-        elif arg[:1] != "-":
-            return "script", arg
-        elif arg[:2] != "--":
-            # A cluster of one-letter options: -c, -m, -X and -W take the
-            # rest of it, or the next argument.
-            for at in range(1, len(arg)):
-                letter = arg[at]
-                if letter in "cmXW":
-                    value = arg[at + 1 :] or next(args, "")
-                    if letter == "m":
-                        package = value.partition(".")[0]
-                        return ("m", package) if package else (None, None)
-                    if letter == "c":
-                        return None, None
-                    break
-    return None, None
-
-
-def _script_tool(path, interpreter, prefix, skip):
-    parts = path.split("/")
-    for at in range(len(parts) - 1, -1, -1):
-        if parts[at] in ("site-packages", "dist-packages"):
-            if at + 1 < len(parts) and parts[at + 1] in skip:
-                return parts[at + 1]
-            break
-    name = parts[-1].rstrip("0123456789.")
-    if name and name in skip and (
-        _in_scripts_dir(path, prefix) or _started_by_shebang(path, interpreter)
-    ):
-        return name
-    return None
-
-
-def _in_scripts_dir(path, prefix):
-    # Compared as normalized absolute paths, no links resolved.
-    if path[:1] != "/":
-        try:
-            path = os.getcwd() + "/" + path
-        except OSError:
-            return False
-    return _normalized(path)[:-1] == _normalized(prefix) + ["bin"]
-
-
-def _normalized(path):
-    # The components with ".", empty ones and ".." (with the one before it)
-    # taken out.
-    parts = []
-    for part in path.split("/"):
-        if part == "..":
-            if parts:
-                parts.pop()
-        elif part and part != ".":
-            parts.append(part)
-    return parts
-
-
-def _started_by_shebang(path, interpreter):
-    # Whether the script's #! line names the interpreter: then the kernel
-    # ran it as a console script of this interpreter, as installers write
-    # them. Linux reads at most 256 bytes of that line.
-    if not interpreter:
-        return False
-    try:
-        with open(path, "rb") as stream:
-            line = stream.read(256).partition(b"\n")[0]
-    except OSError:
-        return False
-    if line[:2] != b"#!":
-        return False
-    # The kernel skips spaces and tabs before the interpreter.
-    rest = line[2:].lstrip(b" \t")
-    interpreter = os.fsencode(interpreter)
-    after = rest[len(interpreter) : len(interpreter) + 1]
-    return rest.startswith(interpreter) and after in (b"", b" ", b"\t", b"\r")
 
 
 def activate(defaults):
@@ -904,38 +974,6 @@ def _report_missing_groups():
                 "no distribution on sys.path declares group '%s'%s"
                 % (group, " (did you mean '%s'?)" % near if near else "")
             )
-
-
-def _nearest(name, candidates):
-    # The candidate nearest to name if one is close enough to be the name
-    # meant (names.rs, nearest): by _distance ignoring case, at most a third
-    # of name's length, ties to the first in sorted order, never name.
-    limit = max(len(name), 3) // 3
-    folded = name.lower()
-    best = None
-    for candidate in sorted(candidates):
-        if candidate == name:
-            continue
-        distance = _distance(folded, candidate.lower())
-        if distance <= limit and (best is None or distance < best[0]):
-            best = (distance, candidate)
-    return best[1] if best else None
-
-
-def _distance(a, b):
-    # Optimal string alignment distance (names.rs, distance): insertions,
-    # deletions, substitutions and transpositions of adjacent characters.
-    before = [0] * (len(b) + 1)
-    previous = list(range(len(b) + 1))
-    for i in range(1, len(a) + 1):
-        current = [i] + [0] * len(b)
-        for j in range(1, len(b) + 1):
-            value = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] != b[j - 1]))
-            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
-                value = min(value, before[j - 2] + 1)
-            current[j] = value
-        before, previous = previous, current
-    return previous[len(b)]
 
 
 def discover(group):
