@@ -124,16 +124,13 @@ _OPEN_FLAGS = os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY
 _S_IFMT = 0o170000  # the file type bits of st_mode, as stat.S_IFMT takes them
 
 
-def scan(groups, paths, seen):
-    """Entry points of ``groups`` in the distributions on ``paths``.
-
-    Returns ``(entries, problems)``; ``entries`` are ``(group, name, value,
-    dist_dir)`` in path order, then sorted distribution order, then file
-    order. ``seen`` holds the normalized names already taken and is updated.
-    """
-    wanted = set(groups)
-    entries = []
-    problems = []
+def _distributions(paths, seen):
+    # The directory of each distribution on paths, in path order, then
+    # sorted order, the first of each normalized name only (scan.rs,
+    # for_each_child): names in seen are taken, and each found is added.
+    # A list, not a generator: resuming one per distribution cost the
+    # interpreted scan at a PyPy start 3%.
+    found = []
     for path in paths:
         if not isinstance(path, str):
             continue  # importlib's PathFinder skips bytes and other objects too
@@ -146,51 +143,65 @@ def scan(groups, paths, seen):
             if dist_name is None or dist_name in seen:
                 continue
             seen.add(dist_name)
-            dist_dir = os.path.join(path, child)
-            source = os.path.join(dist_dir, "entry_points.txt")
-            # Read as the native scan reads it (read_metadata_file in
-            # scan.rs): a regular file only, as fstat of what was opened says
-            # (through symlinks), never blocking, and decided on its size
-            # before a byte is read. Inline, with fstat's fields by index and
-            # no stat.S_ISREG: on PyPy, where this runs for every
-            # distribution at startup, each call and stat_result attribute
-            # is Python code.
-            try:
-                fd = os.open(source, _OPEN_FLAGS)
-            except OSError:
-                continue  # no entry points (or an egg-info file)
-            try:
-                info = os.fstat(fd)
-                if info[0] & _S_IFMT != S_IFREG:
-                    continue  # a FIFO, a device, a directory: no entry points
-                data = b""
-                if info[6] <= _MAX_FILE_SIZE:
-                    # os.read allocates what it is asked for: the size fstat
-                    # gave, and a byte for the read that finds the end. At
-                    # most a byte over the limit, should the file grow.
-                    chunk = os.read(fd, info[6] + 1)
-                    while chunk:
-                        data += chunk
-                        if len(data) > _MAX_FILE_SIZE:
-                            break
-                        chunk = os.read(fd, min(max(len(data), 8192), _MAX_FILE_SIZE + 1 - len(data)))
-            except OSError:
-                continue  # unreadable: no entry points
-            finally:
-                os.close(fd)
-            if info[6] > _MAX_FILE_SIZE or len(data) > _MAX_FILE_SIZE:
-                # Not read whole, so it could hold one of our groups.
-                problems.append("%s: larger than 64 MiB" % (source,))
-                continue
-            try:
-                text = data.decode("utf-8-sig")
-            except UnicodeDecodeError:
-                # Only a file that could hold one of our groups is ours to report.
-                if any(group.encode() in data for group in wanted):
-                    problems.append("%s: not UTF-8" % (source,))
-                continue
-            if any(group in text for group in wanted):
-                _parse_entry_points(text, wanted, dist_dir, source, entries, problems)
+            found.append(os.path.join(path, child))
+    return found
+
+
+def scan(groups, paths, seen):
+    """Entry points of ``groups`` in the distributions on ``paths``.
+
+    Returns ``(entries, problems)``; ``entries`` are ``(group, name, value,
+    dist_dir)`` in path order, then sorted distribution order, then file
+    order. ``seen`` holds the normalized names already taken and is updated.
+    """
+    wanted = set(groups)
+    entries = []
+    problems = []
+    for dist_dir in _distributions(paths, seen):
+        source = os.path.join(dist_dir, "entry_points.txt")
+        # Read as the native scan reads it (read_metadata_file in
+        # scan.rs): a regular file only, as fstat of what was opened says
+        # (through symlinks), never blocking, and decided on its size
+        # before a byte is read. Inline, with fstat's fields by index and
+        # no stat.S_ISREG: on PyPy, where this runs for every
+        # distribution at startup, each call and stat_result attribute
+        # is Python code.
+        try:
+            fd = os.open(source, _OPEN_FLAGS)
+        except OSError:
+            continue  # no entry points (or an egg-info file)
+        try:
+            info = os.fstat(fd)
+            if info[0] & _S_IFMT != S_IFREG:
+                continue  # a FIFO, a device, a directory: no entry points
+            data = b""
+            if info[6] <= _MAX_FILE_SIZE:
+                # os.read allocates what it is asked for: the size fstat
+                # gave, and a byte for the read that finds the end. At
+                # most a byte over the limit, should the file grow.
+                chunk = os.read(fd, info[6] + 1)
+                while chunk:
+                    data += chunk
+                    if len(data) > _MAX_FILE_SIZE:
+                        break
+                    chunk = os.read(fd, min(max(len(data), 8192), _MAX_FILE_SIZE + 1 - len(data)))
+        except OSError:
+            continue  # unreadable: no entry points
+        finally:
+            os.close(fd)
+        if info[6] > _MAX_FILE_SIZE or len(data) > _MAX_FILE_SIZE:
+            # Not read whole, so it could hold one of our groups.
+            problems.append("%s: larger than 64 MiB" % (source,))
+            continue
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            # Only a file that could hold one of our groups is ours to report.
+            if any(group.encode() in data for group in wanted):
+                problems.append("%s: not UTF-8" % (source,))
+            continue
+        if any(group in text for group in wanted):
+            _parse_entry_points(text, wanted, dist_dir, source, entries, problems)
     return entries, problems
 
 
@@ -228,38 +239,26 @@ def _declared_groups(paths):
     # WRAPT_PATCHES can select. A group not among them is one that scan
     # finds no entry point of.
     groups = set()
-    seen = set()
-    for path in paths:
-        if not isinstance(path, str):
-            continue
+    for dist_dir in _distributions(paths, set()):
+        data = _read_metadata(os.path.join(dist_dir, "entry_points.txt"))
         try:
-            children = sorted(os.listdir(path or "."))
-        except (OSError, ValueError):
-            continue
-        for child in children:
-            dist_name = _normalized_dist_name(child)
-            if dist_name is None or dist_name in seen:
+            text = data.decode("utf-8-sig")
+        except (AttributeError, UnicodeDecodeError):
+            continue  # None, or not UTF-8: declares nothing
+        group = None
+        for line in text.splitlines():
+            line = line.strip()
+            if not line or line[0] in "#;":
                 continue
-            seen.add(dist_name)
-            data = _read_metadata(os.path.join(path, child, "entry_points.txt"))
-            try:
-                text = data.decode("utf-8-sig")
-            except (AttributeError, UnicodeDecodeError):
-                continue  # None, or not UTF-8: declares nothing
-            group = None
-            for line in text.splitlines():
-                line = line.strip()
-                if not line or line[0] in "#;":
-                    continue
-                if line[0] == "[" and line[-1] == "]":
-                    group = line[1:-1].strip()
-                elif (
-                    group
-                    and "=" in line
-                    and not group.strip(_ALLOWED)
-                    and not _is_other_tools_group(group)
-                ):
-                    groups.add(group)
+            if line[0] == "[" and line[-1] == "]":
+                group = line[1:-1].strip()
+            elif (
+                group
+                and "=" in line
+                and not group.strip(_ALLOWED)
+                and not _is_other_tools_group(group)
+            ):
+                groups.add(group)
     return groups
 
 
