@@ -125,17 +125,20 @@ def _may_enable(environ):
     # kill switch (empty, only commas, or one 0 / off / none), which
     # silences AUTOWRAPT_BOOTSTRAP too, unless WRAPT_PATCHES_DEBUG asks the
     # implementation to say so. The rule of wrapt_bootstrap's _activate, on
-    # posix.environ's bytes; the implementation decides the rest of the
-    # grammar.
+    # posix.environ's bytes decoded as os.environ decodes them: bytes.strip
+    # would leave the Unicode whitespace that str.strip takes off. The
+    # implementation decides the rest of the grammar.
     value = environ.get(b"WRAPT_PATCHES")
     if value is None:
         return bool(_DEFAULT_GROUPS) or b"AUTOWRAPT_BOOTSTRAP" in environ
-    items = [item.strip() for item in value.split(b",") if item.strip()]
+    encoding = sys.getfilesystemencoding()
+    value = value.decode(encoding, "surrogateescape")
+    debug = environ.get(b"WRAPT_PATCHES_DEBUG", b"").decode(encoding, "surrogateescape")
+    items = [item.strip() for item in value.split(",") if item.strip()]
     return (
         len(items) > 1
-        or (len(items) == 1 and items[0].lower() not in (b"0", b"off", b"none"))
-        or environ.get(b"WRAPT_PATCHES_DEBUG", b"").strip().lower()
-        not in (b"", b"0", b"false", b"no", b"off")
+        or (len(items) == 1 and items[0].lower() not in ("0", "off", "none"))
+        or debug.strip().lower() not in ("", "0", "false", "no", "off")
     )
 
 

@@ -1,6 +1,8 @@
 //! `WRAPT_PATCHES` / `AUTOWRAPT_BOOTSTRAP` selection, as a pure function and
 //! end to end against the environment's defaults.
 
+use std::collections::{BTreeMap, BTreeSet};
+
 use crate::support::{
     describe, each_interpreter, pythons, pythons_and_pypy, run_ok, stderr, stdout, Implementation,
     PatchDist, Venv,
@@ -244,7 +246,7 @@ fn kill_switch_loads_nothing_even_with_defaults() {
     for (mode, imported) in [("pth", "['wrapt_bootstrap']"), ("sitecustomize", "[]")] {
         let venv = Venv::new(python);
         venv.install(&["--mode", mode, "--enable", "wrapt_bootstrap.examples"]);
-        for kill in ["0", " OFF ", ", ,"] {
+        for kill in ["0", " OFF ", ", ,", "\u{a0}off\u{a0}"] {
             let output = venv.run_code(
                 Implementation::Native,
                 &[("WRAPT_PATCHES", kill), ("AUTOWRAPT_BOOTSTRAP", "wrapt_bootstrap.examples")],
@@ -266,6 +268,163 @@ fn kill_switch_loads_nothing_even_with_defaults() {
             "import tempfile",
         );
         assert_eq!(stderr(&output), "", "{mode} mode: {}", describe(&output));
+    }
+}
+
+/// One row of the kill-switch table: `WRAPT_PATCHES`,
+/// `AUTOWRAPT_BOOTSTRAP`, the defaults, `WRAPT_PATCHES_DEBUG`, and whether
+/// the implementation is loaded at all.
+type KillCase<'a> = (
+    Option<&'a str>,
+    Option<&'a str>,
+    &'a [&'a str],
+    Option<&'a str>,
+    bool,
+);
+
+/// Evaluates every row of the kill-switch table in one process: the
+/// package's `_activate` (on `str`, with a recording implementation in
+/// place of `_load_impl`), the sitecustomize package's `_may_enable` (on
+/// `bytes`, compiled from the template alone, since running that package
+/// would activate), and the kill switch of each twin's `select`: a
+/// `WRAPT_PATCHES` that silences an `AUTOWRAPT_BOOTSTRAP` group.
+const KILL_SWITCH_SCRIPT: &str = r#"
+import ast, json, os, sys, types
+import wrapt_bootstrap as package
+from wrapt_bootstrap import _fallback
+
+cases = json.loads(sys.argv[1])
+with open(sys.argv[2]) as stream:
+    tree = ast.parse(stream.read())
+may_enable = [node for node in tree.body if getattr(node, "name", None) == "_may_enable"]
+sitecustomize = {"sys": sys}
+exec(compile(ast.Module(body=may_enable, type_ignores=[]), sys.argv[2], "exec"), sitecustomize)
+
+class Recording:
+    def activate(self, defaults):
+        loaded.append(defaults)
+        return False
+
+impls = [package._load_impl()]
+if impls[0] is not _fallback:
+    impls.append(_fallback)
+package._load_impl = Recording
+rows = []
+for wrapt_patches, autowrapt_bootstrap, defaults, debug in cases:
+    environ = {
+        name: value
+        for name, value in (
+            ("WRAPT_PATCHES", wrapt_patches),
+            ("AUTOWRAPT_BOOTSTRAP", autowrapt_bootstrap),
+            ("WRAPT_PATCHES_DEBUG", debug),
+        )
+        if value is not None
+    }
+    loaded = []
+    package.os = types.SimpleNamespace(environ=environ)
+    package._DEFAULT_GROUPS = tuple(defaults)
+    package._activate()
+    sitecustomize["_DEFAULT_GROUPS"] = tuple(defaults)
+    on_bytes = {os.fsencode(name): os.fsencode(value) for name, value in environ.items()}
+    killed = {
+        impl.IMPLEMENTATION: wrapt_patches is not None
+        and not impl.select(wrapt_patches, "x", [])[1]
+        for impl in impls
+    }
+    rows.append([bool(loaded), sitecustomize["_may_enable"](on_bytes), killed])
+package.os = os
+print(json.dumps(rows))
+"#;
+
+/// The kill switch is written three times (the package's `_activate`, the
+/// sitecustomize package's `_may_enable` on bytes, each twin's selection):
+/// one table, through every copy, on every interpreter, must get the same
+/// decision from each. A copy that loads the implementation where the
+/// twins would enable nothing costs startup; one that does not where they
+/// would loses the user's groups.
+#[test]
+fn every_copy_of_the_kill_switch_decides_alike() {
+    let cases: &[KillCase] = &[
+        (None, None, &[], None, false),
+        (None, None, &[], Some("1"), false),
+        (None, None, &["d"], None, true),
+        (None, Some("a"), &[], None, true),
+        (None, Some(""), &[], None, true),
+        (Some(""), Some("a"), &["d"], None, false),
+        (Some(" , ,"), Some("a"), &["d"], None, false),
+        (Some("0"), None, &["d"], None, false),
+        (Some(" OFF "), None, &["d"], None, false),
+        (Some("nOnE"), None, &[], None, false),
+        (Some("off,"), None, &["d"], None, false),
+        (Some("0,0"), None, &[], None, true),
+        (Some("a"), None, &[], None, true),
+        (Some("-d"), None, &["d"], None, true),
+        (Some("0"), None, &["d"], Some("1"), true),
+        (Some("0"), None, &["d"], Some("yes"), true),
+        (Some("0"), None, &["d"], Some("0"), false),
+        (Some("0"), None, &["d"], Some(" off "), false),
+        (Some("0"), None, &["d"], Some(""), false),
+        // Whitespace is Python's str.strip()'s, on bytes as on str.
+        (Some("\u{a0}off\u{2003}"), Some("a"), &["d"], None, false),
+        (Some("\u{1c}0\u{85}"), None, &["d"], None, false),
+        (Some("0"), None, &["d"], Some("\u{a0}no\u{a0}"), false),
+        (Some("grüppe"), None, &[], None, true),
+    ];
+    let calls: Vec<serde_json::Value> = cases
+        .iter()
+        .map(|(wrapt, autowrapt, defaults, debug, _)| {
+            serde_json::json!([wrapt, autowrapt, defaults, debug])
+        })
+        .collect();
+    let calls = serde_json::to_string(&calls).unwrap();
+    let sitecustomize = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/templates/sitecustomize/__init__.py"
+    );
+    for python in pythons_and_pypy() {
+        let venv = crate::support::shared_venv(python);
+        let output = venv.python(
+            Implementation::Native,
+            &[],
+            &["-c", KILL_SWITCH_SCRIPT, &calls, sitecustomize],
+        );
+        assert!(output.status.success(), "{python}: {}", describe(&output));
+        let rows: Vec<(bool, bool, BTreeMap<String, bool>)> =
+            serde_json::from_str(&stdout(&output)).expect("json");
+        assert_eq!(rows.len(), cases.len());
+        let served: Vec<&str> = python
+            .implementations()
+            .iter()
+            .map(|&implementation| python.served_by(implementation).name())
+            .collect();
+        for (case, (package, sitecustomize, killed)) in cases.iter().zip(rows) {
+            let (wrapt, autowrapt, defaults, debug, loads) = *case;
+            assert_eq!(
+                (package, sitecustomize),
+                (loads, loads),
+                "{python}: package, sitecustomize on {case:?}"
+            );
+            assert_eq!(
+                killed.keys().map(String::as_str).collect::<BTreeSet<_>>(),
+                served.iter().copied().collect(),
+                "{python}"
+            );
+            for (implementation, killed) in killed {
+                let enables = match wrapt {
+                    None => !defaults.is_empty() || autowrapt.is_some(),
+                    Some(_) => {
+                        !killed
+                            || debug.is_some_and(|d| {
+                                !matches!(
+                                    d.trim().to_lowercase().as_str(),
+                                    "" | "0" | "false" | "no" | "off"
+                                )
+                            })
+                    }
+                };
+                assert_eq!(loads, enables, "{python} {implementation}: {case:?}");
+            }
+        }
     }
 }
 
