@@ -3,8 +3,8 @@
 //! PyPy with the fallback.
 
 use crate::support::{
-    assert_served_by, describe, each_interpreter, pypi_packages, recording_dist, stderr, stdout,
-    PatchDir, PatchDist, RECORDING_PATCH,
+    assert_served_by, describe, each_interpreter, modes, pypi_packages, pythons, recording_dist,
+    stderr, stdout, Implementation, PatchDir, PatchDist, Venv, RECORDING_PATCH,
 };
 
 #[test]
@@ -552,6 +552,42 @@ fn fallback_switch_and_native_are_what_serve() {
             &[("WRAPT_PATCHES", "wrapt_bootstrap.examples")],
         );
     });
+}
+
+/// The native module is loaded in two places, the package's `_load_impl`
+/// and the sitecustomize package's `_load_native` (which leaves every
+/// `WRAPT_PATCHES_PURE` to the package): in every activation mode, each
+/// value of the switch picks the same twin.
+#[test]
+fn every_mode_loads_the_native_module_alike() {
+    let python = pythons().last().expect("a CPython");
+    let switches: &[(Option<&str>, Implementation)] = &[
+        (None, Implementation::Native),
+        (Some(""), Implementation::Native),
+        (Some("0"), Implementation::Native),
+        (Some(" Off "), Implementation::Native),
+        (Some("\u{a0}no\u{a0}"), Implementation::Native),
+        (Some("1"), Implementation::Fallback),
+        (Some("yes"), Implementation::Fallback),
+    ];
+    for &mode in modes(python) {
+        let venv = Venv::new(python);
+        venv.install(&["--mode", mode]);
+        for (switch, serves) in switches {
+            let mut env = vec![("WRAPT_PATCHES", "wrapt_bootstrap.examples")];
+            env.extend(switch.map(|value| ("WRAPT_PATCHES_PURE", value)));
+            let output = venv.run_code(
+                Implementation::Native,
+                &env,
+                "import wrapt_bootstrap as w; print(w._status()['implementation'])",
+            );
+            assert_eq!(
+                (stdout(&output).trim(), stderr(&output).as_str()),
+                (serves.name(), ""),
+                "{mode} mode, WRAPT_PATCHES_PURE={switch:?}"
+            );
+        }
+    }
 }
 
 /// The finder answers misses for the `BuiltinImporter` it stands in for:
