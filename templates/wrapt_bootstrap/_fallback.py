@@ -496,8 +496,9 @@ _debug = _flag("WRAPT_PATCHES_DEBUG")
 _strict = _flag("WRAPT_PATCHES_STRICT")
 _lock = allocate_lock()
 
-# target module name -> [(hook, label), ...] in registration order; a name is
-# removed when its hooks fire, so the finder's miss path is one dict lookup.
+# target module name -> [(hook, label, origin), ...] in registration order;
+# a name is removed when its hooks fire, so the finder's miss path is one
+# dict lookup.
 _pending = {}
 
 # (target, "module:attr") pairs ever registered: string hooks are
