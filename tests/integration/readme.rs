@@ -238,6 +238,99 @@ fn every_relative_link_and_anchor_resolves() {
     assert!(broken.is_empty(), "broken links:\n{}", broken.join("\n"));
 }
 
+/// The Markdown files (`NAME.md`, any path) that `text` names, in prose or
+/// code, except absolute paths (a `--output /tmp/x.md`).
+fn markdown_names(text: &str) -> Vec<&str> {
+    let is_path_char = |c: char| c.is_ascii_alphanumeric() || "_./-".contains(c);
+    let mut names = Vec::new();
+    for (end, _) in text.match_indices(".md") {
+        let after = text[end + 3..].chars().next();
+        if after.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_') {
+            continue;
+        }
+        let start = text[..end]
+            .char_indices()
+            .rev()
+            .find(|&(_, c)| !is_path_char(c))
+            .map_or(0, |(index, c)| index + c.len_utf8());
+        let name = &text[start..end + 3];
+        if name.len() > 3 && !name.starts_with('/') {
+            names.push(name);
+        }
+    }
+    names
+}
+
+#[test]
+fn markdown_names_are_found_in_prose_and_code() {
+    assert_eq!(
+        markdown_names(
+            "see [x](docs/a.md#b), `../shared/STYLE.md`, x.mdx, /tmp/o.md and DESIGN.md."
+        ),
+        ["docs/a.md", "../shared/STYLE.md", "DESIGN.md"]
+    );
+}
+
+/// A document that names another (`DESIGN.md`, `../shared/STYLE.md`)
+/// names a file of the repository: relative to itself, or to the root.
+#[test]
+fn every_document_named_is_in_the_repository() {
+    let root = Path::new(CHECKOUT).canonicalize().unwrap();
+    let mut missing = Vec::new();
+    for file in markdown_files(&root) {
+        let text = fs::read_to_string(&file).unwrap();
+        for name in markdown_names(&text) {
+            let found = [file.parent().unwrap(), root.as_path()].iter().any(|dir| {
+                dir.join(name)
+                    .canonicalize()
+                    .is_ok_and(|path| path.starts_with(&root))
+            });
+            if !found {
+                missing.push(format!(
+                    "{}: {name}",
+                    file.strip_prefix(&root).unwrap().display()
+                ));
+            }
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "not in the repository:\n{}",
+        missing.join("\n")
+    );
+}
+
+/// The Rust the documents ask for (`Rust 1.85 or newer`) is the workspace's
+/// `rust-version`.
+#[test]
+fn the_documented_rust_version_is_the_workspaces() {
+    let root = Path::new(CHECKOUT);
+    let cargo = fs::read_to_string(root.join("Cargo.toml")).unwrap();
+    let rust_version = cargo
+        .lines()
+        .find_map(|line| line.strip_prefix("rust-version = "))
+        .expect("rust-version in Cargo.toml")
+        .trim_matches('"');
+    let mut named = Vec::new();
+    for file in markdown_files(&root.canonicalize().unwrap()) {
+        let text = fs::read_to_string(&file).unwrap();
+        let words: Vec<&str> = text.split_whitespace().collect();
+        for pair in words.windows(3) {
+            let version = pair[0].trim_start_matches('(');
+            if pair[1] == "or" && pair[2].starts_with("newer") && version.starts_with("1.") {
+                named.push((file.clone(), version.to_string()));
+            }
+        }
+    }
+    assert!(
+        named.iter().any(|(file, _)| file.ends_with("README.md")),
+        "the README names no Rust version"
+    );
+    for (file, version) in named {
+        assert_eq!(version, rust_version, "{}", file.display());
+    }
+}
+
 /// A `$` command of a `console` block and the output shown after it.
 struct Step {
     command: String,
