@@ -14,7 +14,10 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::support::{base_command, pythons_and_pypy, run_ok, stdout, Kind, Python};
+use crate::support::{
+    base_command, describe, each_interpreter, pythons_and_pypy, recording_dist, run_ok, stdout,
+    Kind, Python,
+};
 
 const CHECKOUT: &str = env!("CARGO_MANIFEST_DIR");
 
@@ -507,4 +510,35 @@ fn the_readme_examples_run_as_written() {
         .filter_map(|python| walk_readme(python, &files, &steps).map(|f| format!("{python}: {f}")))
         .collect();
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+/// What the README's Python API table says beyond wrapt's API (which
+/// `hooks::api_is_wrapt_compatible` proves): the functions serve with the
+/// kill switch on, which governs startup only; a hook may be a
+/// `"module:attr"` string, imported with its target; `__version__` is the
+/// version.
+#[test]
+fn the_python_api_serves_under_the_kill_switch_and_takes_string_hooks() {
+    let patches = recording_dist("colorsys");
+    let code = r#"
+import builtins, sys, wrapt_bootstrap
+wrapt_bootstrap.register_post_import_hook("acme_patch:hook", "wave")
+wrapt_bootstrap.discover_post_import_hooks("acme.patches")
+assert "acme_patch" not in sys.modules
+import colorsys, wave
+print(builtins.FIRED, wrapt_bootstrap.__version__)
+"#;
+    each_interpreter(|venv, implementation| {
+        let env = [("WRAPT_PATCHES", "0"), ("PYTHONPATH", patches.path_str())];
+        let output = venv.run_code(implementation, &env, code);
+        assert_eq!(
+            stdout(&output),
+            format!(
+                "[('acme_patch', 'colorsys'), ('acme_patch', 'wave')] {}\n",
+                env!("CARGO_PKG_VERSION")
+            ),
+            "{}",
+            describe(&output)
+        );
+    });
 }
