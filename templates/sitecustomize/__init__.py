@@ -121,7 +121,7 @@ def _site_end(sys, rescan):
 
 def _may_enable(environ):
     # Whether anything may be enabled, decided before anything is loaded
-    # (README, How startup works, step 1): a variable set, or defaults, and not the
+    # (docs/startup.md, How startup works, step 1): a variable set, or defaults, and not the
     # kill switch (empty, only commas, or one 0 / off / none), which
     # silences AUTOWRAPT_BOOTSTRAP too, unless WRAPT_PATCHES_DEBUG asks the
     # implementation to say so. The rule of wrapt_bootstrap's _activate, on

@@ -110,7 +110,7 @@ def _activate():
     # idempotent: in a virtual environment site processes site-packages
     # twice before 3.15, and every subinterpreter runs site again. The
     # implementation decides, activates and reports its own failures. Where
-    # nothing can be enabled it is not even loaded (README, How startup
+    # nothing can be enabled it is not even loaded (docs/startup.md, How startup
     # works, step 1): neither variable set and no defaults, or the kill switch
     # (empty, only commas, or one 0 / off / none), which silences
     # AUTOWRAPT_BOOTSTRAP too; under WRAPT_PATCHES_DEBUG, the kill switch

@@ -239,7 +239,7 @@ fn environment_defaults_and_per_process_selection() {
 
 /// With defaults installed, the `.pth` line imports the package at every
 /// start, and our sitecustomize runs at every start: both decide the kill
-/// switch before loading anything else (README, How startup works, step 1).
+/// switch before loading anything else (docs/startup.md, How startup works, step 1).
 #[test]
 fn kill_switch_loads_nothing_even_with_defaults() {
     let python = &pythons()[pythons().len() - 1];

@@ -15,6 +15,7 @@ mod install;
 mod integrity;
 mod json;
 mod output;
+mod readme;
 mod scan;
 mod sitecustomize;
 mod startup;

@@ -1,5 +1,5 @@
 //! The install transaction under faults, races, hostile input and symlinks:
-//! every guarantee of the README's "Guarantees" about installing, each proven
+//! every guarantee of docs/guarantees.md about installing, each proven
 //! against the real binaries and a real virtual environment.
 //!
 //! Faults come from `strace`'s injector (`-e inject=SYSCALL:error=EIO:when=N`
