@@ -23,7 +23,8 @@ use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyFrozenSet, PySet, PyString};
 use pyo3::PyTraverseError;
 
-use crate::registry::{notify_module_loaded, pending_dict_if_any, sys, sys_modules_get};
+use crate::python::{sys, sys_modules_get};
+use crate::registry::{self, notify_module_loaded, pending_dict_if_any};
 
 static FINDER: PyOnceLock<Py<PostImportFinder>> = PyOnceLock::new();
 /// Set when the finder took `BuiltinImporter`'s place on `sys.meta_path`:
@@ -307,6 +308,24 @@ pub(crate) fn install_finder(py: Python<'_>) -> PyResult<()> {
         }
     }
     meta_path.call_method1(intern!(py, "insert"), (0, finder))?;
+    Ok(())
+}
+
+/// The public API's `register_post_import_hook(hook, name, label=None,
+/// origin=None)`: [`registry::register`], and a hook that waits for its
+/// module needs the finder in place.
+#[pyfunction]
+#[pyo3(signature = (hook, name, label=None, origin=None))]
+pub(crate) fn register_post_import_hook<'py>(
+    py: Python<'py>,
+    hook: &Bound<'py, PyAny>,
+    name: &Bound<'py, PyAny>,
+    label: Option<&Bound<'py, PyAny>>,
+    origin: Option<&Bound<'py, PyAny>>,
+) -> PyResult<()> {
+    if registry::register(py, hook, name, label, origin)? {
+        install_finder(py)?;
+    }
     Ok(())
 }
 

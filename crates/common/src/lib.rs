@@ -3,6 +3,7 @@
 //! `sys.path`, and what the environment selects at startup. Plain Rust, no
 //! Python, so it is unit-tested here.
 
+pub mod activation;
 pub mod entry_points;
 pub mod names;
 pub mod scan;
