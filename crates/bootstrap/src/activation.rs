@@ -416,9 +416,9 @@ fn register(py: Python<'_>, result: scan::ScanResult, autowrapt_owned: &[String]
         let dist_dir = entry.dist_dir.as_os_str().into_pyobject(py)?;
         let well_formed = match entry.value.split_once(':') {
             Some((module, attribute)) => {
-                is_dotted_name(py, &entry.name)?
-                    && is_dotted_name(py, module)?
-                    && is_dotted_name(py, attribute)?
+                names::is_dotted_module_name(&entry.name)
+                    && names::is_dotted_module_name(module)
+                    && names::is_dotted_module_name(attribute)
             }
             None => false,
         };
@@ -467,28 +467,6 @@ fn register(py: Python<'_>, result: scan::ScanResult, autowrapt_owned: &[String]
         with_state(|state| state.count(&entry.group));
     }
     Ok(())
-}
-
-/// Python's `all(part.isidentifier() for part in text.split("."))`, with
-/// ASCII decided here and anything else left to Python's own rules.
-fn is_dotted_name(py: Python<'_>, text: &str) -> PyResult<bool> {
-    for part in text.split('.') {
-        let identifier = if part.is_ascii() {
-            let mut bytes = part.bytes();
-            bytes
-                .next()
-                .is_some_and(|b| b == b'_' || b.is_ascii_alphabetic())
-                && bytes.all(|b| b == b'_' || b.is_ascii_alphanumeric())
-        } else {
-            PyString::new(py, part)
-                .call_method0(intern!(py, "isidentifier"))?
-                .is_truthy()?
-        };
-        if !identifier {
-            return Ok(false);
-        }
-    }
-    Ok(true)
 }
 
 /// What `wrapt-install --check` reports of this process (the package adds
