@@ -6,10 +6,11 @@
 //! Python package at all; that import (importlib's work and unmarshalling
 //! its bytecode) cost more than everything here.
 //!
-//! State is per process: what `status()` reports and what later scans
-//! continue from. It sits behind a mutex that is never held while Python
-//! code could run (a hook firing, a finalizer during an allocation), so a
-//! hook that calls back in cannot deadlock.
+//! State is per process, an `Activation` (`crates/common/src/activation.rs`,
+//! plain Rust): what `status()` reports and what later scans continue from.
+//! It sits behind a mutex that is never held while Python code could run (a
+//! hook firing, a finalizer during an allocation), so a hook that calls back
+//! in cannot deadlock.
 
 use std::collections::HashSet;
 use std::path::PathBuf;

@@ -6,5 +6,6 @@
 pub mod activation;
 pub mod entry_points;
 pub mod names;
+pub mod pystr;
 pub mod scan;
 pub mod selection;
