@@ -39,11 +39,11 @@ use pyo3::types::PyString;
 /// Module init runs at interpreter startup, so it does the least it can.
 /// The classes are not exported: pyo3 makes each type object on first use
 /// (the finder's at `install_finder`, the loaders' at the first hooked
-/// import), about 80k instructions apiece. And the attributes are set with
+/// import), and building one is dear. And the attributes are set with
 /// `setattr`, not `add`: `add` keeps `__all__`, and creating that starts
 /// from an `AttributeError` whose inspection makes pyo3 build its
-/// `PanicException` type, another 80k. (The fallback has no `__all__`
-/// either.)
+/// `PanicException` type. (The fallback has no `__all__` either.) The
+/// costs: BENCHMARKS.md, "The native module's design numbers".
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     // The first interpreter to initialise the module owns it; a legacy

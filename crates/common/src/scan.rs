@@ -209,7 +209,8 @@ struct Taken {
 
 /// The metadata children of one directory, kept in buffers reused for every
 /// directory: a `String` or two per distribution, and sorting them, were
-/// most of the scan's instructions.
+/// most of the scan's cost (BENCHMARKS.md, "The native module's design
+/// numbers").
 #[derive(Default)]
 struct DirScan {
     /// Each child's file name followed by its normalized name.
@@ -296,7 +297,8 @@ impl DirScan {
 
 /// `<dir>/<child>/entry_points.txt` for each child of one directory, in one
 /// reused buffer: `PathBuf::push` and `pop` parse the path's components
-/// every time, a third of the scan's instructions. On Unix the buffer ends
+/// every time (their cost: BENCHMARKS.md, "The native module's design
+/// numbers"). On Unix the buffer ends
 /// with a NUL, so that it is the C string `open` wants as it stands.
 struct FileName {
     #[cfg(unix)]
@@ -374,8 +376,8 @@ impl FileName {
 /// nothing when `dir` cannot be listed.
 ///
 /// On Unix with `readdir` itself: `fs::read_dir` allocates the name of
-/// every entry, and the standard library's directory alone has hundreds:
-/// that was half of the scan's instructions at startup.
+/// every entry, and the standard library's directory alone has hundreds
+/// (the cost: BENCHMARKS.md, "The native module's design numbers").
 #[cfg(unix)]
 fn for_each_child(dir: &Path, mut f: impl FnMut(&str)) {
     use std::os::unix::ffi::OsStrExt;
