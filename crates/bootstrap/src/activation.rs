@@ -6,10 +6,11 @@
 //! Python package at all; that import (importlib's work and unmarshalling
 //! its bytecode) cost more than everything here.
 //!
-//! State is per process: what `status()` reports and what later scans
-//! continue from. It sits behind a mutex that is never held while Python
-//! code could run (a hook firing, a finalizer during an allocation), so a
-//! hook that calls back in cannot deadlock.
+//! State is per process, an `Activation` (`crates/common/src/activation.rs`,
+//! plain Rust): what `status()` reports and what later scans continue from.
+//! It sits behind a mutex that is never held while Python code could run (a
+//! hook firing, a finalizer during an allocation), so a hook that calls back
+//! in cannot deadlock.
 
 use std::collections::HashSet;
 use std::path::PathBuf;
@@ -18,57 +19,18 @@ use std::sync::{LazyLock, Mutex, PoisonError};
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyString};
+use wrapt_common::activation::{Activation, Registration};
 use wrapt_common::scan::{self, ProblemKind};
 use wrapt_common::{names, selection};
 
-use crate::registry::{
-    at_startup, debug, register_post_import_hook, report, report_exception, sys,
-};
+use crate::finder::{self, register_post_import_hook};
+use crate::python::{at_startup, debug, environ, report, report_exception, sys};
 
-#[derive(Default)]
-struct State {
-    /// The environment was read (once per process, so that a warning is
-    /// printed once).
-    decided: bool,
-    /// Something was enabled and activated.
-    active: bool,
-    /// `WRAPT_PATCHES_DEBUG` has named the enabled groups that no
-    /// distribution declares (once, when startup's scans are done).
-    missing_reported: bool,
-    /// The program name that made this process a tool process.
-    skipped: Option<String>,
-    selected: Vec<String>,
-    autowrapt_groups: Vec<String>,
-    /// Normalized names of the distributions taken by the startup scans.
-    seen: HashSet<String>,
-    scanned_paths: HashSet<PathBuf>,
-    /// Entry points registered per group, in the order groups were named.
-    entry_counts: Vec<(String, usize)>,
-    /// What `wrapt-install --check`'s ordering doctor reports.
-    registered: Vec<Registration>,
-}
-
-struct Registration {
-    group: String,
-    target: String,
-    hook: String,
-    /// The target was already imported: the hook fired at once, too late
-    /// for references other code took before.
-    late: bool,
-}
-
-static STATE: LazyLock<Mutex<State>> = LazyLock::new(Mutex::default);
+static STATE: LazyLock<Mutex<Activation>> = LazyLock::new(Mutex::default);
 
 /// Runs `f` on the state. `f` must not call into Python.
-fn with_state<R>(f: impl FnOnce(&mut State) -> R) -> R {
+fn with_state<R>(f: impl FnOnce(&mut Activation) -> R) -> R {
     f(&mut STATE.lock().unwrap_or_else(PoisonError::into_inner))
-}
-
-/// An environment variable as `os.environ` has it, once site has run (an
-/// assignment to `os.environ` calls `putenv`). Bytes that are not UTF-8
-/// only ever make names invalid, which are reported either way.
-pub(crate) fn environ(name: &str) -> Option<String> {
-    std::env::var_os(name).map(|value| value.to_string_lossy().into_owned())
 }
 
 /// `[s for s in iterable]` of Python strings. A loop, not `collect()`:
@@ -183,7 +145,7 @@ pub(crate) fn tool(
 /// `WRAPT_PATCHES_STRICT` (which is about hooks).
 #[pyfunction]
 pub(crate) fn activate(py: Python<'_>, defaults: &Bound<'_, PyAny>) -> PyResult<bool> {
-    if with_state(|state| std::mem::replace(&mut state.decided, true)) {
+    if !with_state(Activation::decide) {
         return Ok(false);
     }
     let defaults = strings(defaults)?;
@@ -256,7 +218,7 @@ pub(crate) fn activate(py: Python<'_>, defaults: &Bound<'_, PyAny>) -> PyResult<
                     (&tool,),
                 )?;
             }
-            with_state(|state| state.skipped = Some(tool));
+            with_state(|state| state.skip(tool));
             return Ok(false);
         }
     }
@@ -296,35 +258,17 @@ fn start(py: Python<'_>, selection: selection::Selection) -> PyResult<()> {
         };
         (groups, autowrapt)
     });
-    with_state(|state| {
-        state.active = true;
-        for group in selection.groups.iter().chain(&selection.autowrapt_groups) {
-            count_entry(state, group, 0);
-        }
-        state.selected = selection.groups;
-        state.autowrapt_groups = selection.autowrapt_groups;
-    });
+    with_state(|state| state.start(selection));
     if let Some(trace) = trace {
         report(py, "implementation native; groups %s%s", trace)?;
     }
-    crate::finder::install_finder(py)?;
+    finder::install_finder(py)?;
     scan_new_paths(py)?;
     // At startup, site has more to add to sys.path: `rescan` says it then.
     if debug() && !at_startup(py)? {
         report_missing_groups(py)?;
     }
     Ok(())
-}
-
-fn count_entry(state: &mut State, group: &str, add: usize) {
-    match state
-        .entry_counts
-        .iter_mut()
-        .find(|(name, _)| name == group)
-    {
-        Some((_, count)) => *count += add,
-        None => state.entry_counts.push((group.to_owned(), add)),
-    }
 }
 
 /// This process's command line as `sys.orig_argv` has it (3.10+); on 3.9,
@@ -367,7 +311,7 @@ fn argv(py: Python<'_>) -> PyResult<Vec<String>> {
 /// wins, as in importlib.metadata.
 #[pyfunction]
 pub(crate) fn rescan(py: Python<'_>) -> PyResult<()> {
-    if !with_state(|state| state.active) {
+    if !with_state(|state| state.is_active()) {
         return Ok(());
     }
     // Run from site, which an exception would stop.
@@ -385,9 +329,7 @@ fn report_missing_groups(py: Python<'_>) -> PyResult<()> {
     if !debug() {
         return Ok(());
     }
-    let Some(groups) = with_state(|state| {
-        (!std::mem::replace(&mut state.missing_reported, true)).then(|| enabled_groups(state))
-    }) else {
+    let Some(groups) = with_state(Activation::groups_to_report_missing) else {
         return Ok(());
     };
     let declared = scan::declared_groups(&sys_path(py)?);
@@ -406,35 +348,16 @@ fn report_missing_groups(py: Python<'_>) -> PyResult<()> {
     Ok(())
 }
 
-/// The groups to register: `WRAPT_PATCHES`'s, then those only
-/// `AUTOWRAPT_BOOTSTRAP` names.
-fn enabled_groups(state: &State) -> Vec<String> {
-    let mut groups = state.selected.clone();
-    for group in &state.autowrapt_groups {
-        if !groups.contains(group) {
-            groups.push(group.clone());
-        }
-    }
-    groups
-}
-
 fn scan_new_paths(py: Python<'_>) -> PyResult<()> {
     let paths = sys_path(py)?;
-    let (paths, groups) = with_state(|state| {
-        let paths: Vec<PathBuf> = paths
-            .into_iter()
-            .filter(|path| state.scanned_paths.insert(path.clone()))
-            .collect();
-        (paths, enabled_groups(state))
+    let scanned = with_state(|state| {
+        let paths = state.new_paths(paths);
+        (!paths.is_empty()).then(|| state.scan(&paths))
     });
-    if paths.is_empty() {
-        return Ok(());
+    match scanned {
+        Some((result, autowrapt_owned)) => register(py, result, &autowrapt_owned),
+        None => Ok(()),
     }
-    let (result, autowrapt_installed) = with_state(|state| {
-        let result = scan::scan(&paths, &as_strs(&groups), &mut state.seen);
-        (result, state.seen.contains("autowrapt"))
-    });
-    register(py, result, autowrapt_installed)
 }
 
 /// Register every entry point of `group` found on `sys.path` now: the
@@ -449,7 +372,8 @@ pub(crate) fn discover(py: Python<'_>, group: &str) -> PyResult<()> {
     let paths = sys_path(py)?;
     let mut seen = HashSet::new();
     let result = scan::scan(&paths, &[group], &mut seen);
-    register(py, result, seen.contains("autowrapt"))
+    let autowrapt_owned = with_state(|state| state.left_to_autowrapt(seen.contains("autowrapt")));
+    register(py, result, &autowrapt_owned)
 }
 
 /// The `str` entries of `sys.path`: importlib's PathFinder skips bytes and
@@ -470,7 +394,7 @@ fn sys_path(py: Python<'_>) -> PyResult<Vec<PathBuf>> {
 /// about the user's own patches: always worth a line. autowrapt, when
 /// installed, owns `AUTOWRAPT_BOOTSTRAP`: its groups are left to it, so that
 /// no hook fires twice.
-fn register(py: Python<'_>, result: scan::ScanResult, autowrapt_installed: bool) -> PyResult<()> {
+fn register(py: Python<'_>, result: scan::ScanResult, autowrapt_owned: &[String]) -> PyResult<()> {
     for problem in &result.problems {
         // Worded by Python's `%` so that paths and the `%r` of the line are
         // exactly the fallback's.
@@ -485,11 +409,6 @@ fn register(py: Python<'_>, result: scan::ScanResult, autowrapt_installed: bool)
             )?,
         }
     }
-    let autowrapt_owned = if autowrapt_installed {
-        with_state(|state| state.autowrapt_groups.clone())
-    } else {
-        Vec::new()
-    };
     let modules = sys(py)?.getattr(intern!(py, "modules"))?;
     for entry in result.entries {
         if autowrapt_owned.contains(&entry.group) {
@@ -498,9 +417,9 @@ fn register(py: Python<'_>, result: scan::ScanResult, autowrapt_installed: bool)
         let dist_dir = entry.dist_dir.as_os_str().into_pyobject(py)?;
         let well_formed = match entry.value.split_once(':') {
             Some((module, attribute)) => {
-                is_dotted_name(py, &entry.name)?
-                    && is_dotted_name(py, module)?
-                    && is_dotted_name(py, attribute)?
+                names::is_dotted_module_name(&entry.name)
+                    && names::is_dotted_module_name(module)
+                    && names::is_dotted_module_name(attribute)
             }
             None => false,
         };
@@ -526,7 +445,7 @@ fn register(py: Python<'_>, result: scan::ScanResult, autowrapt_installed: bool)
             entry.value, entry.group, entry.name
         );
         with_state(|state| {
-            state.registered.push(Registration {
+            state.record(Registration {
                 group: entry.group.clone(),
                 target: entry.name.clone(),
                 hook: entry.value.clone(),
@@ -546,54 +465,25 @@ fn register(py: Python<'_>, result: scan::ScanResult, autowrapt_installed: bool)
             Some(PyString::new(py, &label).as_any()),
             origin.as_ref().map(Bound::as_any),
         )?;
-        with_state(|state| count_entry(state, &entry.group, 1));
+        with_state(|state| state.count(&entry.group));
     }
     Ok(())
-}
-
-/// Python's `all(part.isidentifier() for part in text.split("."))`, with
-/// ASCII decided here and anything else left to Python's own rules.
-fn is_dotted_name(py: Python<'_>, text: &str) -> PyResult<bool> {
-    for part in text.split('.') {
-        let identifier = if part.is_ascii() {
-            let mut bytes = part.bytes();
-            bytes
-                .next()
-                .is_some_and(|b| b == b'_' || b.is_ascii_alphabetic())
-                && bytes.all(|b| b == b'_' || b.is_ascii_alphanumeric())
-        } else {
-            PyString::new(py, part)
-                .call_method0(intern!(py, "isidentifier"))?
-                .is_truthy()?
-        };
-        if !identifier {
-            return Ok(false);
-        }
-    }
-    Ok(true)
 }
 
 /// What `wrapt-install --check` reports of this process (the package adds
 /// its version, file and defaults).
 #[pyfunction]
 pub(crate) fn status(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
-    let (active, selected, skipped, counts, records) = with_state(|state| {
-        let records: Vec<_> = state
-            .registered
-            .iter()
-            .map(|r| (r.group.clone(), r.target.clone(), r.hook.clone(), r.late))
-            .collect();
-        (
-            state.active,
-            state.selected.clone(),
-            state.skipped.clone(),
-            state.entry_counts.clone(),
-            records,
-        )
-    });
+    let status_now = with_state(|state| state.status());
     let status = PyDict::new(py);
     let registered = PyList::empty(py);
-    for (group, target, hook, late) in records {
+    for Registration {
+        group,
+        target,
+        hook,
+        late,
+    } in status_now.registered
+    {
         let record = PyDict::new(py);
         record.set_item("group", group)?;
         record.set_item("target", target)?;
@@ -602,12 +492,12 @@ pub(crate) fn status(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
         registered.append(record)?;
     }
     let entry_points = PyDict::new(py);
-    for (group, count) in counts {
+    for (group, count) in status_now.entry_points {
         entry_points.set_item(group, count)?;
     }
-    status.set_item("active", active)?;
-    status.set_item("selected", selected)?;
-    status.set_item("skipped_as_tool", skipped)?;
+    status.set_item("active", status_now.active)?;
+    status.set_item("selected", status_now.selected)?;
+    status.set_item("skipped_as_tool", status_now.skipped_as_tool)?;
     status.set_item("entry_points", entry_points)?;
     status.set_item("registered", registered)?;
     Ok(status)

@@ -23,7 +23,8 @@ use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyFrozenSet, PySet, PyString};
 use pyo3::PyTraverseError;
 
-use crate::registry::{notify_module_loaded, pending_dict_if_any, sys, sys_modules_get};
+use crate::python::{sys, sys_modules_get};
+use crate::registry::{self, notify_module_loaded, pending_dict_if_any};
 
 static FINDER: PyOnceLock<Py<PostImportFinder>> = PyOnceLock::new();
 /// Set when the finder took `BuiltinImporter`'s place on `sys.meta_path`:
@@ -65,16 +66,16 @@ fn finder(py: Python<'_>) -> PyResult<&Bound<'_, PostImportFinder>> {
 }
 
 /// Every import asks every finder on `sys.meta_path`, so the miss path of
-/// ours is the hot path of the whole project (the budget: 1000 imports cost
-/// at most +0.5%). A pyo3 method call costs about 1300 instructions here:
-/// pyo3 builds abi3-py39 methods as `METH_VARARGS` (so every call allocates
-/// an argument tuple), and its trampoline (panic guard, thread-local attach
-/// count) and argument extraction add several hundred more; the native
-/// finder was slower than the pure-Python fallback's. So the instance's
-/// `__dict__` holds a `find_spec` of its own, shadowing the class's method:
-/// a bare `METH_FASTCALL` C function that answers a miss with one
-/// `PyDict_Contains` and hands everything else (hits, keyword calls, wrong
-/// arity) to the pyo3 method, which it holds as its `self`.
+/// ours is the hot path of the whole project (BENCHMARKS.md, "1000
+/// imports"). A pyo3 method call is dear here: pyo3 builds abi3-py39
+/// methods as `METH_VARARGS` (so every call allocates an argument tuple),
+/// and adds its trampoline (panic guard, thread-local attach count) and
+/// argument extraction; the native finder was slower than the pure-Python
+/// fallback's (BENCHMARKS.md, "The native module's design numbers"). So the
+/// instance's `__dict__` holds a `find_spec` of its own, shadowing the
+/// class's method: a bare `METH_FASTCALL` C function that answers a miss
+/// with one `PyDict_Contains` and hands everything else (hits, keyword
+/// calls, wrong arity) to the pyo3 method, which it holds as its `self`.
 fn attach_fast_find_spec(finder: &Bound<'_, PostImportFinder>) -> PyResult<()> {
     let py = finder.py();
     let slow = finder.getattr(intern!(py, "find_spec"))?;
@@ -172,13 +173,13 @@ unsafe extern "C" fn find_spec_fast(
 ///
 /// Being one more entry on `sys.meta_path` costs every import a turn of
 /// importlib's `_find_spec` loop (`with _ImportLockContext()`, the
-/// `find_spec` lookup, the call): about 5k instructions on 3.12, +1.2% on
-/// 1000 small imports against a +0.5% budget. Taking `BuiltinImporter`'s
+/// `find_spec` lookup, the call), over budget. Taking `BuiltinImporter`'s
 /// place instead leaves the number of turns unchanged, and our turn gives
 /// importlib `BuiltinImporter`'s answer: `None` for a `str` that is not a
 /// built-in module's name, which is most imports, else its own. Asking it
-/// every time was a Python call per import, more than the rest of our turn
-/// (1000 imports on 3.12: +0.24% with it, -0.50% without).
+/// every time was a Python call per import, more than the rest of our turn.
+/// The numbers: BENCHMARKS.md, "1000 imports" and "The native module's
+/// design numbers".
 ///
 /// # Safety
 /// The GIL is held; `args` holds `nargs` (1 to 3) objects.
@@ -307,6 +308,24 @@ pub(crate) fn install_finder(py: Python<'_>) -> PyResult<()> {
         }
     }
     meta_path.call_method1(intern!(py, "insert"), (0, finder))?;
+    Ok(())
+}
+
+/// The public API's `register_post_import_hook(hook, name, label=None,
+/// origin=None)`: [`registry::register`], and a hook that waits for its
+/// module needs the finder in place.
+#[pyfunction]
+#[pyo3(signature = (hook, name, label=None, origin=None))]
+pub(crate) fn register_post_import_hook<'py>(
+    py: Python<'py>,
+    hook: &Bound<'py, PyAny>,
+    name: &Bound<'py, PyAny>,
+    label: Option<&Bound<'py, PyAny>>,
+    origin: Option<&Bound<'py, PyAny>>,
+) -> PyResult<()> {
+    if registry::register(py, hook, name, label, origin)? {
+        install_finder(py)?;
+    }
     Ok(())
 }
 

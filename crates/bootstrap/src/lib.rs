@@ -17,7 +17,8 @@
 //! The module exports:
 //! - `IMPLEMENTATION = "native"`
 //! - `activate(defaults) -> bool`, `rescan()`: startup (see `activation`)
-//! - `discover(group)`, `register_post_import_hook(hook, name, label=None)`,
+//! - `discover(group)`,
+//!   `register_post_import_hook(hook, name, label=None, origin=None)`,
 //!   `notify_module_loaded(module)`: the public API's work
 //! - `status() -> dict`, `select(wrapt_patches, autowrapt_bootstrap,
 //!   defaults)`, `tool(argv, prefix, environ, skip)`: for
@@ -26,6 +27,7 @@
 
 mod activation;
 mod finder;
+mod python;
 mod registry;
 
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -37,11 +39,11 @@ use pyo3::types::PyString;
 /// Module init runs at interpreter startup, so it does the least it can.
 /// The classes are not exported: pyo3 makes each type object on first use
 /// (the finder's at `install_finder`, the loaders' at the first hooked
-/// import), about 80k instructions apiece. And the attributes are set with
+/// import), and building one is dear. And the attributes are set with
 /// `setattr`, not `add`: `add` keeps `__all__`, and creating that starts
 /// from an `AttributeError` whose inspection makes pyo3 build its
-/// `PanicException` type, another 80k. (The fallback has no `__all__`
-/// either.)
+/// `PanicException` type. (The fallback has no `__all__` either.) The
+/// costs: BENCHMARKS.md, "The native module's design numbers".
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     // The first interpreter to initialise the module owns it; a legacy
@@ -52,7 +54,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
         Ordering::Relaxed,
         Ordering::Relaxed,
     );
-    registry::configure_from_environment();
+    python::configure_from_environment();
     m.setattr("IMPLEMENTATION", "native")?;
     let functions = [
         wrap_pyfunction!(activation::activate, m)?,
@@ -61,7 +63,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
         wrap_pyfunction!(activation::status, m)?,
         wrap_pyfunction!(activation::select, m)?,
         wrap_pyfunction!(activation::tool, m)?,
-        wrap_pyfunction!(registry::register_post_import_hook, m)?,
+        wrap_pyfunction!(finder::register_post_import_hook, m)?,
         wrap_pyfunction!(registry::notify_module_loaded, m)?,
         wrap_pyfunction!(serves_this_interpreter, m)?,
     ];

@@ -9,7 +9,6 @@
 //! copy deadlocked when a hook imported something under their lock.
 
 use std::ffi::CString;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use pyo3::exceptions::{PyException, PyModuleNotFoundError, PySystemExit, PyValueError};
@@ -18,10 +17,12 @@ use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyCFunction, PyDict, PyList, PySet, PyString, PyTuple};
 
-static DEBUG: AtomicBool = AtomicBool::new(false);
-static STRICT: AtomicBool = AtomicBool::new(false);
+use crate::python::{
+    at_startup, builtins, debug, report, report_exception, strict, sys, sys_modules_get,
+};
 
-/// Target module name -> list of `(hook, label)` in registration order. A
+/// Target module name -> list of `(hook, label, origin)` in registration
+/// order. A
 /// name is removed when its hooks fire, so the finder's miss path is one
 /// dict lookup.
 static PENDING: PyOnceLock<Py<PyDict>> = PyOnceLock::new();
@@ -38,10 +39,8 @@ const DEFERRED_SOURCE: &str = include_str!(concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/../../templates/wrapt_bootstrap/_deferred.py"
 ));
-static SYS: PyOnceLock<Py<PyModule>> = PyOnceLock::new();
-static BUILTINS: PyOnceLock<Py<PyModule>> = PyOnceLock::new();
 
-pub(crate) fn pending_dict(py: Python<'_>) -> &Bound<'_, PyDict> {
+fn pending_dict(py: Python<'_>) -> &Bound<'_, PyDict> {
     PENDING
         .get_or_init(py, || PyDict::new(py).unbind())
         .bind(py)
@@ -76,89 +75,21 @@ fn string_hooks(py: Python<'_>) -> &Bound<'_, PySet> {
         .bind(py)
 }
 
-/// The `sys` module (always loaded; importing it is a dict lookup).
-pub(crate) fn sys(py: Python<'_>) -> PyResult<&Bound<'_, PyModule>> {
-    SYS.get_or_try_init(py, || PyModule::import(py, "sys").map(Bound::unbind))
-        .map(|m| m.bind(py))
-}
-
-fn builtins(py: Python<'_>) -> PyResult<&Bound<'_, PyModule>> {
-    BUILTINS
-        .get_or_try_init(py, || PyModule::import(py, "builtins").map(Bound::unbind))
-        .map(|m| m.bind(py))
-}
-
-/// `sys.modules.get(name, default)`.
-pub(crate) fn sys_modules_get<'py>(
-    py: Python<'py>,
-    name: &Bound<'py, PyAny>,
-    default: &Bound<'py, PyAny>,
-) -> PyResult<Bound<'py, PyAny>> {
-    sys(py)?
-        .getattr(intern!(py, "modules"))?
-        .call_method1(intern!(py, "get"), (name, default))
-}
-
-pub(crate) fn debug() -> bool {
-    DEBUG.load(Ordering::Relaxed)
-}
-
-/// `sys.stderr.write("wrapt-bootstrap: " + template % args + "\n")`, nothing
-/// when `sys.stderr` is None (pythonw). Formatting is Python's `%`, so labels
-/// and names print exactly as the fallback prints them.
-pub(crate) fn report<'py>(
-    py: Python<'py>,
-    template: &str,
-    args: impl IntoPyObject<'py>,
-) -> PyResult<()> {
-    let stream = sys(py)?.getattr(intern!(py, "stderr"))?;
-    if stream.is_none() {
-        return Ok(());
-    }
-    let message = PyString::new(py, template).rem(args)?;
-    let line = PyString::new(py, "wrapt-bootstrap: %s\n").rem((message,))?;
-    stream.call_method1(intern!(py, "write"), (line,))?;
-    Ok(())
-}
-
-/// A [`report`] line, then `error` with its traceback as
-/// `sys.__excepthook__` prints it; the caller carries on.
-pub(crate) fn report_exception<'py>(
-    py: Python<'py>,
-    error: &PyErr,
-    template: &str,
-    args: impl IntoPyObject<'py>,
-) -> PyResult<()> {
-    report(py, template, args)?;
-    let excepthook = sys(py)?.getattr(intern!(py, "__excepthook__"))?;
-    excepthook.call1((error.get_type(py), error.value(py), error.traceback(py)))?;
-    Ok(())
-}
-
-/// Set the process-wide flags from the environment, when the module loads:
-/// trace firings (`WRAPT_PATCHES_DEBUG`), let hook errors propagate
-/// (`WRAPT_PATCHES_STRICT`).
-pub(crate) fn configure_from_environment() {
-    let flag = |name| wrapt_common::selection::flag(crate::activation::environ(name).as_deref());
-    DEBUG.store(flag("WRAPT_PATCHES_DEBUG"), Ordering::Relaxed);
-    STRICT.store(flag("WRAPT_PATCHES_STRICT"), Ordering::Relaxed);
-}
-
 /// Call `hook(module)` once module `name` has been imported; at once when it
 /// already is. `hook` is a callable or a `"module:attr.path"` string,
 /// resolved when it fires; a string hook is registered once per target for
 /// the life of the process. `label` names the hook in messages (default
 /// `repr(hook)`); `origin`, the `sys.path` entry its distribution was found
-/// on at startup (see [`failed`]).
-#[pyfunction]
-#[pyo3(signature = (hook, name, label=None, origin=None))]
-pub(crate) fn register_post_import_hook<'py>(
+/// on at startup (see [`failed`]). Returns whether the hook now waits in the
+/// pending dict: only the finder fires those, and the caller puts it in
+/// place (`finder::register_post_import_hook`).
+pub(crate) fn register<'py>(
     py: Python<'py>,
     hook: &Bound<'py, PyAny>,
     name: &Bound<'py, PyAny>,
     label: Option<&Bound<'py, PyAny>>,
     origin: Option<&Bound<'py, PyAny>>,
-) -> PyResult<()> {
+) -> PyResult<bool> {
     let label = match label {
         Some(label) => label.clone(),
         None => hook.repr()?.into_any(),
@@ -168,7 +99,7 @@ pub(crate) fn register_post_import_hook<'py>(
         let key = PyTuple::new(py, [name, hook])?;
         let seen = string_hooks(py);
         if seen.contains(&key)? {
-            return Ok(());
+            return Ok(false);
         }
         seen.add(key)?;
     }
@@ -180,10 +111,10 @@ pub(crate) fn register_post_import_hook<'py>(
             Some(hooks) => hooks.cast::<PyList>()?.append(entry)?,
             None => pending.set_item(name, PyList::new(py, [entry])?)?,
         }
-        crate::finder::install_finder(py)?;
         if debug() {
             report(py, "registered hook %s for module '%s'", (&label, name))?;
         }
+        Ok(true)
     } else {
         if debug() {
             report(
@@ -193,8 +124,8 @@ pub(crate) fn register_post_import_hook<'py>(
             )?;
         }
         fire(py, (hook, &label, &origin), &module, name)?;
+        Ok(false)
     }
-    Ok(())
 }
 
 /// Fire the hooks pending for `module.__name__`, once: they are taken out of
@@ -381,7 +312,7 @@ fn failed<'py>(
     let raise = if startup || !is_a_failure(py, err) {
         !startup
     } else {
-        STRICT.load(Ordering::Relaxed) && !left_behind(py, err, hook, origin)?
+        strict() && !left_behind(py, err, hook, origin)?
     };
     if raise {
         return Err(err.clone_ref(py));
@@ -416,16 +347,4 @@ fn left_behind(
             .strip_prefix(&*missing)
             .is_some_and(|rest| rest.starts_with('.'));
     Ok(patch_module_missing && !sys(py)?.getattr(intern!(py, "path"))?.contains(origin)?)
-}
-
-/// Whether site is running: everything at startup runs from its import.
-pub(crate) fn at_startup(py: Python<'_>) -> PyResult<bool> {
-    let site = sys_modules_get(py, intern!(py, "site").as_any(), py.None().bind(py))?;
-    match site.getattr_opt(intern!(py, "__spec__"))? {
-        Some(spec) => match spec.getattr_opt(intern!(py, "_initializing"))? {
-            Some(initializing) => initializing.is_truthy(),
-            None => Ok(false),
-        },
-        None => Ok(false),
-    }
 }

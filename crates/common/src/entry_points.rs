@@ -22,7 +22,7 @@
 
 use std::borrow::Cow;
 
-use crate::names;
+use crate::{names, pystr};
 
 /// One entry point of a requested group, borrowed from the file's text.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -126,8 +126,8 @@ fn walk<'a>(
     // would take it as part of the first line, which is never what was meant.
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut current: Option<&'a str> = None;
-    for (index, raw) in py_lines(text).enumerate() {
-        let line = py_strip(raw);
+    for (index, raw) in pystr::splitlines(text).enumerate() {
+        let line = pystr::strip(raw);
         if line.is_empty() || line.starts_with('#') || line.starts_with(';') {
             continue;
         }
@@ -152,7 +152,7 @@ fn walk<'a>(
             group,
             Ok(EntryPoint {
                 group,
-                name: py_strip(name),
+                name: pystr::strip(name),
                 value: clean_value(value),
                 line: index + 1,
             }),
@@ -164,15 +164,15 @@ fn walk<'a>(
 /// whitespace stripped (`[ group ]` means `group`).
 pub fn section_name(line: &str) -> &str {
     let inner = line.strip_prefix('[').unwrap_or(line);
-    py_strip(inner.strip_suffix(']').unwrap_or(inner))
+    pystr::strip(inner.strip_suffix(']').unwrap_or(inner))
 }
 
 /// `module:attr [extra1, extra2]` → `module:attr`. Extras name optional
 /// dependencies of the distribution; they do not change what is loaded.
 pub fn strip_extras(value: &str) -> &str {
     match value.find('[') {
-        Some(at) => py_strip(&value[..at]),
-        None => py_strip(value),
+        Some(at) => pystr::strip(&value[..at]),
+        None => pystr::strip(value),
     }
 }
 
@@ -181,8 +181,8 @@ pub fn strip_extras(value: &str) -> &str {
 /// `"".join(value.partition("[")[0].split())`.
 pub fn clean_value(value: &str) -> Cow<'_, str> {
     let value = strip_extras(value);
-    if value.contains(py_is_space) {
-        Cow::Owned(value.chars().filter(|&c| !py_is_space(c)).collect())
+    if value.contains(pystr::isspace) {
+        Cow::Owned(value.chars().filter(|&c| !pystr::isspace(c)).collect())
     } else {
         Cow::Borrowed(value)
     }
@@ -194,8 +194,8 @@ pub fn clean_value(value: &str) -> Cow<'_, str> {
 /// of identifiers: a post-import hook needs a callable, so a bare module
 /// reference is refused too.
 pub fn split_value(value: &str) -> Option<(&str, &str)> {
-    let (module, attr) = strip_extras(py_strip(value)).split_once(':')?;
-    let (module, attr) = (py_strip(module), py_strip(attr));
+    let (module, attr) = strip_extras(pystr::strip(value)).split_once(':')?;
+    let (module, attr) = (pystr::strip(module), pystr::strip(attr));
     (names::is_dotted_module_name(module) && names::is_dotted_module_name(attr))
         .then_some((module, attr))
 }
@@ -209,56 +209,6 @@ pub fn is_valid_value(value: &str) -> bool {
 /// module name.
 pub fn is_valid_target(name: &str) -> bool {
     names::is_dotted_module_name(name)
-}
-
-/// Python's `str.isspace()` for one character: Unicode `White_Space` plus the
-/// four C0 separators `\x1c`–`\x1f`, which Python counts and Rust does not.
-fn py_is_space(c: char) -> bool {
-    c.is_whitespace() || ('\u{1c}'..='\u{1f}').contains(&c)
-}
-
-/// Python's `str.strip()` with no argument.
-fn py_strip(s: &str) -> &str {
-    s.trim_matches(py_is_space)
-}
-
-/// Python's `str.splitlines()`: breaks at `\n`, `\r\n`, `\r`, `\v`, `\f`,
-/// `\x1c`–`\x1e`, `\x85`, U+2028 and U+2029. A trailing break does not make
-/// an empty last line.
-fn py_lines(text: &str) -> impl Iterator<Item = &str> {
-    let mut rest = text;
-    std::iter::from_fn(move || {
-        if rest.is_empty() {
-            return None;
-        }
-        match rest.char_indices().find(|&(_, c)| is_line_break(c)) {
-            Some((at, c)) => {
-                let line = &rest[..at];
-                let mut next = at + c.len_utf8();
-                if c == '\r' && rest.as_bytes().get(next) == Some(&b'\n') {
-                    next += 1;
-                }
-                rest = &rest[next..];
-                Some(line)
-            }
-            None => Some(std::mem::take(&mut rest)),
-        }
-    })
-}
-
-fn is_line_break(c: char) -> bool {
-    matches!(
-        c,
-        '\n' | '\r'
-            | '\u{0b}'
-            | '\u{0c}'
-            | '\u{1c}'
-            | '\u{1d}'
-            | '\u{1e}'
-            | '\u{85}'
-            | '\u{2028}'
-            | '\u{2029}'
-    )
 }
 
 #[cfg(test)]
@@ -409,14 +359,5 @@ other = pkg.other:main
         assert_eq!(strip_extras("m:f"), "m:f");
         assert_eq!(clean_value(" a . b : c\u{a0}d [x y]"), "a.b:cd");
         assert!(matches!(clean_value("a:b [x]"), Cow::Borrowed("a:b")));
-    }
-
-    #[test]
-    fn python_splitlines_and_strip() {
-        let lines: Vec<_> = py_lines("a\nb\r\nc\rd\u{2028}e\x0cf\n").collect();
-        assert_eq!(lines, ["a", "b", "c", "d", "e", "f"]);
-        assert_eq!(py_lines("").count(), 0);
-        assert_eq!(py_lines("\n\n").collect::<Vec<_>>(), ["", ""]);
-        assert_eq!(py_strip("\x1f a \u{a0}"), "a");
     }
 }

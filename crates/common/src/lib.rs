@@ -3,7 +3,9 @@
 //! `sys.path`, and what the environment selects at startup. Plain Rust, no
 //! Python, so it is unit-tested here.
 
+pub mod activation;
 pub mod entry_points;
 pub mod names;
+pub mod pystr;
 pub mod scan;
 pub mod selection;

@@ -87,14 +87,21 @@ fn scan_name(stem: &[u8]) -> (usize, bool) {
 }
 
 /// Whether `name` is a dotted Python module path (`a.b_c.d`): what an entry
-/// name must be to serve as a post-import hook target.
+/// name must be to serve as a post-import hook target. Each part is
+/// `str.isidentifier()`: `_` or XID_Start, then XID_Continue, with no NFKC
+/// normalisation (the parser normalises identifiers, `isidentifier` does
+/// not), so that `--list` and startup in both twins agree.
 pub fn is_dotted_module_name(name: &str) -> bool {
-    !name.is_empty()
-        && name.split('.').all(|part| {
-            let mut chars = part.chars();
-            chars.next().is_some_and(|c| c == '_' || c.is_alphabetic())
-                && chars.all(|c| c == '_' || c.is_alphanumeric())
-        })
+    name.split('.').all(is_identifier)
+}
+
+/// Python's `str.isidentifier()`.
+pub fn is_identifier(text: &str) -> bool {
+    let mut chars = text.chars();
+    chars
+        .next()
+        .is_some_and(|c| c == '_' || unicode_ident::is_xid_start(c))
+        && chars.all(unicode_ident::is_xid_continue)
 }
 
 /// The candidate nearest to `name`, if one is close enough to be the name
@@ -224,6 +231,31 @@ mod tests {
         assert!(!is_dotted_module_name("2to3"));
         assert!(!is_dotted_module_name("a-b"));
         assert!(!is_dotted_module_name(""));
+    }
+
+    /// Each case as `/opt/newer-pythons/bin/python3.14 -c
+    /// 'print(s.isidentifier())'` answers it (Unicode 16.0).
+    #[test]
+    fn identifiers_are_pythons() {
+        for (text, python) in [
+            ("e\u{301}", true),   // combining acute: XID_Continue
+            ("\u{2118}", true),   // script P: Other_ID_Start, not alphabetic
+            ("x\u{b7}", true),    // middle dot: Other_ID_Continue
+            ("\u{1d518}", true),  // fraktur U, not NFKC-normalised first
+            ("\u{b7}x", false),   // continues, never starts
+            ("\u{309b}", false),  // NFKC would make it a space and a mark
+            ("a\u{2e2f}", false), // vertical tilde: alphabetic, Pattern_Syntax
+            ("\u{ff41}", true),   // fullwidth a
+            ("_", true),
+            ("a1", true),
+            ("1a", false),
+            ("a-b", false),
+            ("", false),
+        ] {
+            assert_eq!(is_identifier(text), python, "{text:?}");
+        }
+        assert!(is_dotted_module_name("\u{2118}.x\u{b7}.e\u{301}"));
+        assert!(!is_dotted_module_name("a.\u{2e2f}"));
     }
     #[test]
     fn distances() {

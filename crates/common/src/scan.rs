@@ -107,19 +107,11 @@ pub struct ScanResult {
     pub problems: Vec<Problem>,
 }
 
-/// The normalized names of the distributions taken so far, the first of
-/// each name winning. A trait so that the bootstrap can keep them in the
-/// caller's Python set directly rather than in a copy it must sync back.
-pub trait Seen {
-    /// Take `name`: `true` if it was not taken before (and now is).
-    fn insert(&mut self, name: &str) -> bool;
-}
-
-impl<S: BuildHasher> Seen for HashSet<String, S> {
-    fn insert(&mut self, name: &str) -> bool {
-        // `contains` first: a key for `insert` must be allocated.
-        !self.contains(name) && HashSet::insert(self, name.to_owned())
-    }
+/// Take `name` into `seen`, the normalized names of the distributions taken
+/// so far: `true` if it was not taken before (and now is).
+fn take<S: BuildHasher>(seen: &mut HashSet<String, S>, name: &str) -> bool {
+    // `contains` first: a key for `insert` must be allocated.
+    !seen.contains(name) && seen.insert(name.to_owned())
 }
 
 const ENTRY_POINTS_TXT: &str = "entry_points.txt";
@@ -137,7 +129,11 @@ const BOM: &[u8] = b"\xef\xbb\xbf";
 /// `seen` holds the normalized names of distributions already taken; every
 /// distribution met here is added to it, and one whose name is already there
 /// is skipped, so a later scan of more path entries continues this one.
-pub fn scan<P: AsRef<Path>>(paths: &[P], groups: &[&str], seen: &mut impl Seen) -> ScanResult {
+pub fn scan<P: AsRef<Path>, S: BuildHasher>(
+    paths: &[P],
+    groups: &[&str],
+    seen: &mut HashSet<String, S>,
+) -> ScanResult {
     let mut result = ScanResult::default();
     // Built once per scan and reused for every file: building a searcher
     // per file and group (as `str::contains` does) cost more than the search.
@@ -213,7 +209,8 @@ struct Taken {
 
 /// The metadata children of one directory, kept in buffers reused for every
 /// directory: a `String` or two per distribution, and sorting them, were
-/// most of the scan's instructions.
+/// most of the scan's cost (BENCHMARKS.md, "The native module's design
+/// numbers").
 #[derive(Default)]
 struct DirScan {
     /// Each child's file name followed by its normalized name.
@@ -256,7 +253,7 @@ impl DirScan {
 
     /// Take `name` (a child of the directory) into `seen`, if it is a
     /// distribution.
-    fn add(&mut self, name: &str, seen: &mut impl Seen) {
+    fn add<S: BuildHasher>(&mut self, name: &str, seen: &mut HashSet<String, S>) {
         let start = self.names.len();
         self.names.push_str(name);
         let mid = self.names.len();
@@ -266,7 +263,7 @@ impl DirScan {
         }
         let end = self.names.len();
         let taken = Taken { start, mid, end };
-        if seen.insert(&self.names[mid..end]) {
+        if take(seen, &self.names[mid..end]) {
             self.taken.push(taken);
         } else {
             self.duplicates.push(taken);
@@ -300,7 +297,8 @@ impl DirScan {
 
 /// `<dir>/<child>/entry_points.txt` for each child of one directory, in one
 /// reused buffer: `PathBuf::push` and `pop` parse the path's components
-/// every time, a third of the scan's instructions. On Unix the buffer ends
+/// every time (their cost: BENCHMARKS.md, "The native module's design
+/// numbers"). On Unix the buffer ends
 /// with a NUL, so that it is the C string `open` wants as it stands.
 struct FileName {
     #[cfg(unix)]
@@ -378,8 +376,8 @@ impl FileName {
 /// nothing when `dir` cannot be listed.
 ///
 /// On Unix with `readdir` itself: `fs::read_dir` allocates the name of
-/// every entry, and the standard library's directory alone has hundreds:
-/// that was half of the scan's instructions at startup.
+/// every entry, and the standard library's directory alone has hundreds
+/// (the cost: BENCHMARKS.md, "The native module's design numbers").
 #[cfg(unix)]
 fn for_each_child(dir: &Path, mut f: impl FnMut(&str)) {
     use std::os::unix::ffi::OsStrExt;
@@ -1048,10 +1046,10 @@ mod tests {
     }
 
     #[test]
-    fn seen_of_a_hash_set() {
+    fn a_name_is_taken_once() {
         let mut seen: HashSet<String> = HashSet::new();
-        assert!(Seen::insert(&mut seen, "a"));
-        assert!(!Seen::insert(&mut seen, "a"));
+        assert!(take(&mut seen, "a"));
+        assert!(!take(&mut seen, "a"));
         assert!(seen.contains("a"));
     }
 

@@ -7,6 +7,7 @@
 //! table against both.
 
 use crate::names::is_valid_group_name;
+use crate::pystr;
 
 /// The programs left alone even when groups are enabled: packaging and
 /// environment tools, which a patch could break, and which run wherever
@@ -84,7 +85,7 @@ pub fn edit(
     // Walked twice rather than collected: this runs at every start.
     let items = value
         .split(',')
-        .map(py_strip)
+        .map(pystr::strip)
         .filter(|item| !item.is_empty());
     let mut probe = items.clone();
     match (probe.next(), probe.next()) {
@@ -101,7 +102,7 @@ pub fn edit(
     };
     for item in items {
         let (remove, name) = match item.strip_prefix(['+', '-']) {
-            Some(rest) => (item.starts_with('-'), py_strip(rest)),
+            Some(rest) => (item.starts_with('-'), pystr::strip(rest)),
             None => (false, item),
         };
         if !is_valid_group_name(name) {
@@ -115,7 +116,7 @@ pub fn edit(
     Some(names)
 }
 
-/// What `WRAPT_PATCHES` and `AUTOWRAPT_BOOTSTRAP` select (port of `_select`).
+/// What `WRAPT_PATCHES` and `AUTOWRAPT_BOOTSTRAP` select (the fallback's `select`).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Selection {
     /// The groups `WRAPT_PATCHES` selects (the defaults when it is unset).
@@ -147,7 +148,11 @@ pub fn select(
         };
     };
     let mut autowrapt_groups: Vec<String> = Vec::new();
-    for name in autowrapt_bootstrap.unwrap_or("").split(',').map(py_strip) {
+    for name in autowrapt_bootstrap
+        .unwrap_or("")
+        .split(',')
+        .map(pystr::strip)
+    {
         if name.is_empty() {
             continue;
         }
@@ -244,7 +249,7 @@ pub fn explain(
 fn only_edits(value: &str) -> bool {
     value
         .split(',')
-        .map(py_strip)
+        .map(pystr::strip)
         .filter(|item| !item.is_empty())
         .all(|item| item.starts_with(['+', '-']))
 }
@@ -449,17 +454,11 @@ fn started_by_shebang(path: &str, interpreter: &str) -> bool {
 /// unset, empty, `0`, `false`, `no` and `off` (any case) are off.
 pub fn flag(value: Option<&str>) -> bool {
     value.is_some_and(|value| {
-        let value = py_strip(value);
+        let value = pystr::strip(value);
         !["", "0", "false", "no", "off"]
             .iter()
             .any(|word| lower_is(value, word))
     })
-}
-
-/// Python's `str.strip()`: Unicode whitespace, which for Python also takes
-/// in the separators U+001C..U+001F.
-fn py_strip(text: &str) -> &str {
-    text.trim_matches(|c: char| c.is_whitespace() || ('\x1c'..='\x1f').contains(&c))
 }
 
 /// `text.lower() == word` for an ASCII lowercase `word`, without allocating:
@@ -561,21 +560,7 @@ mod tests {
     }
 
     #[test]
-    fn strip_is_pythons() {
-        // Python's str.strip() whitespace, every one of it.
-        let python: Vec<u32> = [0x9..=0xd, 0x1c..=0x20]
-            .into_iter()
-            .flatten()
-            .chain([0x85, 0xa0, 0x1680])
-            .chain(0x2000..=0x200a)
-            .chain([0x2028, 0x2029, 0x202f, 0x205f, 0x3000])
-            .collect();
-        let ours: Vec<u32> = (0..=char::MAX as u32)
-            .filter_map(char::from_u32)
-            .filter(|c| py_strip(c.encode_utf8(&mut [0; 4])).is_empty())
-            .map(u32::from)
-            .collect();
-        assert_eq!(ours, python);
+    fn edits_strip_pythons_white_space() {
         assert_eq!(
             edited(Some("\u{1f}a\u{3000},\u{85}+b"), &[]).0,
             Some(strings(&["a", "b"]))
