@@ -331,3 +331,48 @@ fn sys_path_is_the_one_site_builds_and_nothing_runs() {
         assert_eq!(report["sys_path"], real, "{python}");
     }
 }
+
+/// Names that are Python identifiers but not ASCII (`x·`, `℘p`): `--list`
+/// shows the group, and startup registers and fires its hook, on both
+/// twins — one identifier test for both, Python's.
+#[test]
+fn non_ascii_identifiers_are_listed_and_fire_alike() {
+    for python in pythons_and_pypy() {
+        let venv = Venv::installed(python);
+        PatchDist {
+            name: "unicode-patches",
+            group: "unicode.patches",
+            entries: &[("x\u{b7}", "\u{2118}p:hook")],
+            modules: &[
+                ("x\u{b7}.py", "VALUE = 1\n"),
+                (
+                    "\u{2118}p.py",
+                    "def hook(module):\n    print('fired', module.__name__)\n",
+                ),
+            ],
+        }
+        .write_into(&venv.site_packages);
+        let report = list_json(&venv);
+        assert_eq!(
+            group(&report, "unicode.patches")["distributions"][0]["entries"],
+            json!([{"target": "x\u{b7}", "hook": "\u{2118}p:hook"}]),
+            "{python}: {report:#}"
+        );
+        for &implementation in python.implementations() {
+            let output = venv.run_code(
+                implementation,
+                &[("WRAPT_PATCHES", "unicode.patches")],
+                "import wrapt_bootstrap as w; print(w._status()['implementation']); __import__('x\u{b7}')",
+            );
+            assert_eq!(
+                stdout(&output),
+                format!(
+                    "{}\nfired x\u{b7}\n",
+                    python.served_by(implementation).name()
+                ),
+                "{python}: {}",
+                describe(&output)
+            );
+        }
+    }
+}
