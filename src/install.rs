@@ -12,10 +12,11 @@ use crate::create::{self, Creation, NewEnvironment, NewVenv};
 use crate::error::{Error, Result};
 use crate::options::{InstallOptions, Mode, Scope};
 use crate::output::Output;
-use crate::plan::{Activation, Plan};
+use crate::plan::{self, Activation, Plan};
+use crate::probe::Interpreter;
 use crate::report::{self, Report};
 use crate::site_packages::SitePackages;
-use crate::target::{self, Interpreter, Layout};
+use crate::target::{self, Layout};
 use crate::{bytecode, check, discover, transaction, trust};
 
 /// What an install did, or with `--dry-run` would do.
@@ -186,7 +187,7 @@ fn choose_activation(
 ) -> Result<Activation> {
     let activation = activation_for(&layout.info, asked, installed)?;
     if activation == Activation::Sitecustomize {
-        if let Some(reason) = layout.info.sitecustomize_conflict(&layout.purelib) {
+        if let Some(reason) = plan::sitecustomize_conflict(&layout.info, &layout.purelib) {
             return Err(Error::Sitecustomize {
                 purelib: layout.purelib.clone(),
                 reason,
@@ -220,7 +221,7 @@ fn activation_for_new_venv(
 ) -> Result<Activation> {
     let activation = activation_for(base, asked, None)?;
     if activation == Activation::Sitecustomize {
-        if let Some(reason) = base.new_venv_sitecustomize_conflict() {
+        if let Some(reason) = plan::new_venv_sitecustomize_conflict(base) {
             return Err(Error::Sitecustomize {
                 purelib: venv.to_owned(),
                 reason,

@@ -21,6 +21,8 @@ mod options;
 mod ordering;
 mod output;
 mod plan;
+mod probe;
+mod python;
 mod record;
 mod report;
 mod site;
@@ -42,8 +44,9 @@ pub use options::{
 pub use plan::{
     Activation, Plan, PlannedFile, Stage, PTH, SITECUSTOMIZE, START, START_PACKAGE, VERSION,
 };
+pub use probe::Interpreter;
 pub use record::{hash_bytes, read as read_record, RecordEntry};
-pub use target::{Interpreter, Layout};
+pub use target::Layout;
 pub use transaction::{Action, Change, Counts, Problem};
 
 use output::Output;

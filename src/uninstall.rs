@@ -1,7 +1,7 @@
 //! `wrapt-uninstall`, step by step: the target, then under its lock the
 //! installed records (with what an interrupted install left), the
 //! removals, the refusal, and applying them. What it did comes back as an
-//! [`Uninstalled`], which [`report`](crate::report) tells.
+//! [`Uninstalled`], which [`report`] tells.
 
 use crate::error::{Error, Result};
 use crate::install::pin;

@@ -1,4 +1,4 @@
-//! Applying a [`Plan`] and removing what a RECORD lists, as transactions that
+//! Applying a [`Plan`](crate::plan::Plan) and removing what a RECORD lists, as transactions that
 //! any crash leaves in a state the next run completes:
 //!
 //! * everything is done relative to one descriptor of purelib, opened once
