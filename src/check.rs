@@ -411,12 +411,12 @@ fn prove_activation(
     };
     status.date_registrations(&tree);
     judge_status(&status, &layout.purelib, activation, report);
-    let site_packages = ordering::SitePackages {
+    let startup_files = ordering::StartupFiles {
         dir: &layout.purelib,
         activation,
         version: layout.info.version,
     };
-    report.ordering = ordering::diagnose(&status.registered, &tree, &site_packages);
+    report.ordering = ordering::diagnose(&status.registered, &tree, &startup_files);
     // The example group is the check's own, unless the application enables
     // it too: its lateness is shown, but warns of nothing the application
     // gets.

@@ -2,16 +2,19 @@
 //! registered at interpreter startup) into a Python virtual environment, and
 //! takes it out again.
 //!
-//! The binaries parse arguments ([`cli`]), and call [`run_install`] or
-//! [`run_uninstall`], which only sequence the steps, each in its own module:
-//! validated [`options`] → [`target`] resolution and probing (one
-//! [`Layout`]) → the [`plan`] of files → the [`transaction`] that writes or
-//! removes them (by their [`record`]) → or the [`check`] of an installation,
-//! or the [`discover`]y of the patch groups an environment offers.
+//! The binaries call [`install_main`] or [`uninstall_main`]: arguments
+//! ([`cli`]) become validated [`options`]; [`install`] and [`uninstall`]
+//! sequence the steps and return what they did, which [`report`] tells;
+//! [`finish`] turns the result into an exit code. The steps, each in its
+//! own module: [`target`] resolution (asking the interpreter through
+//! [`probe`], run by [`python`]) → the [`plan`] of files → the
+//! [`transaction`] that writes or removes them (by their [`record`]) → or
+//! the [`check`] of an installation, or the [`discover`]y of the patch
+//! groups an environment offers.
 
 mod bytecode;
 mod check;
-pub mod cli;
+mod cli;
 mod create;
 mod discover;
 mod error;
@@ -34,21 +37,14 @@ mod uninstall;
 
 use std::process::ExitCode;
 
-pub use check::{CheckReport, Status};
-pub use cli::{InstallArgs, UninstallArgs};
-pub use discover::{Distribution, Hook, ListReport, PatchGroup};
-pub use error::{Error, Result, Writer, EXIT_CHECK_FAILED, EXIT_IO, EXIT_REFUSED, EXIT_USAGE};
-pub use options::{
-    GroupChanges, InstallOptions, Mode, Scope, TargetSpec, UninstallOptions, Verbosity,
-};
-pub use plan::{
-    Activation, Plan, PlannedFile, Stage, PTH, SITECUSTOMIZE, START, START_PACKAGE, VERSION,
-};
-pub use probe::Interpreter;
-pub use record::{hash_bytes, read as read_record, RecordEntry};
-pub use target::Layout;
-pub use transaction::{Action, Change, Counts, Problem};
+// What the integration tests use to write a RECORD of their own.
+pub use record::hash_bytes;
 
+use check::CheckReport;
+use cli::{InstallArgs, UninstallArgs};
+use discover::ListReport;
+use error::{Error, Result};
+use options::{InstallOptions, Mode, UninstallOptions, Verbosity};
 use output::Output;
 
 /// The whole of `wrapt-install`: its arguments, the run, and how it ends.
@@ -142,7 +138,7 @@ fn finish(
 }
 
 /// `wrapt-install` after argument parsing.
-pub fn run_install(args: &InstallArgs) -> Result<()> {
+fn run_install(args: &InstallArgs) -> Result<()> {
     output::configure("wrapt-install", &args.output);
     if let Some(shell) = args.output.completions {
         print_completions::<InstallArgs>(shell);
@@ -162,13 +158,13 @@ pub fn run_install(args: &InstallArgs) -> Result<()> {
 }
 
 /// `wrapt-uninstall` after argument parsing.
-pub fn run_uninstall(args: &UninstallArgs) -> Result<()> {
+fn run_uninstall(args: &UninstallArgs) -> Result<()> {
     output::configure("wrapt-uninstall", &args.output);
     if let Some(shell) = args.output.completions {
         print_completions::<UninstallArgs>(shell);
         return Ok(());
     }
-    let opts = UninstallOptions::from_args(args)?;
+    let opts = UninstallOptions::from_args(args);
     let out = Output {
         program: "wrapt-uninstall",
         verbosity: opts.verbosity,

@@ -44,7 +44,7 @@ const START_FILES_FROM: (u32, u32) = (3, 15);
 const PTH_IMPORTS_IGNORED_FROM: (u32, u32) = (3, 18);
 
 /// How the bootstrap is activated at startup.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Activation {
     /// A `.pth` import line (the default up to Python 3.17; 3.18 ignores

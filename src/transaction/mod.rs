@@ -37,7 +37,7 @@ mod read;
 mod tests;
 
 pub use apply::{apply_install, apply_uninstall, tidy};
-pub use decide::{plan_install, plan_uninstall, refusal, Action, Change, Counts, Problem};
+pub use decide::{plan_install, plan_uninstall, refusal, Change, Counts};
 pub use read::{
     defaults_on_disk, installed_activation, installed_defaults, installed_records, leftover_record,
     unlisted, verify, InstalledRecord,

@@ -5,6 +5,7 @@ use std::collections::BTreeSet;
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::Path;
 
+use super::decide::{Action, Problem};
 use super::*;
 use crate::error::{Error, Result};
 use crate::plan::{self, Activation, Plan};
