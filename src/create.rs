@@ -169,10 +169,7 @@ impl NewVenv {
     fn run_venv(&self, base: &Path) -> Result<()> {
         let mut cmd = python::cleaned(base);
         cmd.arg("-m").arg("venv").arg(&self.dir);
-        let output = python::output(&mut cmd).map_err(|source| Error::Spawn {
-            path: base.to_owned(),
-            source,
-        })?;
+        let output = python::started(&mut cmd)?;
         if !output.status.success() {
             return Err(Error::CreateVenv {
                 venv: self.dir.clone(),

@@ -212,10 +212,7 @@ fn description(implementation: &str, [major, minor, micro]: [u32; 3]) -> String 
 /// Runs `cmd -c script` and returns the output of a run that succeeded.
 fn run_script(mut cmd: Command, interpreter: &Path, script: &str) -> Result<Output> {
     cmd.args(["-c", script]);
-    let output = python::output(&mut cmd).map_err(|source| Error::Spawn {
-        path: interpreter.to_owned(),
-        source,
-    })?;
+    let output = python::started(&mut cmd)?;
     if !output.status.success() {
         return Err(Error::Probe {
             path: interpreter.to_owned(),

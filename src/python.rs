@@ -1,10 +1,12 @@
 //! Running a Python interpreter: the command with the flags each caller
 //! needs and none of the caller's Python variables ([`isolated`],
-//! [`cleaned`]), its output captured ([`output`]), and what it printed
-//! quoted in a one-line error ([`last_line`], [`one_line`]).
+//! [`cleaned`]), its output captured ([`output`], [`started`]), and what
+//! it printed quoted in a one-line error ([`last_line`], [`one_line`]).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
+
+use crate::error::{Error, Result};
 
 /// `interpreter -I -S`, from `/`, with the caller's Python variables
 /// cleared: nothing from the environment runs, not its `.pth` files, not
@@ -78,6 +80,15 @@ pub fn output(cmd: &mut Command) -> std::io::Result<Output> {
         status,
         stdout: stdout?,
         stderr: stderr?,
+    })
+}
+
+/// [`output`], where an interpreter that cannot be started is an
+/// [`Error::Spawn`] naming it.
+pub fn started(cmd: &mut Command) -> Result<Output> {
+    output(cmd).map_err(|source| Error::Spawn {
+        path: PathBuf::from(cmd.get_program()),
+        source,
     })
 }
 
