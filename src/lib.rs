@@ -151,6 +151,7 @@ fn run_install(args: &InstallArgs) -> Result<()> {
         json: opts.json,
     };
     let Some(installed) = install::run(&opts, out)? else {
+        // --check and --list, which told their own.
         return Ok(());
     };
     report::print_install(&installed, &out)?;
