@@ -18,7 +18,7 @@ use std::process::Command;
 
 use base64::Engine as _;
 
-use crate::{plan, target};
+use crate::{plan, python};
 
 /// Run as `EXE -I -S -X no_debug_ranges -c COMPILE REQUEST PURELIB MTIME`,
 /// REQUEST a JSON file `{path: source}`:
@@ -58,12 +58,11 @@ pub fn compile(
         request.insert((*path).to_owned(), text.into());
     }
     let request = request_file(&serde_json::Value::Object(request))?;
-    let mut cmd = Command::new(interpreter);
-    cmd.args(["-I", "-S", "-X", "no_debug_ranges", "-c", COMPILE])
+    let mut cmd = python::isolated(interpreter);
+    cmd.args(["-X", "no_debug_ranges", "-c", COMPILE])
         .arg(request.path())
         .arg(purelib)
-        .arg(plan::INSTALLED_MTIME.to_string())
-        .current_dir("/");
+        .arg(plan::INSTALLED_MTIME.to_string());
     let answer = answer(&mut cmd)?;
     let mut compiled = Vec::with_capacity(answer.len());
     for (path, encoded) in answer {
@@ -134,11 +133,10 @@ pub fn equivalent(
         ]));
     }
     let request = request_file(&serde_json::Value::Array(request))?;
-    let mut cmd = Command::new(interpreter);
-    cmd.args(["-I", "-S", "-X", "no_debug_ranges", "-c", EQUIVALENT])
+    let mut cmd = python::isolated(interpreter);
+    cmd.args(["-X", "no_debug_ranges", "-c", EQUIVALENT])
         .arg(request.path())
-        .arg(purelib)
-        .current_dir("/");
+        .arg(purelib);
     let answer = answer(&mut cmd)?;
     let mut differing = Vec::new();
     for (pyc, ..) in pairs {
@@ -162,16 +160,14 @@ fn request_file(request: &serde_json::Value) -> Result<tempfile::NamedTempFile, 
     Ok(file)
 }
 
-/// Runs one of the scripts above, with the caller's Python variables
-/// cleared, and parses the JSON object it prints.
+/// Runs one of the scripts above and parses the JSON object it prints.
 fn answer(cmd: &mut Command) -> Result<serde_json::Map<String, serde_json::Value>, String> {
-    target::clean_python_env(cmd);
-    let output = target::output(cmd).map_err(|e| e.to_string())?;
+    let output = python::output(cmd).map_err(|e| e.to_string())?;
     if !output.status.success() {
         return Err(format!(
             "it failed ({}): {}",
             output.status,
-            target::last_line(&output.stderr)
+            python::last_line(&output.stderr)
         ));
     }
     let stdout = String::from_utf8_lossy(&output.stdout);

@@ -21,9 +21,11 @@ use crate::integrity::finding;
 use crate::ordering::{self, ImportTree, Ordering, Registration};
 use crate::output::{self, lossy_path, lossy_path_opt, Finding, Output, SCHEMA_VERSION};
 use crate::plan::{self, Activation, Plan, VERSION};
+use crate::probe::{self, Interpreter};
+use crate::python;
 use crate::site::{self, SysPath};
 use crate::site_packages::{Node, SitePackages};
-use crate::target::{self, Interpreter, Layout};
+use crate::target::Layout;
 use crate::transaction;
 use crate::{bytecode, integrity};
 
@@ -238,7 +240,7 @@ fn caller_selection() -> Option<String> {
 pub fn live_sys_path(info: &Interpreter) -> Result<SysPath> {
     let mut path = site::sys_path(info, true);
     if let Some(pythonpath) = std::env::var_os("PYTHONPATH").filter(|p| !p.is_empty()) {
-        let entries = target::pythonpath_entries(&pythonpath, &std::env::current_dir()?);
+        let entries = site::pythonpath_entries(&pythonpath, &std::env::current_dir()?);
         path.entries.splice(0..0, entries);
     }
     Ok(path)
@@ -360,7 +362,7 @@ fn prove_activation(
             .collect(),
     );
     report.selection = Some(selection);
-    let output = match target::output(&mut command) {
+    let output = match python::output(&mut command) {
         Ok(output) => output,
         Err(e) => {
             report.problem(
@@ -387,7 +389,7 @@ fn prove_activation(
                 "{} -c 'import wrapt_bootstrap' failed ({}): {}",
                 interpreter.display(),
                 output.status,
-                target::last_line(&output.stderr)
+                python::last_line(&output.stderr)
             ),
         );
         return;
@@ -409,12 +411,12 @@ fn prove_activation(
     };
     status.date_registrations(&tree);
     judge_status(&status, &layout.purelib, activation, report);
-    let site_packages = ordering::SitePackages {
+    let startup_files = ordering::StartupFiles {
         dir: &layout.purelib,
         activation,
         version: layout.info.version,
     };
-    report.ordering = ordering::diagnose(&status.registered, &tree, &site_packages);
+    report.ordering = ordering::diagnose(&status.registered, &tree, &startup_files);
     // The example group is the check's own, unless the application enables
     // it too: its lateness is shown, but warns of nothing the application
     // gets.
@@ -607,7 +609,7 @@ fn judge_sitecustomize(
 ) -> Result<()> {
     let purelib = site.path();
     let ours = purelib.join(plan::SITECUSTOMIZE);
-    if let Some(reason) = layout.info.sitecustomize_conflict(purelib) {
+    if let Some(reason) = plan::sitecustomize_conflict(&layout.info, purelib) {
         report.problem(
             "sitecustomize_conflict",
             Some(&ours),
@@ -615,8 +617,8 @@ fn judge_sitecustomize(
         );
     }
     if let Some(pythonpath) = std::env::var_os("PYTHONPATH").filter(|p| !p.is_empty()) {
-        let entries = target::pythonpath_entries(&pythonpath, &std::env::current_dir()?);
-        match target::sitecustomize_in(&layout.interpreter, &entries) {
+        let entries = site::pythonpath_entries(&pythonpath, &std::env::current_dir()?);
+        match probe::sitecustomize_in(&layout.interpreter, &entries) {
             Ok(Some(found)) if !same_file(&found, &ours) => {
                 match hidden_by(&found, answers_opentelemetry(site)) {
                     Ok(warning) => report.warning("sitecustomize_hidden", Some(&found), warning),

@@ -5,6 +5,31 @@ use std::path::PathBuf;
 
 use clap::{Args, ColorChoice, Parser, ValueEnum as _};
 
+use crate::plan::Activation;
+
+/// `--mode`: an [`Activation`], in `--help`'s words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ModeArg {
+    /// A `.pth` import line (the default up to Python 3.17; 3.18 ignores
+    /// it)
+    Pth,
+    /// A PEP 829 `.start` entry point (Python 3.15+; the default from 3.18)
+    Start,
+    /// A `sitecustomize` package that runs the environment's own
+    /// sitecustomize after activating
+    Sitecustomize,
+}
+
+impl From<ModeArg> for Activation {
+    fn from(mode: ModeArg) -> Activation {
+        match mode {
+            ModeArg::Pth => Activation::Pth,
+            ModeArg::Start => Activation::Start,
+            ModeArg::Sitecustomize => Activation::Sitecustomize,
+        }
+    }
+}
+
 /// The target, for both binaries' `--help`.
 macro_rules! target_help {
     () => {
@@ -184,7 +209,7 @@ pub struct InstallArgs {
     /// How startup activates the bootstrap (default: as installed, while the
     /// interpreter runs it; else pth up to Python 3.17, start from 3.18)
     #[arg(long, value_name = "MODE", value_enum, conflicts_with = "check")]
-    pub mode: Option<crate::plan::Activation>,
+    pub mode: Option<ModeArg>,
 
     /// Enable a patch group by default (repeatable; adds to the installed defaults)
     #[arg(long, value_name = "GROUP")]

@@ -9,14 +9,15 @@
 //! removed is only ever what this run made: never a user's.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use serde::Serialize;
 
 use crate::error::{Error, Result};
 use crate::options::TargetSpec;
 use crate::output::{self, Output};
-use crate::target::{self, Entry, Interpreter};
+use crate::probe::{self, Interpreter};
+use crate::python;
+use crate::target::{self, Entry};
 use crate::trust;
 
 /// The environment `--create` made or would make (`create` in `--json`).
@@ -70,8 +71,8 @@ pub fn venv(
     if !spec.trust_writers {
         trust::interpreter(&base)?;
     }
-    let info = target::probe(&base)?;
-    target::check_version(&base, &info)?;
+    let info = probe::probe(&base)?;
+    probe::check_version(&base, &info)?;
     check(&dir, &info)?;
     if dry_run {
         return Ok(Creation::WouldMake {
@@ -166,20 +167,16 @@ impl NewVenv {
 
     /// `BASE -m venv DIR`, as a user would run it.
     fn run_venv(&self, base: &Path) -> Result<()> {
-        let mut cmd = Command::new(base);
+        let mut cmd = python::cleaned(base);
         cmd.arg("-m").arg("venv").arg(&self.dir);
-        target::clean_python_env(&mut cmd);
-        let output = target::output(&mut cmd).map_err(|source| Error::Spawn {
-            path: base.to_owned(),
-            source,
-        })?;
+        let output = python::started(&mut cmd)?;
         if !output.status.success() {
             return Err(Error::CreateVenv {
                 venv: self.dir.clone(),
                 python: base.to_owned(),
                 status: output.status.to_string(),
                 // Debian's venv explains a missing ensurepip on stdout.
-                output: target::one_line(&[output.stdout, output.stderr].concat()),
+                output: python::one_line(&[output.stdout, output.stderr].concat()),
             });
         }
         Ok(())

@@ -123,7 +123,8 @@ pub struct InstallOptions {
     pub target: TargetSpec,
     pub mode: Mode,
     pub groups: GroupChanges,
-    /// `None`: as installed, else `.pth`.
+    /// `None`: as installed while the interpreter runs it, else
+    /// [`Activation::default_for`].
     pub activation: Option<Activation>,
     pub force: bool,
     /// `--check --strict`: warnings are problems.
@@ -174,7 +175,7 @@ impl InstallOptions {
             target,
             mode,
             groups,
-            activation: args.mode,
+            activation: args.mode.map(Activation::from),
             force: args.force,
             strict: args.strict,
             json: args.json,
@@ -194,14 +195,14 @@ pub struct UninstallOptions {
 }
 
 impl UninstallOptions {
-    pub fn from_args(args: &UninstallArgs) -> Result<Self> {
-        Ok(UninstallOptions {
+    pub fn from_args(args: &UninstallArgs) -> Self {
+        UninstallOptions {
             target: TargetSpec::from_args(&args.target, args.force),
             dry_run: args.dry_run,
             force: args.force,
             json: args.json,
             verbosity: (&args.output).into(),
-        })
+        }
     }
 }
 

@@ -132,7 +132,7 @@ impl ImportTree {
 
 /// What `site` ran from site-packages before our activation, as far as the
 /// files there tell: the doctor's evidence for a target `site` imported.
-pub struct SitePackages<'a> {
+pub struct StartupFiles<'a> {
     pub dir: &'a Path,
     /// How the installation activates.
     pub activation: Activation,
@@ -140,7 +140,7 @@ pub struct SitePackages<'a> {
     pub version: [u32; 3],
 }
 
-impl SitePackages<'_> {
+impl StartupFiles<'_> {
     /// The names of the files in the directory with `suffix`, sorted as
     /// `site` sorts them, with their text.
     fn files(&self, suffix: &str) -> Vec<(String, String)> {
@@ -258,7 +258,7 @@ fn join_or(items: &[String]) -> String {
 pub fn diagnose(
     registrations: &[Registration],
     tree: &ImportTree,
-    site_packages: &SitePackages<'_>,
+    startup_files: &StartupFiles<'_>,
 ) -> Vec<Ordering> {
     registrations
         .iter()
@@ -278,7 +278,7 @@ pub fn diagnose(
                     // No tree at all: PyPy ignores -X importtime. Nothing
                     // is known of the importer, not even that it was early.
                     None if tree.lines.is_empty() => {
-                        let files = site_packages.pth_files_importing(&r.target);
+                        let files = startup_files.pth_files_importing(&r.target);
                         let named = if files.is_empty() {
                             String::new()
                         } else {
@@ -296,7 +296,7 @@ pub fn diagnose(
                     Some(chain) if chain.last().is_some_and(|top| top != "site") => {
                         chain.join(" <- ")
                     }
-                    chain => site_packages.culprit(&r.target, chain.filter(|c| !c.is_empty())),
+                    chain => startup_files.culprit(&r.target, chain.filter(|c| !c.is_empty())),
                 };
                 format!(
                     "late: imported {when}, by {by}; its hook ran at once, and references taken before then (from {} import ...) stay unpatched",
@@ -392,12 +392,12 @@ wrapt-bootstrap: something else
         dir
     }
 
-    fn site_packages(
+    fn startup_files(
         dir: &tempfile::TempDir,
         activation: Activation,
         minor: u32,
-    ) -> SitePackages<'_> {
-        SitePackages {
+    ) -> StartupFiles<'_> {
+        StartupFiles {
             dir: dir.path(),
             activation,
             version: [3, minor, 0],
@@ -412,7 +412,7 @@ wrapt-bootstrap: something else
             ("other.pth", "# import colorsys\n/a/path\n"),
             ("000_early.start", "early:run\n"),
         ]);
-        let site_packages = |activation, minor| site_packages(&dir, activation, minor);
+        let startup_files = |activation, minor| startup_files(&dir, activation, minor);
         let found = diagnose(
             &[
                 registration("wave", false, false, false),
@@ -423,7 +423,7 @@ wrapt-bootstrap: something else
                 registration("json", true, true, false),
             ],
             &tree,
-            &site_packages(Activation::Pth, 15),
+            &startup_files(Activation::Pth, 15),
         );
         assert!(!found[0].late && found[0].imported_by.is_none());
         assert!(found[0].explanation.starts_with("registered before"));
@@ -449,7 +449,7 @@ wrapt-bootstrap: something else
                 registration("_codecs", true, true, false),
             ],
             &ImportTree::default(),
-            &site_packages(Activation::Pth, 9),
+            &startup_files(Activation::Pth, 9),
         );
         assert_eq!(found[0].imported_by, None);
         says(&found[0], "by an importer this interpreter cannot show (it has no -X importtime; an import line of 000_early.pth names it);");
@@ -466,25 +466,25 @@ wrapt-bootstrap: something else
             ("000_early.start", "# a comment\nearly:run\n"),
             ("zz_late.start", "late:run\n"),
         ]);
-        let site_packages = |activation, minor| site_packages(&dir, activation, minor);
+        let startup_files = |activation, minor| startup_files(&dir, activation, minor);
         // A .start of ours runs after the .start files that sort before it.
         let late = [
             registration("json", true, true, false),
             registration("posixpath", true, true, false),
         ];
-        let found = diagnose(&late, &tree, &site_packages(Activation::Start, 15));
+        let found = diagnose(&late, &tree, &startup_files(Activation::Start, 15));
         says(
             &found[0],
             "by site, through importlib: an entry point of 000_early.start (early:run);",
         );
         says(&found[1], "os <- site (within site: an entry point of 000_early.start (early:run) or what its module imports, a .pth import line,");
         // sitecustomize comes after every .start; before 3.15 none runs.
-        let found = diagnose(&late, &tree, &site_packages(Activation::Sitecustomize, 15));
+        let found = diagnose(&late, &tree, &startup_files(Activation::Sitecustomize, 15));
         says(
             &found[0],
             "000_early.start (early:run), zz_late.start (late:run)",
         );
-        let found = diagnose(&late, &tree, &site_packages(Activation::Sitecustomize, 14));
+        let found = diagnose(&late, &tree, &startup_files(Activation::Sitecustomize, 14));
         says(&found[0], "import_module");
     }
 

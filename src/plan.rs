@@ -4,10 +4,13 @@
 //! same [`Plan`].
 
 use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
 
 use wrapt_common::selection;
 
+use crate::probe::Interpreter;
 use crate::record::{self, RecordEntry};
+use crate::site::canonical;
 
 /// The version written into METADATA and the dist-info directory name.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -41,7 +44,7 @@ const START_FILES_FROM: (u32, u32) = (3, 15);
 const PTH_IMPORTS_IGNORED_FROM: (u32, u32) = (3, 18);
 
 /// How the bootstrap is activated at startup.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Activation {
     /// A `.pth` import line (the default up to Python 3.17; 3.18 ignores
@@ -117,6 +120,84 @@ impl Activation {
                 .unwrap_or_else(|| Activation::default_for(version))),
         }
     }
+}
+
+/// Why a `sitecustomize` package in `target` (`info`'s
+/// site-packages, or its user site-packages, which site puts just before
+/// them) would not run, or could not run the sitecustomize it hides;
+/// `None` when it would work. Only the first `sitecustomize` on
+/// `sys.path` is ever imported: one earlier than site-packages (Debian
+/// ships one in its stdlib directory) wins over ours. One later is run
+/// by ours, and so is a `sitecustomize.py` beside it, but no other form
+/// of the module there.
+pub fn sitecustomize_conflict(info: &Interpreter, target: &Path) -> Option<String> {
+    let site_packages = canonical(&info.purelib);
+    let target = canonical(target);
+    // The probe lists them up to site-packages: any elsewhere is earlier.
+    if let Some(earlier) = info
+        .sitecustomize
+        .iter()
+        .find(|found| sys_path_entry(found) != site_packages)
+    {
+        return Some(format!(
+            "{} comes before {} on sys.path, so Python imports it instead of ours",
+            earlier.display(),
+            target.display()
+        ));
+    }
+    let mut beside: Vec<PathBuf> = std::fs::read_dir(&target)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|entry| entry.path())
+        .filter(|path| {
+            path.file_name()
+                .and_then(|name| name.to_str())
+                .is_some_and(|name| {
+                    name.starts_with("sitecustomize.") && name != "sitecustomize.py"
+                })
+        })
+        .collect();
+    beside.sort();
+    beside.first().map(|other| {
+        format!(
+            "{} is not a sitecustomize.py, which is all a sitecustomize package can run in its place",
+            other.display()
+        )
+    })
+}
+
+/// Why a `sitecustomize` package could not work in a virtual
+/// environment made from the base interpreter `base`, as far as can be told
+/// before it exists: the `sitecustomize` on the interpreter's own
+/// `sys.path` (Debian's, in its stdlib directory), which every virtual
+/// environment made from it shares, and which comes before any
+/// site-packages.
+pub fn new_venv_sitecustomize_conflict(base: &Interpreter) -> Option<String> {
+    let own: Vec<PathBuf> = base.path.iter().map(|entry| canonical(entry)).collect();
+    let found = base
+        .sitecustomize
+        .iter()
+        .find(|found| own.contains(&sys_path_entry(found)))?;
+    Some(format!(
+        "{} comes before the environment's site-packages on sys.path, so Python imports it instead of ours",
+        found.display()
+    ))
+}
+
+/// The `sys.path` entry a module was found in: a package's is its
+/// directory's parent.
+fn sys_path_entry(found: &Path) -> PathBuf {
+    let dir = found.parent().unwrap_or(found);
+    let is_package = found
+        .file_name()
+        .and_then(|name| name.to_str())
+        .is_some_and(|name| name.starts_with("__init__."));
+    canonical(if is_package {
+        dir.parent().unwrap_or(dir)
+    } else {
+        dir
+    })
 }
 
 /// Whether `path` (relative) is an activation file: a `.pth` or `.start`
@@ -634,6 +715,49 @@ pub fn parse_defaults(init_py: &str) -> Option<BTreeSet<String>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sitecustomize_conflicts() {
+        let purelib = Path::new("/v/lib/python3.12/site-packages");
+        let with = |found: &[&str]| Interpreter {
+            purelib: purelib.into(),
+            sitecustomize: found.iter().map(PathBuf::from).collect(),
+            ..Interpreter::example([3, 12, 1])
+        };
+        let conflict = |found: &[&str]| sitecustomize_conflict(&with(found), purelib);
+        assert_eq!(conflict(&[]), None);
+        assert_eq!(
+            conflict(&["/v/lib/python3.12/site-packages/sitecustomize.py"]),
+            None
+        );
+        assert_eq!(
+            conflict(&["/v/lib/python3.12/site-packages/sitecustomize/__init__.py"]),
+            None
+        );
+        assert_eq!(
+            conflict(&["/usr/lib/python3.12/sitecustomize.py", "/v/lib/python3.12/site-packages/sitecustomize.py"]).unwrap(),
+            "/usr/lib/python3.12/sitecustomize.py comes before /v/lib/python3.12/site-packages on sys.path, so Python imports it instead of ours"
+        );
+        // A user site-packages comes before site-packages: what the probe
+        // found there is for ours to run, what is in the target itself is
+        // looked at on disk.
+        let user_site = tempfile::tempdir().unwrap();
+        let info = with(&["/v/lib/python3.12/site-packages/sitecustomize.py"]);
+        assert_eq!(sitecustomize_conflict(&info, user_site.path()), None);
+        std::fs::write(user_site.path().join("sitecustomize.py"), "").unwrap();
+        assert_eq!(sitecustomize_conflict(&info, user_site.path()), None);
+        let compiled = user_site
+            .path()
+            .join("sitecustomize.cpython-312-x86_64-linux-gnu.so");
+        std::fs::write(&compiled, "").unwrap();
+        assert_eq!(
+            sitecustomize_conflict(&info, user_site.path()).unwrap(),
+            format!(
+                "{} is not a sitecustomize.py, which is all a sitecustomize package can run in its place",
+                compiled.canonicalize().unwrap().display()
+            )
+        );
+    }
 
     fn set(names: &[&str]) -> BTreeSet<String> {
         names.iter().map(|s| (*s).to_owned()).collect()

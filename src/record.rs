@@ -155,7 +155,9 @@ pub fn validate(rows: Vec<Vec<String>>) -> Result<Vec<RecordEntry>, Vec<String>>
     }
 }
 
-/// Parse and validate in one step, problems joined into one message.
+/// Parse and validate in one step, problems joined into one message: the
+/// tests' reader (the transaction's checks each path in between).
+#[cfg(test)]
 pub fn read(bytes: &[u8]) -> Result<Vec<RecordEntry>, String> {
     let rows = parse(bytes)?;
     validate(rows).map_err(|problems| problems.join("; "))
@@ -163,8 +165,9 @@ pub fn read(bytes: &[u8]) -> Result<Vec<RecordEntry>, String> {
 
 /// Refuses RECORD paths that could reach outside purelib: absolute paths,
 /// `..`, empty or `.` components, backslashes (a Windows separator: never
-/// written by us), NUL. Symlinks along the path are checked on disk, where
-/// the file is touched (see `transaction::safe_path`).
+/// written by us), NUL. Symlinks along the path are refused on disk, where
+/// the file is touched: [`SitePackages`](crate::site_packages::SitePackages)
+/// never follows one.
 pub fn check_relative_path(path: &str) -> Result<(), &'static str> {
     if path.is_empty() {
         return Err("is empty");

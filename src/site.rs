@@ -26,7 +26,7 @@ use std::path::{Component, Path, PathBuf};
 use wrapt_common::scan::{self, Contents};
 
 use crate::plan;
-use crate::target::Interpreter;
+use crate::probe::Interpreter;
 
 /// `sys.path` as `site` leaves it, and what reading the `.pth` files left
 /// unknown.
@@ -262,6 +262,26 @@ fn adds_no_directory(file_name: &OsStr, line: &str) -> bool {
         || first_module.contains("editable")
 }
 
+/// `path` with every link resolved, or as it is where that fails.
+pub fn canonical(path: &Path) -> PathBuf {
+    path.canonicalize().unwrap_or_else(|_| path.to_owned())
+}
+
+/// The `PYTHONPATH` entries as they land on `sys.path`, in order: Python
+/// makes an empty or relative entry absolute against the working directory
+/// it starts in.
+pub fn pythonpath_entries(pythonpath: &std::ffi::OsStr, cwd: &Path) -> Vec<PathBuf> {
+    std::env::split_paths(pythonpath)
+        .map(|entry| {
+            if entry.as_os_str().is_empty() {
+                cwd.to_owned()
+            } else {
+                cwd.join(entry)
+            }
+        })
+        .collect()
+}
+
 /// `os.path.abspath` of an absolute path, or of one relative to `/`, where
 /// the probe runs.
 fn absolute(path: &Path) -> PathBuf {
@@ -288,6 +308,19 @@ fn normalize(path: &Path) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pythonpath_entries_are_made_absolute_as_python_does() {
+        assert_eq!(
+            pythonpath_entries(std::ffi::OsStr::new("/a::b/c:"), Path::new("/cwd")),
+            [
+                PathBuf::from("/a"),
+                "/cwd".into(),
+                "/cwd/b/c".into(),
+                "/cwd".into()
+            ]
+        );
+    }
 
     fn paths(text: &[u8], version: [u32; 3]) -> Vec<PthLine> {
         pth_lines(text, Rules::of(version))

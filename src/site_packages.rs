@@ -19,8 +19,9 @@
 //! Where `openat2` is missing (kernels before 5.6) or forbidden (seccomp
 //! filters answering `ENOSYS` or `EPERM`), the same is done one component
 //! at a time with `openat(O_PATH | O_NOFOLLOW)`. The unit tests force
-//! that walk with [`SitePackages::open_walking`]; the integration tests
-//! run the shipped binaries with strace failing every `openat2` instead.
+//! that walk with `SitePackages::open_walking` (test-only); the
+//! integration tests run the shipped binaries with strace failing every
+//! `openat2` instead.
 //!
 //! Paths are relative and `/`-separated, as in RECORD; errors name them
 //! absolute, under the path the interpreter reported.

@@ -10,27 +10,65 @@ use crate::error::Result;
 use crate::plan::{self, is_activation, Plan, Stage};
 use crate::site_packages::{self, Kind, SitePackages};
 
-use super::decide::{deactivates_first, Action, Change, Problem};
+use super::decide::{Action, Change, InstallChanges, Problem};
 use super::read::our_dirs;
 
-/// Carries out `changes` (from [`plan_install`] or [`plan_uninstall`], with
-/// [`refusal`] already consulted): the removals marked `before_writes`,
-/// then writes in the order given, then the other removals, then emptied
-/// directories. `done` is told about each change made. Returns the number
-/// of directories removed.
-///
-/// With [`deactivates_first`], the activation files present are removed
-/// (and the removal made durable) before anything else, and rewritten last.
+/// Carries out an install's `changes` (from [`plan_install`], with
+/// [`refusal`] already consulted), writing `plan`'s files: see
+/// [`carry_out`]. With `deactivate_first`, the activation files present
+/// are removed (and the removal made durable) before anything else, and
+/// rewritten last. `done` is told about each change made. Returns the
+/// number of directories removed.
 ///
 /// [`plan_install`]: super::plan_install
+/// [`refusal`]: super::refusal
+pub fn apply_install(
+    site: &SitePackages,
+    plan: &Plan,
+    install: &InstallChanges,
+    done: impl FnMut(&Change),
+) -> Result<usize> {
+    let changes = &install.changes;
+    remove_stale_temps_beside(site, changes)?;
+    if install.deactivate_first {
+        // plan_install marked them Replace (or Remove, an older version's).
+        for change in changes.iter().filter(|c| is_activation(&c.path)) {
+            if change.problem != Some(Problem::Directory) {
+                site.remove_file(&change.path)?;
+            }
+        }
+        site.sync()?;
+    }
+    let write = |change: &Change| {
+        let file = plan
+            .get(&change.path)
+            .expect("only a plan's own files are written");
+        debug_assert!(file.stage <= Stage::Activation);
+        site.write_atomic(&file.path, &file.bytes, file.mode, plan::installed_mtime())
+    };
+    carry_out(site, changes, write, done)
+}
+
+/// Carries out an uninstall's `changes` (from [`plan_uninstall`], with
+/// [`refusal`] already consulted), all removals: see [`carry_out`].
+///
 /// [`plan_uninstall`]: super::plan_uninstall
 /// [`refusal`]: super::refusal
-pub fn apply(
+pub fn apply_uninstall(
     site: &SitePackages,
-    plan: Option<&Plan>,
     changes: &[Change],
-    mut done: impl FnMut(&Change),
+    done: impl FnMut(&Change),
 ) -> Result<usize> {
+    remove_stale_temps_beside(site, changes)?;
+    let write = |change: &Change| -> Result<()> {
+        unreachable!("an uninstall writes nothing, yet {} was to be", change.path)
+    };
+    carry_out(site, changes, write, done)
+}
+
+/// Removes the temporaries a crashed run left in purelib and in the
+/// directories `changes` touch.
+fn remove_stale_temps_beside(site: &SitePackages, changes: &[Change]) -> Result<()> {
     let mut our_dirs: BTreeSet<&str> = BTreeSet::from([""]);
     for change in changes {
         if let Some((parent, _)) = change.path.rsplit_once('/') {
@@ -40,17 +78,18 @@ pub fn apply(
     for dir in our_dirs {
         remove_stale_temps(site, dir)?;
     }
+    Ok(())
+}
 
-    if plan.is_some() && deactivates_first(changes) {
-        // plan_install marked them Replace (or Remove, an older version's).
-        for change in changes.iter().filter(|c| is_activation(&c.path)) {
-            if change.problem != Some(Problem::Directory) {
-                site.remove_file(&change.path)?;
-            }
-        }
-        site.sync()?;
-    }
-
+/// The removals marked `before_writes`, then the writes (`write`) in the
+/// order given, then the other removals, then emptied directories. Returns
+/// the number of directories removed.
+fn carry_out(
+    site: &SitePackages,
+    changes: &[Change],
+    mut write: impl FnMut(&Change) -> Result<()>,
+    mut done: impl FnMut(&Change),
+) -> Result<usize> {
     let mut removed = Vec::new();
     let early: Vec<&Change> = changes
         .iter()
@@ -59,15 +98,10 @@ pub fn apply(
     remove_in_order(site, &early, &mut removed, &mut done)?;
 
     for change in changes {
-        if !matches!(change.action, Action::Create | Action::Replace) {
-            continue;
+        if matches!(change.action, Action::Create | Action::Replace) {
+            write(change)?;
+            done(change);
         }
-        let file = plan
-            .and_then(|p| p.get(&change.path))
-            .expect("only a plan's own files are written");
-        debug_assert!(file.stage <= Stage::Activation);
-        site.write_atomic(&file.path, &file.bytes, file.mode, plan::installed_mtime())?;
-        done(change);
     }
 
     let late: Vec<&Change> = changes

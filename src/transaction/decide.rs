@@ -98,6 +98,16 @@ fn ownership(records: &[InstalledRecord], rel: &str, bytes: &[u8]) -> Option<Pro
     }
 }
 
+/// Every change an install makes, and whether it takes the activation out
+/// first ([`deactivates_first`]), decided once, before any is made.
+#[derive(Debug)]
+pub struct InstallChanges {
+    pub changes: Vec<Change>,
+    /// Remove the activation files present (durably) before anything else,
+    /// and write them again last.
+    pub deactivate_first: bool,
+}
+
 /// Decides every change an install makes, before any is made: the plan's
 /// files in write order, then what the installed RECORDs list that the plan
 /// does not (an older version's files), in removal order.
@@ -105,7 +115,7 @@ pub fn plan_install(
     site: &SitePackages,
     plan: &Plan,
     records: &[InstalledRecord],
-) -> Result<Vec<Change>> {
+) -> Result<InstallChanges> {
     let mut changes = Vec::new();
     for file in &plan.files {
         let (action, problem) = match site.inspect(&file.path)? {
@@ -156,7 +166,8 @@ pub fn plan_install(
                 ..change
             }),
     );
-    if deactivates_first(&changes) {
+    let deactivate_first = deactivates_first(&changes);
+    if deactivate_first {
         // Taken out first, so written again however they compare.
         for change in &mut changes {
             if is_activation(&change.path) && change.action == Action::Unchanged {
@@ -164,7 +175,10 @@ pub fn plan_install(
             }
         }
     }
-    Ok(changes)
+    Ok(InstallChanges {
+        changes,
+        deactivate_first,
+    })
 }
 
 /// Decides what an uninstall removes: everything the installed RECORDs list.
@@ -287,7 +301,7 @@ impl Counts {
 /// default groups within this version: only `__init__.py` and the `.pth` (or
 /// `.start`) change, and any mix of old and new of those works, so running
 /// processes keep their hooks.
-pub fn deactivates_first(changes: &[Change]) -> bool {
+fn deactivates_first(changes: &[Change]) -> bool {
     let upgrading = changes
         .iter()
         .any(|c| c.action == Action::Remove && c.path.ends_with(".dist-info/RECORD"));

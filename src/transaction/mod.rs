@@ -1,4 +1,4 @@
-//! Applying a [`Plan`] and removing what a RECORD lists, as transactions that
+//! Applying a [`Plan`](crate::plan::Plan) and removing what a RECORD lists, as transactions that
 //! any crash leaves in a state the next run completes:
 //!
 //! * everything is done relative to one descriptor of purelib, opened once
@@ -13,6 +13,10 @@
 //!   `sitecustomize` package): until it is in place no interpreter tries to
 //!   load anything, and once RECORD is in place every file is known to be
 //!   ours. Uninstall goes in reverse: activation first, RECORD last;
+//! * an upgrade that changes the package takes the activation files out
+//!   first (made durable) and writes them again last, so that no
+//!   interpreter starts with a mix of two versions; a change of defaults
+//!   within one version stays live (`deactivates_first` in `decide`);
 //! * each file is written to a temporary file in its directory, fsynced,
 //!   given its mode and renamed over the target, and the directory fsynced.
 //!
@@ -32,8 +36,8 @@ mod read;
 #[cfg(test)]
 mod tests;
 
-pub use apply::{apply, tidy};
-pub use decide::{plan_install, plan_uninstall, refusal, Action, Change, Counts, Problem};
+pub use apply::{apply_install, apply_uninstall, tidy};
+pub use decide::{plan_install, plan_uninstall, refusal, Change, Counts};
 pub use read::{
     defaults_on_disk, installed_activation, installed_defaults, installed_records, leftover_record,
     unlisted, verify, InstalledRecord,

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::Path;
 
-use super::decide::deactivates_first;
+use super::decide::{Action, Problem};
 use super::*;
 use crate::error::{Error, Result};
 use crate::plan::{self, Activation, Plan};
@@ -59,12 +59,12 @@ fn install_as(
         &defaults.iter().map(|s| (*s).to_owned()).collect(),
         activation,
     );
-    let changes = plan_install(&site, &plan, &records)?;
-    if let Some(err) = refusal(&site, &changes, force) {
+    let install = plan_install(&site, &plan, &records)?;
+    if let Some(err) = refusal(&site, &install.changes, force) {
         return Err(err);
     }
-    apply(&site, Some(&plan), &changes, |_| {})?;
-    Ok(changes)
+    apply_install(&site, &plan, &install, |_| {})?;
+    Ok(install.changes)
 }
 
 fn uninstall(purelib: &Path, force: bool) -> Result<Vec<Change>> {
@@ -74,7 +74,7 @@ fn uninstall(purelib: &Path, force: bool) -> Result<Vec<Change>> {
     if let Some(err) = refusal(&site, &changes, force) {
         return Err(err);
     }
-    apply(&site, None, &changes, |_| {})?;
+    apply_uninstall(&site, &changes, |_| {})?;
     Ok(changes)
 }
 
@@ -92,11 +92,11 @@ fn bytecode_python_wrote_is_replaced_by_ours() {
     let records = installed_records(&site, false).unwrap();
     let mut plan = Plan::render(&BTreeSet::new(), Activation::Pth);
     plan.add_bytecode(vec![(pyc.to_owned(), b"compiled at install".to_vec())]);
-    let changes = plan_install(&site, &plan, &records).unwrap();
-    let change = changes.iter().find(|c| c.path == pyc).unwrap();
+    let install = plan_install(&site, &plan, &records).unwrap();
+    let change = install.changes.iter().find(|c| c.path == pyc).unwrap();
     assert_eq!((change.action, change.problem), (Action::Replace, None));
-    assert!(refusal(&site, &changes, false).is_none());
-    apply(&site, Some(&plan), &changes, |_| {}).unwrap();
+    assert!(refusal(&site, &install.changes, false).is_none());
+    apply_install(&site, &plan, &install, |_| {}).unwrap();
     assert_eq!(
         std::fs::read(purelib.join(pyc)).unwrap(),
         b"compiled at install"
@@ -108,7 +108,7 @@ fn bytecode_python_wrote_is_replaced_by_ours() {
     let foreign = "wrapt_bootstrap/__pycache__/theirs.cpython-312.pyc";
     write(purelib, foreign, b"not ours");
     plan.add_bytecode(vec![(foreign.to_owned(), b"ours?".to_vec())]);
-    let changes = plan_install(&site, &plan, &records).unwrap();
+    let changes = plan_install(&site, &plan, &records).unwrap().changes;
     let change = changes.iter().find(|c| c.path == foreign).unwrap();
     assert_eq!(change.problem, Some(Problem::Foreign));
 }
@@ -237,7 +237,7 @@ fn uninstall_completes_an_install_interrupted_before_record() {
     assert_eq!(records[0].entries.len(), 9, "{:?}", records[0].entries);
     let changes = plan_uninstall(&site, &records).unwrap();
     assert!(refusal(&site, &changes, false).is_none());
-    apply(&site, None, &changes, |_| {}).unwrap();
+    apply_uninstall(&site, &changes, |_| {}).unwrap();
     assert_eq!(
         listing(purelib),
         [
@@ -294,19 +294,23 @@ fn only_a_change_of_defaults_stays_live() {
     install(purelib, &[], false).unwrap();
     let records = installed_records(&site, false).unwrap();
     let enable = Plan::render(&BTreeSet::from(["acme".to_owned()]), Activation::Pth);
-    let changes = plan_install(&site, &enable, &records).unwrap();
-    assert!(!deactivates_first(&changes), "{changes:?}");
+    let install = plan_install(&site, &enable, &records).unwrap();
+    assert!(!install.deactivate_first, "{install:?}");
 
     // Any other package file replaced: activation out first, back last.
     write(purelib, "wrapt_bootstrap/examples.py", b"edited\n");
-    let mut changes = plan_install(&site, &enable, &records).unwrap();
-    assert!(deactivates_first(&changes), "{changes:?}");
-    let pth = changes.iter().find(|c| c.path == plan::PTH).unwrap();
+    let mut install = plan_install(&site, &enable, &records).unwrap();
+    assert!(install.deactivate_first, "{install:?}");
+    let pth = install
+        .changes
+        .iter()
+        .find(|c| c.path == plan::PTH)
+        .unwrap();
     assert_eq!(pth.action, Action::Replace, "rewritten, so reported");
-    for change in &mut changes {
+    for change in &mut install.changes {
         change.problem = None; // as --force
     }
-    apply(&site, Some(&enable), &changes, |_| {}).unwrap();
+    apply_install(&site, &enable, &install, |_| {}).unwrap();
     assert!(purelib.join(plan::PTH).is_file());
 }
 
