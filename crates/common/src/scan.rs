@@ -142,12 +142,7 @@ pub fn scan<P: AsRef<Path>, S: BuildHasher>(
     let mut buf = Vec::new();
     for path in paths {
         let path = path.as_ref();
-        // `sys.path` uses "" for the current directory.
-        let listed = if path.as_os_str().is_empty() {
-            Path::new(".")
-        } else {
-            path
-        };
+        let listed = listed_dir(path);
         dir.clear();
         for_each_child(listed, |child| dir.add(child, seen));
         if dir.taken.is_empty() {
@@ -640,6 +635,15 @@ pub enum Met<'a> {
     Hidden { dist_dir: &'a Path, by: &'a Path },
 }
 
+/// The directory a `sys.path` entry names: `""` is the current one.
+fn listed_dir(path: &Path) -> &Path {
+    if path.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        path
+    }
+}
+
 /// Every `*.dist-info` / `*.egg-info` directory on `paths`, in the order
 /// [`scan`] takes them (path entries in order, each one's children in
 /// byte-wise order, the first of each normalized name winning), with
@@ -650,12 +654,7 @@ pub fn distributions<P: AsRef<Path>>(paths: &[P], mut each: impl FnMut(Met<'_>))
     let mut taken: HashMap<String, PathBuf> = HashMap::new();
     for path in paths {
         let path = path.as_ref();
-        // `sys.path` uses "" for the current directory.
-        let listed = if path.as_os_str().is_empty() {
-            Path::new(".")
-        } else {
-            path
-        };
+        let listed = listed_dir(path);
         let mut children: Vec<(String, String)> = Vec::new();
         for_each_child(listed, |child| {
             if let Some(name) = names::normalized_dist_name(child) {
