@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 use crate::integrity::finding;
 use crate::ordering::{self, ImportTree, Ordering, Registration};
-use crate::output::{self, lossy_path, lossy_path_opt, Finding, Output, SCHEMA_VERSION};
+use crate::output::{self, lossy_path, lossy_path_opt, Finding, Output};
 use crate::plan::{self, Activation, Plan, VERSION};
 use crate::probe::{self, Interpreter};
 use crate::python;
@@ -117,18 +117,10 @@ impl Status {
 /// every state, `null` where the check did not get that far.
 #[derive(Debug, Clone, Serialize)]
 pub struct CheckReport {
-    /// [`SCHEMA_VERSION`].
-    pub schema_version: u32,
-    /// `"check"`.
-    pub command: &'static str,
-    /// No problem found (and no error).
-    pub ok: bool,
-    /// The error that ended the run: `check_failed` (exit 1) with the
-    /// problems, else what stopped it (exit 2–4)
-    /// in; `null` when the check ran to its verdict.
-    pub error: Option<output::ErrorReport>,
-    /// The version this wrapt-install installs, and checks against.
-    pub version: &'static str,
+    /// `ok`: no problem found; `error`: `check_failed` (exit 1) with the
+    /// problems, or what stopped the check (exit 2–4).
+    #[serde(flatten)]
+    pub head: output::Head,
     /// `--strict`: every warning counts as a problem.
     pub strict: bool,
     #[serde(serialize_with = "lossy_path_opt")]
@@ -164,11 +156,7 @@ impl Default for CheckReport {
     /// The report of a check that has checked nothing yet.
     fn default() -> Self {
         CheckReport {
-            schema_version: SCHEMA_VERSION,
-            command: "check",
-            ok: false,
-            error: None,
-            version: VERSION,
+            head: output::Head::new("check"),
             strict: false,
             purelib: None,
             interpreter: None,
@@ -191,7 +179,7 @@ impl CheckReport {
     /// The report of a check stopped by `error` before it knew more.
     pub fn failed(error: output::ErrorReport, strict: bool) -> Self {
         CheckReport {
-            error: Some(error),
+            head: output::Head::failed("check", error),
             strict,
             ..CheckReport::default()
         }
@@ -253,12 +241,11 @@ pub fn run(layout: &Layout, site: &SitePackages, out: &Output, strict: bool) -> 
     if strict {
         report.problems.append(&mut report.warnings);
     }
-    report.ok = report.problems.is_empty();
-    let failed = (!report.ok).then(|| Error::CheckFailed {
+    let failed = (!report.problems.is_empty()).then(|| Error::CheckFailed {
         count: report.problems.len(),
         purelib: layout.purelib.clone(),
     });
-    report.error = failed.as_ref().map(output::ErrorReport::from);
+    report.head.outcome(failed.as_ref());
     if out.json {
         out.json(&report)?;
     } else {
@@ -884,7 +871,7 @@ fn print_report(report: &CheckReport, out: &Output) {
     for warning in &report.warnings {
         out.warn(&warning.message);
     }
-    if report.ok {
+    if report.head.ok {
         out.info("ok");
     }
 }

@@ -38,7 +38,6 @@ use wrapt_common::{names, selection};
 use crate::error::Result;
 use crate::options::GroupChanges;
 use crate::output::{self, Finding, Output};
-use crate::plan::VERSION;
 use crate::site;
 use crate::site_packages::SitePackages;
 use crate::target::Layout;
@@ -48,13 +47,8 @@ use crate::transaction;
 /// every state: what a run that failed did not get to know is null.
 #[derive(Debug, Clone, Serialize)]
 pub struct ListReport {
-    pub schema_version: u32,
-    /// `list`.
-    pub command: &'static str,
-    pub ok: bool,
-    /// The error that ended the run.
-    pub error: Option<output::ErrorReport>,
-    pub version: &'static str,
+    #[serde(flatten)]
+    pub head: output::Head,
     #[serde(serialize_with = "output::lossy_path_opt")]
     pub purelib: Option<PathBuf>,
     #[serde(serialize_with = "output::lossy_path_opt")]
@@ -80,18 +74,14 @@ impl ListReport {
     /// The report of a run stopped by `error` before it knew more.
     pub fn failed(error: output::ErrorReport) -> Self {
         ListReport {
-            error: Some(error),
+            head: output::Head::failed("list", error),
             ..ListReport::new()
         }
     }
 
     fn new() -> Self {
         ListReport {
-            schema_version: output::SCHEMA_VERSION,
-            command: "list",
-            ok: false,
-            error: None,
-            version: VERSION,
+            head: output::Head::new("list"),
             purelib: None,
             interpreter: None,
             python: None,
@@ -182,8 +172,7 @@ pub fn run(layout: &Layout, site_packages: &SitePackages, out: &Output) -> Resul
             ),
         });
     }
-    let report = ListReport {
-        ok: true,
+    let mut report = ListReport {
         purelib: Some(purelib.clone()),
         interpreter: Some(layout.interpreter.clone()),
         python: Some(layout.info.description()),
@@ -195,6 +184,7 @@ pub fn run(layout: &Layout, site_packages: &SitePackages, out: &Output) -> Resul
         warnings,
         ..ListReport::new()
     };
+    report.head.outcome(None);
     if out.json {
         return out.json(&report);
     }

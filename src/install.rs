@@ -241,8 +241,7 @@ fn would_create(
 ) -> Result<Installed> {
     let activation = activation_for_new_venv(venv, info, opts.activation)?;
     let defaults: Vec<String> = opts.groups.apply(&BTreeSet::new()).into_iter().collect();
-    Ok(Installed::WouldCreate(Report {
-        ok: true,
+    let mut report = Report {
         create: Some(NewEnvironment {
             venv: venv.to_owned(),
             base_interpreter: base.to_owned(),
@@ -251,5 +250,7 @@ fn would_create(
         defaults: Some(defaults),
         activation: Some(activation),
         ..Report::new("install", true)
-    }))
+    };
+    report.outcome(None);
+    Ok(Installed::WouldCreate(report))
 }

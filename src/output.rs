@@ -85,6 +85,48 @@ impl From<&crate::error::Error> for ErrorReport {
     }
 }
 
+/// The keys every `--json` object starts with, in this order.
+#[derive(Debug, Clone, Serialize)]
+pub struct Head {
+    /// [`SCHEMA_VERSION`].
+    pub schema_version: u32,
+    /// `install` (`--dry-run` included), `uninstall`, `check` or `list`.
+    pub command: &'static str,
+    /// It did, or would do, all it set out to.
+    pub ok: bool,
+    /// Why not: the error that ended the run, `null` until then.
+    pub error: Option<ErrorReport>,
+    /// The wrapt-bootstrap version this wrapt-install installs.
+    pub version: &'static str,
+}
+
+impl Head {
+    /// The head of a run that has not ended yet.
+    pub fn new(command: &'static str) -> Self {
+        Head {
+            schema_version: SCHEMA_VERSION,
+            command,
+            ok: false,
+            error: None,
+            version: crate::plan::VERSION,
+        }
+    }
+
+    /// Ends it with the run's outcome: ok, or the error.
+    pub fn outcome(&mut self, error: Option<&crate::error::Error>) {
+        self.ok = error.is_none();
+        self.error = error.map(ErrorReport::from);
+    }
+
+    /// The head of a run stopped by `error`.
+    pub fn failed(command: &'static str, error: ErrorReport) -> Self {
+        Head {
+            error: Some(error),
+            ..Head::new(command)
+        }
+    }
+}
+
 /// Stdout's reader went away: nothing more is written to it.
 static STDOUT_CLOSED: AtomicBool = AtomicBool::new(false);
 /// The first failure to write stdout other than a closed pipe.

@@ -19,17 +19,11 @@ use crate::uninstall::Uninstalled;
 /// What an install or uninstall did (or, with `--dry-run`, would do); the
 /// `--json` output. Every key is present in every state: what a run did not
 /// get to know is null.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct Report {
-    pub schema_version: u32,
-    /// `install` or `uninstall` (`--dry-run` included).
-    pub command: &'static str,
-    /// It did, or would do, all it set out to.
-    pub ok: bool,
-    /// Why not: the error that ended the run.
-    pub error: Option<output::ErrorReport>,
+    #[serde(flatten)]
+    pub head: output::Head,
     pub dry_run: bool,
-    pub version: &'static str,
     #[serde(serialize_with = "output::lossy_path_opt")]
     pub purelib: Option<PathBuf>,
     #[serde(serialize_with = "output::lossy_path_opt")]
@@ -54,18 +48,27 @@ pub struct Report {
 impl Report {
     pub fn new(command: &'static str, dry_run: bool) -> Self {
         Report {
-            schema_version: output::SCHEMA_VERSION,
-            command,
+            head: output::Head::new(command),
             dry_run,
-            version: VERSION,
-            ..Report::default()
+            purelib: None,
+            interpreter: None,
+            python: None,
+            create: None,
+            installed_before: None,
+            defaults: None,
+            activation: None,
+            activation_line: None,
+            changes: None,
+            counts: None,
+            nothing_to_do: None,
+            warnings: Vec::new(),
         }
     }
 
     /// The report of a run that failed before it knew more.
     pub fn failed(command: &'static str, dry_run: bool, error: output::ErrorReport) -> Self {
         Report {
-            error: Some(error),
+            head: output::Head::failed(command, error),
             ..Report::new(command, dry_run)
         }
     }
@@ -97,8 +100,7 @@ impl Report {
 
     /// Ends the report with the run's outcome.
     pub fn outcome(&mut self, result: Option<&Error>) {
-        self.ok = result.is_none();
-        self.error = result.map(output::ErrorReport::from);
+        self.head.outcome(result);
     }
 
     /// Where the run installs or uninstalls (known once the target is).
@@ -256,7 +258,7 @@ fn print_dry_run(report: &Report, out: &Output) -> Result<()> {
     if out.json {
         return out.json(report);
     }
-    let verb = if report.command == "install" {
+    let verb = if report.head.command == "install" {
         format!("install wrapt-bootstrap {VERSION} into")
     } else {
         format!(
