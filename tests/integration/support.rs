@@ -571,6 +571,15 @@ pub fn shared_venv(python: &Python) -> &'static Venv {
     slots[index].get_or_init(|| Venv::installed(python))
 }
 
+/// What a caught panic said (its `String` or `&str` payload).
+pub fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_string()))
+        .unwrap_or_default()
+}
+
 /// Runs `check` for every interpreter and each implementation that can
 /// serve it (PyPy: the fallback), and reports every combination that
 /// failed, not just the first.
@@ -581,12 +590,11 @@ pub fn each_interpreter(check: impl Fn(&Venv, Implementation)) {
         for &implementation in python.implementations() {
             let attempt = std::panic::AssertUnwindSafe(|| check(venv, implementation));
             if let Err(panic) = std::panic::catch_unwind(attempt) {
-                let message = panic
-                    .downcast_ref::<String>()
-                    .cloned()
-                    .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_string()))
-                    .unwrap_or_default();
-                failures.push(format!("{python} {}: {message}", implementation.name()));
+                failures.push(format!(
+                    "{python} {}: {}",
+                    implementation.name(),
+                    panic_message(&*panic)
+                ));
             }
         }
     }

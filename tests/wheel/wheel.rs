@@ -12,8 +12,8 @@ use crate::packaging::{
     pyproject_string, sdist_members, sdist_source, sdist_wheel, tools, unzip, CHECKOUT,
 };
 use crate::support::{
-    assert_served_by, base_command, describe, pythons, pythons_and_pypy, run_ok, stderr,
-    Implementation, Python, Venv,
+    assert_served_by, base_command, describe, panic_message, pythons, pythons_and_pypy, run_ok,
+    stderr, Implementation, Python, Venv,
 };
 
 /// The README's Quickstart: the bundled example group patches `tempfile`.
@@ -203,12 +203,7 @@ fn a_tool_environment_from_the_wheel_serves_every_interpreter() {
     for python in pythons_and_pypy() {
         let attempt = std::panic::AssertUnwindSafe(|| assert_serves(&bin, python));
         if let Err(panic) = std::panic::catch_unwind(attempt) {
-            let message = panic
-                .downcast_ref::<String>()
-                .cloned()
-                .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_string()))
-                .unwrap_or_default();
-            failures.push(format!("{python}: {message}"));
+            failures.push(format!("{python}: {}", panic_message(&*panic)));
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
