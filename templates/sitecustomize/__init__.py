@@ -133,12 +133,12 @@ def _may_enable(environ):
         return bool(_DEFAULT_GROUPS) or b"AUTOWRAPT_BOOTSTRAP" in environ
     encoding = sys.getfilesystemencoding()
     value = value.decode(encoding, "surrogateescape")
-    debug = environ.get(b"WRAPT_PATCHES_DEBUG", b"").decode(encoding, "surrogateescape")
     items = [item.strip() for item in value.split(",") if item.strip()]
     return (
         len(items) > 1
         or (len(items) == 1 and items[0].lower() not in ("0", "off", "none"))
-        or debug.strip().lower() not in ("", "0", "false", "no", "off")
+        or environ.get(b"WRAPT_PATCHES_DEBUG", b"").decode(encoding, "surrogateescape").strip().lower()
+        not in ("", "0", "false", "no", "off")
     )
 
 
