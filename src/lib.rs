@@ -51,8 +51,8 @@ use output::Output;
 pub fn install_main() -> ExitCode {
     let args: InstallArgs = cli::parse();
     let result = run_install(&args);
-    let result_is_output =
-        args.json || args.check || args.list || args.dry_run || args.output.completions.is_some();
+    let mode = InstallOptions::mode_of(&args);
+    let result_is_output = args.json || mode != Mode::Install || args.output.completions.is_some();
     finish(
         "wrapt-install",
         &args.output,
@@ -62,7 +62,6 @@ pub fn install_main() -> ExitCode {
             if !args.json {
                 return None;
             }
-            let mode = InstallOptions::mode_of(&args);
             match mode {
                 Mode::Check => report::to_json(&CheckReport::failed(error, args.strict)),
                 Mode::List => report::to_json(&ListReport::failed(error)),
