@@ -123,11 +123,8 @@ pub struct CheckReport {
     pub head: output::Head,
     /// `--strict`: every warning counts as a problem.
     pub strict: bool,
-    #[serde(serialize_with = "lossy_path_opt")]
-    pub purelib: Option<PathBuf>,
-    #[serde(serialize_with = "lossy_path_opt")]
-    pub interpreter: Option<PathBuf>,
-    pub python: Option<String>,
+    #[serde(flatten)]
+    pub environment: output::Environment,
     /// How the installation activates (from its RECORD).
     pub activation: Option<Activation>,
     /// Files identical to what an install writes, RECORD included.
@@ -158,9 +155,7 @@ impl Default for CheckReport {
         CheckReport {
             head: output::Head::new("check"),
             strict: false,
-            purelib: None,
-            interpreter: None,
-            python: None,
+            environment: output::Environment::default(),
             activation: None,
             files_verified: 0,
             problems: Vec::new(),
@@ -188,9 +183,7 @@ impl CheckReport {
     fn of(layout: &Layout, strict: bool) -> Self {
         CheckReport {
             strict,
-            purelib: Some(layout.purelib.clone()),
-            interpreter: Some(layout.interpreter.clone()),
-            python: Some(layout.info.description()),
+            environment: output::Environment::of(layout),
             ..CheckReport::default()
         }
     }
@@ -211,7 +204,16 @@ impl CheckReport {
         });
     }
 
-    fn is_not_installed(&self) -> bool {
+    /// How the check ends: `CheckFailed` where it found problems.
+    pub fn failure(&self) -> Option<Error> {
+        (!self.problems.is_empty()).then(|| Error::CheckFailed {
+            count: self.problems.len(),
+            purelib: self.environment.purelib.clone().unwrap_or_default(),
+        })
+    }
+
+    /// Not installed at all: the one problem line says everything.
+    pub fn is_not_installed(&self) -> bool {
         self.problems.iter().any(|p| p.code == NOT_INSTALLED)
     }
 }
@@ -234,27 +236,21 @@ pub fn live_sys_path(info: &Interpreter) -> Result<SysPath> {
     Ok(path)
 }
 
-/// Runs the check and reports it; `Err(CheckFailed)` when it found problems.
-pub fn run(layout: &Layout, site: &SitePackages, out: &Output, strict: bool) -> Result<()> {
+/// Runs the check; what it found is the report, problems included
+/// ([`CheckReport::failure`]). `Err` only for what stopped it.
+pub fn run(
+    layout: &Layout,
+    site: &SitePackages,
+    out: &Output,
+    strict: bool,
+) -> Result<CheckReport> {
     let mut report = CheckReport::of(layout, strict);
     check(layout, site, out, &mut report)?;
     if strict {
         report.problems.append(&mut report.warnings);
     }
-    let failed = (!report.problems.is_empty()).then(|| Error::CheckFailed {
-        count: report.problems.len(),
-        purelib: layout.purelib.clone(),
-    });
-    report.head.outcome(failed.as_ref());
-    if out.json {
-        out.json(&report)?;
-    } else {
-        print_report(&report, out);
-        for problem in &report.problems {
-            out.problem(&problem.message);
-        }
-    }
-    failed.map_or(Ok(()), Err)
+    report.head.outcome(report.failure().as_ref());
+    Ok(report)
 }
 
 fn check(
@@ -333,15 +329,7 @@ fn prove_activation(
     let selection = ordering::selection(caller_selection().as_deref(), EXAMPLE_GROUP);
     let mut command = status_command(interpreter, &selection);
     report.started_in = std::env::current_dir().ok();
-    let from = report
-        .started_in
-        .as_deref()
-        .map(|dir| format!(", from {}", dir.display()))
-        .unwrap_or_default();
-    out.notice(format!(
-        "running {} -X importtime -c '…' with WRAPT_PATCHES={selection}: this starts the environment, its .pth files and sitecustomize included{from}, with this environment's other variables",
-        interpreter.display(),
-    ));
+    crate::report::starting_environment(out, interpreter, &selection, report.started_in.as_deref());
     report.started = Some(
         std::iter::once(command.get_program())
             .chain(command.get_args())
@@ -798,81 +786,6 @@ fn same_file(a: &Path, b: &Path) -> bool {
     match (a.canonicalize(), b.canonicalize()) {
         (Ok(a), Ok(b)) => a == b,
         _ => a.to_string_lossy() == b.to_string_lossy(),
-    }
-}
-
-fn print_report(report: &CheckReport, out: &Output) {
-    if report.is_not_installed() {
-        // Nothing to describe: the problem line says it all.
-        return;
-    }
-    if let (Some(purelib), Some(python), Some(interpreter)) =
-        (&report.purelib, &report.python, &report.interpreter)
-    {
-        out.info(format!(
-            "wrapt-bootstrap {VERSION} in {} ({python} at {})",
-            purelib.display(),
-            interpreter.display()
-        ));
-    }
-    if report.files_verified > 0 {
-        out.info(format!(
-            "  files verified: {}, RECORD included",
-            report.files_verified
-        ));
-    }
-    let selection = report.selection.as_deref().unwrap_or("");
-    if let Some(status) = &report.status {
-        let implementation = status.implementation.as_deref().unwrap_or("none");
-        let state = if status.active {
-            "active"
-        } else {
-            "NOT active"
-        };
-        let by = report
-            .activation
-            .map(|a| format!(", by {}", a.as_str()))
-            .unwrap_or_default();
-        out.info(format!("  activation: {state} ({implementation}{by})"));
-        if status.defaults.is_empty() {
-            out.info("  defaults: none (enable per process with WRAPT_PATCHES=GROUP)");
-        } else {
-            out.info(format!("  defaults: {}", status.defaults.join(", ")));
-        }
-        out.info(format!("  groups, with WRAPT_PATCHES={selection}:"));
-        for group in &status.selected {
-            let count = status.entry_points.get(group).copied().unwrap_or(0);
-            let plural = if count == 1 { "" } else { "s" };
-            out.info(format!("    {group}: {count} entry point{plural}"));
-        }
-        for group in status
-            .defaults
-            .iter()
-            .filter(|g| !status.selected.contains(g))
-        {
-            out.info(format!(
-                "    {group}: a default this WRAPT_PATCHES leaves out, not looked for"
-            ));
-        }
-    }
-    if !report.ordering.is_empty() {
-        out.info("  ordering:");
-        for hook in &report.ordering {
-            let verdict = if hook.late { "LATE" } else { "in time" };
-            out.info(format!("    {} ({}): {verdict}", hook.target, hook.group));
-        }
-    }
-    if !report.startup_stderr.is_empty() {
-        out.info("  startup printed on stderr (information, not a problem in itself):");
-        for line in &report.startup_stderr {
-            out.info(format!("    {line}"));
-        }
-    }
-    for warning in &report.warnings {
-        out.warn(&warning.message);
-    }
-    if report.head.ok {
-        out.info("ok");
     }
 }
 

@@ -49,11 +49,8 @@ use crate::transaction;
 pub struct ListReport {
     #[serde(flatten)]
     pub head: output::Head,
-    #[serde(serialize_with = "output::lossy_path_opt")]
-    pub purelib: Option<PathBuf>,
-    #[serde(serialize_with = "output::lossy_path_opt")]
-    pub interpreter: Option<PathBuf>,
-    pub python: Option<String>,
+    #[serde(flatten)]
+    pub environment: output::Environment,
     /// Whether wrapt-bootstrap is installed (else nothing is enabled by
     /// default, whatever `defaults` a later install would set).
     pub installed: Option<bool>,
@@ -68,6 +65,25 @@ pub struct ListReport {
     pub not_run: Option<Vec<PathBuf>>,
     /// What the human output says on stderr as `warning:` lines.
     pub warnings: Vec<Finding>,
+    /// What the scan passed over, in the order met (told with `-v`).
+    #[serde(skip)]
+    pub passed_over: Vec<PassedOver>,
+}
+
+/// Metadata `--list` did not take, and why.
+#[derive(Debug, Clone)]
+pub enum PassedOver {
+    /// A file over the scan's size limit (a `.pth` file or
+    /// `entry_points.txt`).
+    TooLarge(PathBuf),
+    /// A distribution of a name found earlier on `sys.path`.
+    Hidden { dist_dir: PathBuf, by: PathBuf },
+    /// A group with an entry of another shape.
+    NotAPatchGroup {
+        group: String,
+        dist_dir: PathBuf,
+        reason: String,
+    },
 }
 
 impl ListReport {
@@ -82,15 +98,14 @@ impl ListReport {
     fn new() -> Self {
         ListReport {
             head: output::Head::new("list"),
-            purelib: None,
-            interpreter: None,
-            python: None,
+            environment: output::Environment::default(),
             installed: None,
             defaults: None,
             groups: None,
             sys_path: None,
             not_run: None,
             warnings: Vec::new(),
+            passed_over: Vec::new(),
         }
     }
 }
@@ -124,8 +139,8 @@ pub struct Hook {
     pub hook: String,
 }
 
-/// Lists the patch groups, as text or JSON.
-pub fn run(layout: &Layout, site_packages: &SitePackages, out: &Output) -> Result<()> {
+/// Finds the patch groups of the environment.
+pub fn run(layout: &Layout, site_packages: &SitePackages, out: &Output) -> Result<ListReport> {
     let purelib = &layout.purelib;
     // Shared: a concurrent install or uninstall waits until we are done.
     site_packages.lock(false, || out.waiting(purelib))?;
@@ -145,10 +160,13 @@ pub fn run(layout: &Layout, site_packages: &SitePackages, out: &Output) -> Resul
     };
     let defaults = transaction::installed_defaults(site_packages, &records);
     let path = site::sys_path(&layout.info, true);
-    for file in &path.too_large {
-        out.detail(format!("  skipped {}: {}", file.display(), scan::TOO_LARGE));
-    }
-    let found = scan(&path.entries, out);
+    let mut passed_over: Vec<PassedOver> = path
+        .too_large
+        .iter()
+        .cloned()
+        .map(PassedOver::TooLarge)
+        .collect();
+    let found = scan(&path.entries, &mut passed_over);
     let groups = patch_groups(found, &defaults);
     for file in &path.code {
         warnings.push(Finding {
@@ -173,23 +191,18 @@ pub fn run(layout: &Layout, site_packages: &SitePackages, out: &Output) -> Resul
         });
     }
     let mut report = ListReport {
-        purelib: Some(purelib.clone()),
-        interpreter: Some(layout.interpreter.clone()),
-        python: Some(layout.info.description()),
+        environment: output::Environment::of(layout),
         installed: Some(!records.is_empty()),
         defaults: Some(defaults.into_iter().collect()),
         sys_path: Some(path.entries),
         not_run: Some(path.code),
         groups: Some(groups),
         warnings,
+        passed_over,
         ..ListReport::new()
     };
     report.head.outcome(None);
-    if out.json {
-        return out.json(&report);
-    }
-    print_report(&report, layout, out);
-    Ok(())
+    Ok(report)
 }
 
 /// One group of one distribution that looks like a patch group.
@@ -202,8 +215,8 @@ struct Found {
 /// Every patch-group-like section of the distributions on `paths`, the
 /// first distribution of each normalized name winning; path entries in
 /// order, and in each the metadata directories in byte-wise order (as the
-/// bootstrap's scan takes them). With `-v`, names what was passed over.
-fn scan(paths: &[PathBuf], out: &Output) -> Vec<Found> {
+/// bootstrap's scan takes them), and what was passed over.
+fn scan(paths: &[PathBuf], passed_over: &mut Vec<PassedOver>) -> Vec<Found> {
     let mut found = Vec::new();
     let mut buf = Vec::new();
     // Path entries that are not readable directories (a zip, missing) hold
@@ -212,11 +225,10 @@ fn scan(paths: &[PathBuf], out: &Output) -> Vec<Found> {
         let dist_dir = match met {
             Met::First(dist_dir) => dist_dir,
             Met::Hidden { dist_dir, by } => {
-                out.detail(format!(
-                    "  skipped {}: {} comes first on sys.path",
-                    dist_dir.display(),
-                    by.display()
-                ));
+                passed_over.push(PassedOver::Hidden {
+                    dist_dir: dist_dir.to_path_buf(),
+                    by: by.to_path_buf(),
+                });
                 return;
             }
         };
@@ -230,7 +242,7 @@ fn scan(paths: &[PathBuf], out: &Output) -> Vec<Found> {
                 Err(_) => return,
             },
             Contents::TooLarge => {
-                out.detail(format!("  skipped {}: {}", file.display(), scan::TOO_LARGE));
+                passed_over.push(PassedOver::TooLarge(file));
                 return;
             }
             Contents::Absent => return,
@@ -245,11 +257,11 @@ fn scan(paths: &[PathBuf], out: &Output) -> Vec<Found> {
                     dist_dir: dist_dir.to_path_buf(),
                     entries,
                 }),
-                Err(reason) => out.detail(format!(
-                    "  not a patch group: {} in {}: {reason}",
-                    section.group,
-                    dist_dir.display()
-                )),
+                Err(reason) => passed_over.push(PassedOver::NotAPatchGroup {
+                    group: section.group.to_owned(),
+                    dist_dir: dist_dir.to_path_buf(),
+                    reason,
+                }),
             }
         }
     });
@@ -412,55 +424,6 @@ fn name_and_version(dist_dir: &Path) -> (String, Option<String>) {
         header("Name").unwrap_or(dir_name),
         header("Version").or(dir_version),
     )
-}
-
-fn print_report(report: &ListReport, layout: &Layout, out: &Output) {
-    let groups = report.groups.as_deref().unwrap_or_default();
-    out.info(format!(
-        "patch groups in {} ({} at {}):",
-        layout.purelib.display(),
-        layout.info.description(),
-        layout.interpreter.display()
-    ));
-    if groups.is_empty() {
-        out.info("  none found");
-    }
-    for group in groups {
-        let enabled = if group.enabled_by_default {
-            " (enabled by default)"
-        } else {
-            ""
-        };
-        out.info(format!("  {}{enabled}", group.group));
-        for dist in &group.distributions {
-            let version = dist
-                .version
-                .as_ref()
-                .map(|v| format!(" {v}"))
-                .unwrap_or_default();
-            out.info(format!(
-                "    {}{version}  {}",
-                dist.name,
-                dist.path.display()
-            ));
-            for hook in &dist.entries {
-                out.info(format!("      {} = {}", hook.target, hook.hook));
-            }
-        }
-    }
-    for warning in &report.warnings {
-        out.warn(&warning.message);
-    }
-    if report.installed == Some(true) {
-        out.info(
-            "enable per process with WRAPT_PATCHES=GROUP, or by default with wrapt-install --enable GROUP",
-        );
-    } else {
-        out.info(format!(
-            "wrapt-bootstrap is not installed in {}: no group is enabled at startup; install it with wrapt-install [--enable GROUP]",
-            layout.purelib.display()
-        ));
-    }
 }
 
 #[cfg(test)]

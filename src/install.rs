@@ -8,7 +8,9 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
+use crate::check::CheckReport;
 use crate::create::{self, Creation, NewEnvironment, NewVenv};
+use crate::discover::ListReport;
 use crate::error::{Error, Result};
 use crate::options::{InstallOptions, Mode, Scope};
 use crate::output::Output;
@@ -18,6 +20,27 @@ use crate::report::{self, Report};
 use crate::site_packages::SitePackages;
 use crate::target::{self, Layout};
 use crate::{bytecode, check, discover, transaction, trust};
+
+/// What `wrapt-install` did, as its mode asked; [`report`] tells it.
+pub enum Outcome {
+    Installed(Installed),
+    /// `--check`, problems included.
+    Checked(CheckReport),
+    /// `--list`.
+    Listed(ListReport),
+}
+
+impl Outcome {
+    /// How the run ends besides its report: a dry run's refusal, a check's
+    /// problems.
+    pub fn into_error(self) -> Option<Error> {
+        match self {
+            Outcome::Installed(installed) => installed.into_refusal(),
+            Outcome::Checked(report) => report.failure(),
+            Outcome::Listed(_) => None,
+        }
+    }
+}
 
 /// What an install did, or with `--dry-run` would do.
 pub enum Installed {
@@ -40,7 +63,7 @@ pub enum Installed {
 
 impl Installed {
     /// A dry run's refusal: its report is told all the same.
-    pub fn into_refusal(self) -> Option<Error> {
+    fn into_refusal(self) -> Option<Error> {
         match self {
             Installed::DryRun { refusal, .. } => refusal,
             _ => None,
@@ -56,9 +79,8 @@ pub struct Switched {
     pub reason: &'static str,
 }
 
-/// Installs, checks, lists or dry-runs, as `opts.mode` says; `None` for
-/// `--check` and `--list`, which report themselves.
-pub fn run(opts: &InstallOptions, out: Output) -> Result<Option<Installed>> {
+/// Installs, checks, lists or dry-runs, as `opts.mode` says.
+pub fn run(opts: &InstallOptions, out: Output) -> Result<Outcome> {
     let dry_run = opts.mode == Mode::DryRun;
     let new_venv = match create::venv(&opts.target, dry_run, out, |venv, base| {
         activation_for_new_venv(venv, base, opts.activation).map(drop)
@@ -66,7 +88,7 @@ pub fn run(opts: &InstallOptions, out: Output) -> Result<Option<Installed>> {
         Creation::Nothing => None,
         Creation::Made(venv) => Some(venv),
         Creation::WouldMake { venv, base, info } => {
-            return would_create(&venv, &base, &info, opts).map(Some)
+            return would_create(&venv, &base, &info, opts).map(Outcome::Installed)
         }
     };
     let layout = target::resolve(&opts.target)?;
@@ -77,12 +99,14 @@ pub fn run(opts: &InstallOptions, out: Output) -> Result<Option<Installed>> {
                 trust::startup(&check::live_sys_path(&layout.info)?)?;
             }
             let site = pin(&layout, opts.target.scope)?;
-            check::run(&layout, &site, &out, opts.strict).map(|()| None)
+            check::run(&layout, &site, &out, opts.strict).map(Outcome::Checked)
         }
         Mode::List => {
-            discover::run(&layout, &pin(&layout, opts.target.scope)?, &out).map(|()| None)
+            discover::run(&layout, &pin(&layout, opts.target.scope)?, &out).map(Outcome::Listed)
         }
-        Mode::Install | Mode::DryRun => install(&layout, opts, out, new_venv).map(Some),
+        Mode::Install | Mode::DryRun => {
+            install(&layout, opts, out, new_venv).map(Outcome::Installed)
+        }
     }
 }
 

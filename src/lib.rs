@@ -149,12 +149,9 @@ fn run_install(args: &InstallArgs) -> Result<()> {
         verbosity: opts.verbosity,
         json: opts.json,
     };
-    let Some(installed) = install::run(&opts, out)? else {
-        // --check and --list, which told their own.
-        return Ok(());
-    };
-    report::print_install(&installed, &out)?;
-    installed.into_refusal().map_or(Ok(()), Err)
+    let outcome = install::run(&opts, out)?;
+    report::print_outcome(&outcome, &out)?;
+    outcome.into_error().map_or(Ok(()), Err)
 }
 
 /// `wrapt-uninstall` after argument parsing.

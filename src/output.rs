@@ -11,7 +11,7 @@
 
 use std::fmt::Display;
 use std::io::Write as _;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, OnceLock};
 
@@ -124,6 +124,42 @@ impl Head {
             error: Some(error),
             ..Head::new(command)
         }
+    }
+}
+
+/// Which environment a run acted on, in every command's `--json` report:
+/// null until the target is known.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Environment {
+    #[serde(serialize_with = "lossy_path_opt")]
+    pub purelib: Option<PathBuf>,
+    #[serde(serialize_with = "lossy_path_opt")]
+    pub interpreter: Option<PathBuf>,
+    pub python: Option<String>,
+}
+
+impl Environment {
+    pub fn of(layout: &crate::target::Layout) -> Self {
+        Environment {
+            purelib: Some(layout.purelib.clone()),
+            interpreter: Some(layout.interpreter.clone()),
+            python: Some(layout.info.description()),
+        }
+    }
+
+    pub fn purelib(&self) -> std::path::Display<'_> {
+        self.purelib.as_deref().unwrap_or(Path::new("")).display()
+    }
+
+    pub fn interpreter(&self) -> std::path::Display<'_> {
+        self.interpreter
+            .as_deref()
+            .unwrap_or(Path::new(""))
+            .display()
+    }
+
+    pub fn python(&self) -> &str {
+        self.python.as_deref().unwrap_or_default()
     }
 }
 

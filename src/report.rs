@@ -1,20 +1,26 @@
-//! What an install or uninstall tells its user: the `--json` [`Report`],
-//! and the human messages, while it runs ([`warnings`], [`change_made`])
-//! and at its end ([`print_install`], [`print_uninstall`]). The steps
-//! themselves, in [`install`](crate::install) and
-//! [`uninstall`](crate::uninstall), print nothing else.
+//! What each command tells its user: the `--json` objects (the install's
+//! and uninstall's [`Report`] here, [`CheckReport`] and [`ListReport`]
+//! where they are found) and every human message, while a run goes
+//! ([`warnings`], [`change_made`], [`starting_environment`]) and at its end
+//! ([`print_outcome`], [`print_uninstall`]). The steps themselves, in
+//! [`install`](crate::install), [`uninstall`](crate::uninstall),
+//! [`check`](crate::check) and [`discover`](crate::discover), print nothing
+//! else.
 
 use serde::Serialize;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
+use crate::check::CheckReport;
 use crate::create::NewEnvironment;
+use crate::discover::{ListReport, PassedOver};
 use crate::error::{Error, Result};
-use crate::install::Installed;
+use crate::install::{Installed, Outcome};
 use crate::output::{self, Output};
 use crate::plan::{Activation, PTH, SITECUSTOMIZE, START, START_PACKAGE, VERSION};
 use crate::target::Layout;
 use crate::transaction::{self, Change, Counts};
 use crate::uninstall::Uninstalled;
+use wrapt_common::scan;
 
 /// What an install or uninstall did (or, with `--dry-run`, would do); the
 /// `--json` output. Every key is present in every state: what a run did not
@@ -24,11 +30,8 @@ pub struct Report {
     #[serde(flatten)]
     pub head: output::Head,
     pub dry_run: bool,
-    #[serde(serialize_with = "output::lossy_path_opt")]
-    pub purelib: Option<PathBuf>,
-    #[serde(serialize_with = "output::lossy_path_opt")]
-    pub interpreter: Option<PathBuf>,
-    pub python: Option<String>,
+    #[serde(flatten)]
+    pub environment: output::Environment,
     /// The virtual environment `--create` made, or with `--dry-run` would.
     pub create: Option<NewEnvironment>,
     /// Versions found installed before this run.
@@ -50,9 +53,7 @@ impl Report {
         Report {
             head: output::Head::new(command),
             dry_run,
-            purelib: None,
-            interpreter: None,
-            python: None,
+            environment: output::Environment::default(),
             create: None,
             installed_before: None,
             defaults: None,
@@ -83,9 +84,7 @@ impl Report {
     ) -> Self {
         let counts = Counts::of(changes);
         Report {
-            purelib: Some(layout.purelib.clone()),
-            interpreter: Some(layout.interpreter.clone()),
-            python: Some(layout.info.description()),
+            environment: output::Environment::of(layout),
             installed_before: Some(records.iter().map(|r| r.version().to_owned()).collect()),
             changes: Some(changes.to_vec()),
             counts: Some(counts),
@@ -101,11 +100,6 @@ impl Report {
     /// Ends the report with the run's outcome.
     pub fn outcome(&mut self, result: Option<&Error>) {
         self.head.outcome(result);
-    }
-
-    /// Where the run installs or uninstalls (known once the target is).
-    fn purelib(&self) -> std::path::Display<'_> {
-        self.purelib.as_deref().unwrap_or(Path::new("")).display()
     }
 
     fn versions_before(&self) -> String {
@@ -137,8 +131,17 @@ pub fn change_made(out: &Output, change: &Change) {
     out.detail(format!("  {:<9} {}", change.action.as_str(), change.path));
 }
 
+/// What `wrapt-install` did, whatever its mode.
+pub fn print_outcome(outcome: &Outcome, out: &Output) -> Result<()> {
+    match outcome {
+        Outcome::Installed(installed) => print_install(installed, out),
+        Outcome::Checked(report) => print_check(report, out),
+        Outcome::Listed(report) => print_list(report, out),
+    }
+}
+
 /// What an install did, or would do.
-pub fn print_install(installed: &Installed, out: &Output) -> Result<()> {
+fn print_install(installed: &Installed, out: &Output) -> Result<()> {
     match installed {
         Installed::WouldCreate(report) => print_would_create(report, out),
         Installed::DryRun { report, .. } => print_dry_run(report, out),
@@ -146,7 +149,7 @@ pub fn print_install(installed: &Installed, out: &Output) -> Result<()> {
             out.json(report)?;
             out.info(format!(
                 "wrapt-bootstrap {VERSION} is already installed in {}, nothing to do",
-                report.purelib()
+                report.environment.purelib()
             ));
             Ok(())
         }
@@ -160,7 +163,7 @@ pub fn print_install(installed: &Installed, out: &Output) -> Result<()> {
                     "switched from {} to {} for {}: {}",
                     switched.from.file(),
                     switched.to.file(),
-                    report.python.as_deref().unwrap_or_default(),
+                    report.environment.python(),
                     switched.reason
                 ));
             }
@@ -176,7 +179,7 @@ pub fn print_uninstall(uninstalled: &Uninstalled, out: &Output) -> Result<()> {
             out.json(report)?;
             out.info(format!(
                 "wrapt-bootstrap is not installed in {}",
-                report.purelib()
+                report.environment.purelib()
             ));
             Ok(())
         }
@@ -189,7 +192,7 @@ pub fn print_uninstall(uninstalled: &Uninstalled, out: &Output) -> Result<()> {
             out.info(format!(
                 "removed wrapt-bootstrap {} from {}: {} files removed, {} already missing, {} directories removed",
                 report.versions_before(),
-                report.purelib(),
+                report.environment.purelib(),
                 c.removed,
                 c.missing,
                 c.directories_removed
@@ -216,7 +219,7 @@ fn print_installed(report: &Report, out: &Output) {
     };
     out.info(format!(
         "installed wrapt-bootstrap {VERSION} into {}{upgraded}: {} created, {} replaced, {} unchanged, {} removed",
-        report.purelib(),
+        report.environment.purelib(),
         c.created,
         c.replaced,
         c.unchanged,
@@ -268,13 +271,9 @@ fn print_dry_run(report: &Report, out: &Output) -> Result<()> {
     };
     out.info(format!(
         "dry run: would {verb} {} ({} at {})",
-        report.purelib(),
-        report.python.as_deref().unwrap_or_default(),
-        report
-            .interpreter
-            .as_deref()
-            .unwrap_or(Path::new(""))
-            .display()
+        report.environment.purelib(),
+        report.environment.python(),
+        report.environment.interpreter()
     ));
     for change in report.changes.as_deref().unwrap_or_default() {
         let problem = change
@@ -302,6 +301,190 @@ fn print_dry_run(report: &Report, out: &Output) -> Result<()> {
     }
     out.info("nothing was written (--dry-run)");
     Ok(())
+}
+
+/// What a check found: with `--json` the report, else what it verified and
+/// saw, then each problem on stderr.
+fn print_check(report: &CheckReport, out: &Output) -> Result<()> {
+    if out.json {
+        return out.json(report);
+    }
+    print_checked(report, out);
+    for problem in &report.problems {
+        out.problem(&problem.message);
+    }
+    Ok(())
+}
+
+fn print_checked(report: &CheckReport, out: &Output) {
+    if report.is_not_installed() {
+        // Nothing to describe: the problem line says it all.
+        return;
+    }
+    let environment = &report.environment;
+    if let (Some(purelib), Some(python), Some(interpreter)) = (
+        &environment.purelib,
+        &environment.python,
+        &environment.interpreter,
+    ) {
+        out.info(format!(
+            "wrapt-bootstrap {VERSION} in {} ({python} at {})",
+            purelib.display(),
+            interpreter.display()
+        ));
+    }
+    if report.files_verified > 0 {
+        out.info(format!(
+            "  files verified: {}, RECORD included",
+            report.files_verified
+        ));
+    }
+    let selection = report.selection.as_deref().unwrap_or("");
+    if let Some(status) = &report.status {
+        let implementation = status.implementation.as_deref().unwrap_or("none");
+        let state = if status.active {
+            "active"
+        } else {
+            "NOT active"
+        };
+        let by = report
+            .activation
+            .map(|a| format!(", by {}", a.as_str()))
+            .unwrap_or_default();
+        out.info(format!("  activation: {state} ({implementation}{by})"));
+        if status.defaults.is_empty() {
+            out.info("  defaults: none (enable per process with WRAPT_PATCHES=GROUP)");
+        } else {
+            out.info(format!("  defaults: {}", status.defaults.join(", ")));
+        }
+        out.info(format!("  groups, with WRAPT_PATCHES={selection}:"));
+        for group in &status.selected {
+            let count = status.entry_points.get(group).copied().unwrap_or(0);
+            let plural = if count == 1 { "" } else { "s" };
+            out.info(format!("    {group}: {count} entry point{plural}"));
+        }
+        for group in status
+            .defaults
+            .iter()
+            .filter(|g| !status.selected.contains(g))
+        {
+            out.info(format!(
+                "    {group}: a default this WRAPT_PATCHES leaves out, not looked for"
+            ));
+        }
+    }
+    if !report.ordering.is_empty() {
+        out.info("  ordering:");
+        for hook in &report.ordering {
+            let verdict = if hook.late { "LATE" } else { "in time" };
+            out.info(format!("    {} ({}): {verdict}", hook.target, hook.group));
+        }
+    }
+    if !report.startup_stderr.is_empty() {
+        out.info("  startup printed on stderr (information, not a problem in itself):");
+        for line in &report.startup_stderr {
+            out.info(format!("    {line}"));
+        }
+    }
+    for warning in &report.warnings {
+        out.warn(&warning.message);
+    }
+    if report.head.ok {
+        out.info("ok");
+    }
+}
+
+/// What `--list` found: with `--json` the report; else, with `-v`, what
+/// it passed over, then the groups and who declares them.
+fn print_list(report: &ListReport, out: &Output) -> Result<()> {
+    if out.json {
+        return out.json(report);
+    }
+    for passed_over in &report.passed_over {
+        out.detail(match passed_over {
+            PassedOver::TooLarge(file) => {
+                format!("  skipped {}: {}", file.display(), scan::TOO_LARGE)
+            }
+            PassedOver::Hidden { dist_dir, by } => format!(
+                "  skipped {}: {} comes first on sys.path",
+                dist_dir.display(),
+                by.display()
+            ),
+            PassedOver::NotAPatchGroup {
+                group,
+                dist_dir,
+                reason,
+            } => format!(
+                "  not a patch group: {group} in {}: {reason}",
+                dist_dir.display()
+            ),
+        });
+    }
+    let environment = &report.environment;
+    let groups = report.groups.as_deref().unwrap_or_default();
+    out.info(format!(
+        "patch groups in {} ({} at {}):",
+        environment.purelib(),
+        environment.python(),
+        environment.interpreter()
+    ));
+    if groups.is_empty() {
+        out.info("  none found");
+    }
+    for group in groups {
+        let enabled = if group.enabled_by_default {
+            " (enabled by default)"
+        } else {
+            ""
+        };
+        out.info(format!("  {}{enabled}", group.group));
+        for dist in &group.distributions {
+            let version = dist
+                .version
+                .as_ref()
+                .map(|v| format!(" {v}"))
+                .unwrap_or_default();
+            out.info(format!(
+                "    {}{version}  {}",
+                dist.name,
+                dist.path.display()
+            ));
+            for hook in &dist.entries {
+                out.info(format!("      {} = {}", hook.target, hook.hook));
+            }
+        }
+    }
+    for warning in &report.warnings {
+        out.warn(&warning.message);
+    }
+    if report.installed == Some(true) {
+        out.info(
+            "enable per process with WRAPT_PATCHES=GROUP, or by default with wrapt-install --enable GROUP",
+        );
+    } else {
+        out.info(format!(
+            "wrapt-bootstrap is not installed in {}: no group is enabled at startup; install it with wrapt-install [--enable GROUP]",
+            environment.purelib()
+        ));
+    }
+    Ok(())
+}
+
+/// `--check` is about to start the environment for real: said first, since
+/// that runs its `.pth` files and `sitecustomize`.
+pub fn starting_environment(
+    out: &Output,
+    interpreter: &Path,
+    selection: &str,
+    started_in: Option<&Path>,
+) {
+    let from = started_in
+        .map(|dir| format!(", from {}", dir.display()))
+        .unwrap_or_default();
+    out.notice(format!(
+        "running {} -X importtime -c '…' with WRAPT_PATCHES={selection}: this starts the environment, its .pth files and sitecustomize included{from}, with this environment's other variables",
+        interpreter.display(),
+    ));
 }
 
 fn describe_activation(activation: Activation) -> String {
