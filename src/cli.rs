@@ -115,6 +115,10 @@ pub struct TargetArgs {
 /// How much to say, and how.
 #[derive(Debug, Args)]
 pub struct OutputArgs {
+    /// Print one JSON object instead of messages
+    #[arg(long)]
+    pub json: bool,
+
     /// Print a completion script for SHELL (bash, zsh, fish, elvish,
     /// powershell) and exit
     #[arg(long, value_name = "SHELL", value_enum, exclusive = true)]
@@ -250,10 +254,6 @@ pub struct InstallArgs {
     )]
     pub list: bool,
 
-    /// Print one JSON object instead of messages
-    #[arg(long)]
-    pub json: bool,
-
     /// Overwrite or remove files that are not ours or were modified, and
     /// install where the package manager owns site-packages (PEP 668); with
     /// any command, as root, act on an environment another user can change,
@@ -276,10 +276,6 @@ pub struct UninstallArgs {
     /// Show what would be removed, and change nothing
     #[arg(long)]
     pub dry_run: bool,
-
-    /// Print one JSON object instead of messages
-    #[arg(long)]
-    pub json: bool,
 
     /// Also remove listed files that were modified since installation; as
     /// root, act on an environment another user can change, trusting them

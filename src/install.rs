@@ -62,6 +62,15 @@ pub enum Installed {
 }
 
 impl Installed {
+    pub fn report(&self) -> &Report {
+        match self {
+            Installed::WouldCreate(report)
+            | Installed::DryRun { report, .. }
+            | Installed::NothingToDo(report)
+            | Installed::Done { report, .. } => report,
+        }
+    }
+
     /// A dry run's refusal: its report is told all the same.
     fn into_refusal(self) -> Option<Error> {
         match self {

@@ -52,14 +52,15 @@ pub fn install_main() -> ExitCode {
     let args: InstallArgs = cli::parse();
     let result = run_install(&args);
     let mode = InstallOptions::mode_of(&args);
-    let result_is_output = args.json || mode != Mode::Install || args.output.completions.is_some();
+    let result_is_output =
+        args.output.json || mode != Mode::Install || args.output.completions.is_some();
     finish(
         "wrapt-install",
         &args.output,
         result_is_output,
         result,
         |error| {
-            if !args.json {
+            if !args.output.json {
                 return None;
             }
             match mode {
@@ -79,14 +80,15 @@ pub fn install_main() -> ExitCode {
 pub fn uninstall_main() -> ExitCode {
     let args: UninstallArgs = cli::parse();
     let result = run_uninstall(&args);
-    let result_is_output = args.json || args.dry_run || args.output.completions.is_some();
+    let result_is_output = args.output.json || args.dry_run || args.output.completions.is_some();
     finish(
         "wrapt-uninstall",
         &args.output,
         result_is_output,
         result,
         |error| {
-            args.json
+            args.output
+                .json
                 .then(|| report::to_json(&report::Report::failed("uninstall", args.dry_run, error)))
                 .flatten()
         },

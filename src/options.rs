@@ -178,7 +178,7 @@ impl InstallOptions {
             activation: args.mode.map(Activation::from),
             force: args.force,
             strict: args.strict,
-            json: args.json,
+            json: args.output.json,
             verbosity: (&args.output).into(),
         })
     }
@@ -200,7 +200,7 @@ impl UninstallOptions {
             target: TargetSpec::from_args(&args.target, args.force),
             dry_run: args.dry_run,
             force: args.force,
-            json: args.json,
+            json: args.output.json,
             verbosity: (&args.output).into(),
         }
     }

@@ -142,21 +142,17 @@ pub fn print_outcome(outcome: &Outcome, out: &Output) -> Result<()> {
 
 /// What an install did, or would do.
 fn print_install(installed: &Installed, out: &Output) -> Result<()> {
+    if out.json {
+        return out.json(installed.report());
+    }
     match installed {
         Installed::WouldCreate(report) => print_would_create(report, out),
         Installed::DryRun { report, .. } => print_dry_run(report, out),
-        Installed::NothingToDo(report) => {
-            out.json(report)?;
-            out.info(format!(
-                "wrapt-bootstrap {VERSION} is already installed in {}, nothing to do",
-                report.environment.purelib()
-            ));
-            Ok(())
-        }
+        Installed::NothingToDo(report) => out.info(format!(
+            "wrapt-bootstrap {VERSION} is already installed in {}, nothing to do",
+            report.environment.purelib()
+        )),
         Installed::Done { report, switched } => {
-            if out.json {
-                return out.json(report);
-            }
             print_installed(report, out);
             if let Some(switched) = switched {
                 out.info(format!(
@@ -167,27 +163,23 @@ fn print_install(installed: &Installed, out: &Output) -> Result<()> {
                     switched.reason
                 ));
             }
-            Ok(())
         }
     }
+    Ok(())
 }
 
 /// What an uninstall did, or would do.
 pub fn print_uninstall(uninstalled: &Uninstalled, out: &Output) -> Result<()> {
+    if out.json {
+        return out.json(uninstalled.report());
+    }
     match uninstalled {
-        Uninstalled::NotInstalled(report) => {
-            out.json(report)?;
-            out.info(format!(
-                "wrapt-bootstrap is not installed in {}",
-                report.environment.purelib()
-            ));
-            Ok(())
-        }
+        Uninstalled::NotInstalled(report) => out.info(format!(
+            "wrapt-bootstrap is not installed in {}",
+            report.environment.purelib()
+        )),
         Uninstalled::DryRun { report, .. } => print_dry_run(report, out),
         Uninstalled::Done(report) => {
-            if out.json {
-                return out.json(report);
-            }
             let c = report.counts.unwrap_or_default();
             out.info(format!(
                 "removed wrapt-bootstrap {} from {}: {} files removed, {} already missing, {} directories removed",
@@ -197,9 +189,9 @@ pub fn print_uninstall(uninstalled: &Uninstalled, out: &Output) -> Result<()> {
                 c.missing,
                 c.directories_removed
             ));
-            Ok(())
         }
     }
+    Ok(())
 }
 
 /// What an install did, in words.
@@ -235,10 +227,7 @@ fn print_installed(report: &Report, out: &Output) {
 
 /// What an install with `--create` would make and write, as far as can be
 /// told before the environment exists.
-fn print_would_create(report: &Report, out: &Output) -> Result<()> {
-    if out.json {
-        return out.json(report);
-    }
+fn print_would_create(report: &Report, out: &Output) {
     if let Some(create) = &report.create {
         out.info(format!(
             "dry run: would create the virtual environment {} with {} ({}), and install wrapt-bootstrap {VERSION} into it",
@@ -254,13 +243,9 @@ fn print_would_create(report: &Report, out: &Output) -> Result<()> {
         out.info(describe_defaults(defaults));
     }
     out.info("nothing was written (--dry-run)");
-    Ok(())
 }
 
-fn print_dry_run(report: &Report, out: &Output) -> Result<()> {
-    if out.json {
-        return out.json(report);
-    }
+fn print_dry_run(report: &Report, out: &Output) {
     let verb = if report.head.command == "install" {
         format!("install wrapt-bootstrap {VERSION} into")
     } else {
@@ -300,7 +285,6 @@ fn print_dry_run(report: &Report, out: &Output) -> Result<()> {
         out.info("already installed, nothing to do");
     }
     out.info("nothing was written (--dry-run)");
-    Ok(())
 }
 
 /// What a check found: with `--json` the report, else what it verified and

@@ -24,6 +24,14 @@ pub enum Uninstalled {
 }
 
 impl Uninstalled {
+    pub fn report(&self) -> &Report {
+        match self {
+            Uninstalled::NotInstalled(report)
+            | Uninstalled::DryRun { report, .. }
+            | Uninstalled::Done(report) => report,
+        }
+    }
+
     /// A dry run's refusal: its report is told all the same.
     pub fn into_refusal(self) -> Option<Error> {
         match self {
