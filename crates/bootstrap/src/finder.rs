@@ -503,25 +503,40 @@ impl Chain {
         }
         Ok(())
     }
+}
 
-    /// Every other attribute (`get_code` for runpy, `get_resource_reader`,
-    /// `is_package`, ...) is the real loader's.
-    fn forward<'py>(
-        &self,
-        py: Python<'py>,
-        name: &Bound<'py, PyString>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        self.loader.bind(py).getattr(name)
-    }
+/// The `#[pymethods]` block of a chained loader: the methods of its own
+/// protocol, then those both loaders share. A macro, because pyo3 takes one
+/// `#[pymethods]` block per class (more need its `multiple-pymethods`
+/// feature) and no generic classes; it expands before `#[pymethods]` reads
+/// the block.
+macro_rules! chained_loader_methods {
+    (impl $class:ident { $($own:tt)* }) => {
+        #[pymethods]
+        impl $class {
+            $($own)*
 
-    fn repr<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        PyString::new(py, "<wrapt_bootstrap chained loader for %r>").rem((self.loader.bind(py),))
-    }
+            // Every other attribute (`get_code` for runpy,
+            // `get_resource_reader`, `is_package`, ...) is the real loader's.
+            fn __getattr__<'py>(
+                &self,
+                py: Python<'py>,
+                name: &Bound<'py, PyString>,
+            ) -> PyResult<Bound<'py, PyAny>> {
+                self.0.loader.bind(py).getattr(name)
+            }
 
-    fn traverse(&self, visit: &PyVisit<'_>) -> Result<(), PyTraverseError> {
-        visit.call(&self.loader)?;
-        visit.call(&self.spec)
-    }
+            fn __repr__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+                PyString::new(py, "<wrapt_bootstrap chained loader for %r>")
+                    .rem((self.0.loader.bind(py),))
+            }
+
+            fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
+                visit.call(&self.0.loader)?;
+                visit.call(&self.0.spec)
+            }
+        }
+    };
 }
 
 /// Chained in front of a loader with `exec_module` (the modern protocol;
@@ -529,52 +544,37 @@ impl Chain {
 #[pyclass(frozen, module = "wrapt_bootstrap._native")]
 pub(crate) struct ChainedLoader(Chain);
 
-#[pymethods]
-impl ChainedLoader {
-    fn create_module<'py>(
-        &self,
-        py: Python<'py>,
-        spec: &Bound<'py, PyAny>,
-    ) -> PyResult<Option<Bound<'py, PyAny>>> {
-        match self
-            .0
-            .loader
-            .bind(py)
-            .getattr_opt(intern!(py, "create_module"))?
-        {
-            Some(create) => create.call1((spec,)).map(Some),
-            None => Ok(None),
+chained_loader_methods! {
+    impl ChainedLoader {
+        fn create_module<'py>(
+            &self,
+            py: Python<'py>,
+            spec: &Bound<'py, PyAny>,
+        ) -> PyResult<Option<Bound<'py, PyAny>>> {
+            match self
+                .0
+                .loader
+                .bind(py)
+                .getattr_opt(intern!(py, "create_module"))?
+            {
+                Some(create) => create.call1((spec,)).map(Some),
+                None => Ok(None),
+            }
         }
-    }
 
-    fn exec_module<'py>(slf: &Bound<'py, Self>, module: &Bound<'py, PyAny>) -> PyResult<()> {
-        let py = slf.py();
-        let chain = &slf.get().0;
-        chain.restore(slf.as_any(), module)?;
-        // An exception here propagates unchanged and fires nothing: the
-        // import failed, the hooks stay pending for the next attempt.
-        chain
-            .loader
-            .bind(py)
-            .call_method1(intern!(py, "exec_module"), (module,))?;
-        let name = chain.spec.bind(py).getattr(intern!(py, "name"))?;
-        notify_module_loaded(py, &sys_modules_get(py, &name, module)?)
-    }
-
-    fn __getattr__<'py>(
-        &self,
-        py: Python<'py>,
-        name: &Bound<'py, PyString>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        self.0.forward(py, name)
-    }
-
-    fn __repr__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        self.0.repr(py)
-    }
-
-    fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
-        self.0.traverse(&visit)
+        fn exec_module<'py>(slf: &Bound<'py, Self>, module: &Bound<'py, PyAny>) -> PyResult<()> {
+            let py = slf.py();
+            let chain = &slf.get().0;
+            chain.restore(slf.as_any(), module)?;
+            // An exception here propagates unchanged and fires nothing: the
+            // import failed, the hooks stay pending for the next attempt.
+            chain
+                .loader
+                .bind(py)
+                .call_method1(intern!(py, "exec_module"), (module,))?;
+            let name = chain.spec.bind(py).getattr(intern!(py, "name"))?;
+            notify_module_loaded(py, &sys_modules_get(py, &name, module)?)
+        }
     }
 }
 
@@ -584,35 +584,20 @@ impl ChainedLoader {
 #[pyclass(frozen, module = "wrapt_bootstrap._native")]
 pub(crate) struct LegacyChainedLoader(Chain);
 
-#[pymethods]
-impl LegacyChainedLoader {
-    fn load_module<'py>(
-        slf: &Bound<'py, Self>,
-        fullname: &Bound<'py, PyAny>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        let py = slf.py();
-        let chain = &slf.get().0;
-        let loader = chain.loader.bind(py);
-        chain.spec.bind(py).setattr(intern!(py, "loader"), loader)?;
-        let module = loader.call_method1(intern!(py, "load_module"), (fullname,))?;
-        chain.restore(slf.as_any(), &module)?;
-        notify_module_loaded(py, &sys_modules_get(py, fullname, &module)?)?;
-        Ok(module)
-    }
-
-    fn __getattr__<'py>(
-        &self,
-        py: Python<'py>,
-        name: &Bound<'py, PyString>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        self.0.forward(py, name)
-    }
-
-    fn __repr__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        self.0.repr(py)
-    }
-
-    fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
-        self.0.traverse(&visit)
+chained_loader_methods! {
+    impl LegacyChainedLoader {
+        fn load_module<'py>(
+            slf: &Bound<'py, Self>,
+            fullname: &Bound<'py, PyAny>,
+        ) -> PyResult<Bound<'py, PyAny>> {
+            let py = slf.py();
+            let chain = &slf.get().0;
+            let loader = chain.loader.bind(py);
+            chain.spec.bind(py).setattr(intern!(py, "loader"), loader)?;
+            let module = loader.call_method1(intern!(py, "load_module"), (fullname,))?;
+            chain.restore(slf.as_any(), &module)?;
+            notify_module_loaded(py, &sys_modules_get(py, fullname, &module)?)?;
+            Ok(module)
+        }
     }
 }
