@@ -24,7 +24,7 @@ use pyo3::types::{PyFrozenSet, PySet, PyString};
 use pyo3::PyTraverseError;
 
 use crate::python::{sys, sys_modules_get};
-use crate::registry::{self, notify_module_loaded, pending_dict_if_any};
+use crate::registry::{self, notify_module_loaded, pending_dict_if_any, RegisteredHook};
 
 static FINDER: PyOnceLock<Py<PostImportFinder>> = PyOnceLock::new();
 /// Set when the finder took `BuiltinImporter`'s place on `sys.meta_path`:
@@ -312,8 +312,7 @@ pub(crate) fn install_finder(py: Python<'_>) -> PyResult<()> {
 }
 
 /// The public API's `register_post_import_hook(hook, name, label=None,
-/// origin=None)`: [`registry::register`], and a hook that waits for its
-/// module needs the finder in place.
+/// origin=None)`: [`register_hook`], the label defaulting to `repr(hook)`.
 #[pyfunction]
 #[pyo3(signature = (hook, name, label=None, origin=None))]
 pub(crate) fn register_post_import_hook<'py>(
@@ -323,7 +322,31 @@ pub(crate) fn register_post_import_hook<'py>(
     label: Option<&Bound<'py, PyAny>>,
     origin: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<()> {
-    if registry::register(py, hook, name, label, origin)? {
+    let label = match label {
+        Some(label) => label.clone(),
+        None => hook.repr()?.into_any(),
+    };
+    let origin = origin.map_or_else(|| py.None().into_bound(py), Clone::clone);
+    let hook = hook.clone();
+    register_hook(
+        py,
+        name,
+        &RegisteredHook {
+            hook,
+            label,
+            origin,
+        },
+    )
+}
+
+/// [`registry::register`], and a hook that waits for its module needs the
+/// finder in place.
+pub(crate) fn register_hook<'py>(
+    py: Python<'py>,
+    name: &Bound<'py, PyAny>,
+    registered: &RegisteredHook<'py>,
+) -> PyResult<()> {
+    if registry::register(py, name, registered)? {
         install_finder(py)?;
     }
     Ok(())
