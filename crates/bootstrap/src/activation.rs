@@ -23,8 +23,9 @@ use wrapt_common::activation::{Activation, Registration};
 use wrapt_common::scan::{self, ProblemKind};
 use wrapt_common::{names, selection};
 
-use crate::finder::{self, register_post_import_hook};
+use crate::finder::{self, register_hook};
 use crate::python::{at_startup, debug, environ, report, report_exception, sys};
+use crate::registry::RegisteredHook;
 
 static STATE: LazyLock<Mutex<Activation>> = LazyLock::new(Mutex::default);
 
@@ -453,18 +454,16 @@ fn register(py: Python<'_>, result: scan::ScanResult, autowrapt_owned: &[String]
             });
         });
         // The sys.path entry the distribution was found on.
-        let origin = entry
-            .dist_dir
-            .parent()
-            .map(|path| path.as_os_str().into_pyobject(py))
-            .transpose()?;
-        register_post_import_hook(
-            py,
-            PyString::new(py, &entry.value).as_any(),
-            PyString::new(py, &entry.name).as_any(),
-            Some(PyString::new(py, &label).as_any()),
-            origin.as_ref().map(Bound::as_any),
-        )?;
+        let origin = match entry.dist_dir.parent() {
+            Some(path) => path.as_os_str().into_pyobject(py)?.into_any(),
+            None => py.None().into_bound(py),
+        };
+        let registered = RegisteredHook {
+            hook: PyString::new(py, &entry.value).into_any(),
+            label: PyString::new(py, &label).into_any(),
+            origin,
+        };
+        register_hook(py, PyString::new(py, &entry.name).as_any(), &registered)?;
         with_state(|state| state.count(&entry.group));
     }
     Ok(())

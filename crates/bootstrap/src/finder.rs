@@ -24,7 +24,7 @@ use pyo3::types::{PyFrozenSet, PySet, PyString};
 use pyo3::PyTraverseError;
 
 use crate::python::{sys, sys_modules_get};
-use crate::registry::{self, notify_module_loaded, pending_dict_if_any};
+use crate::registry::{self, notify_module_loaded, pending_dict_if_any, RegisteredHook};
 
 static FINDER: PyOnceLock<Py<PostImportFinder>> = PyOnceLock::new();
 /// Set when the finder took `BuiltinImporter`'s place on `sys.meta_path`:
@@ -312,8 +312,7 @@ pub(crate) fn install_finder(py: Python<'_>) -> PyResult<()> {
 }
 
 /// The public API's `register_post_import_hook(hook, name, label=None,
-/// origin=None)`: [`registry::register`], and a hook that waits for its
-/// module needs the finder in place.
+/// origin=None)`: [`register_hook`], the label defaulting to `repr(hook)`.
 #[pyfunction]
 #[pyo3(signature = (hook, name, label=None, origin=None))]
 pub(crate) fn register_post_import_hook<'py>(
@@ -323,7 +322,31 @@ pub(crate) fn register_post_import_hook<'py>(
     label: Option<&Bound<'py, PyAny>>,
     origin: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<()> {
-    if registry::register(py, hook, name, label, origin)? {
+    let label = match label {
+        Some(label) => label.clone(),
+        None => hook.repr()?.into_any(),
+    };
+    let origin = origin.map_or_else(|| py.None().into_bound(py), Clone::clone);
+    let hook = hook.clone();
+    register_hook(
+        py,
+        name,
+        &RegisteredHook {
+            hook,
+            label,
+            origin,
+        },
+    )
+}
+
+/// [`registry::register`], and a hook that waits for its module needs the
+/// finder in place.
+pub(crate) fn register_hook<'py>(
+    py: Python<'py>,
+    name: &Bound<'py, PyAny>,
+    registered: &RegisteredHook<'py>,
+) -> PyResult<()> {
+    if registry::register(py, name, registered)? {
         install_finder(py)?;
     }
     Ok(())
@@ -503,25 +526,40 @@ impl Chain {
         }
         Ok(())
     }
+}
 
-    /// Every other attribute (`get_code` for runpy, `get_resource_reader`,
-    /// `is_package`, ...) is the real loader's.
-    fn forward<'py>(
-        &self,
-        py: Python<'py>,
-        name: &Bound<'py, PyString>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        self.loader.bind(py).getattr(name)
-    }
+/// The `#[pymethods]` block of a chained loader: the methods of its own
+/// protocol, then those both loaders share. A macro, because pyo3 takes one
+/// `#[pymethods]` block per class (more need its `multiple-pymethods`
+/// feature) and no generic classes; it expands before `#[pymethods]` reads
+/// the block.
+macro_rules! chained_loader_methods {
+    (impl $class:ident { $($own:tt)* }) => {
+        #[pymethods]
+        impl $class {
+            $($own)*
 
-    fn repr<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        PyString::new(py, "<wrapt_bootstrap chained loader for %r>").rem((self.loader.bind(py),))
-    }
+            // Every other attribute (`get_code` for runpy,
+            // `get_resource_reader`, `is_package`, ...) is the real loader's.
+            fn __getattr__<'py>(
+                &self,
+                py: Python<'py>,
+                name: &Bound<'py, PyString>,
+            ) -> PyResult<Bound<'py, PyAny>> {
+                self.0.loader.bind(py).getattr(name)
+            }
 
-    fn traverse(&self, visit: &PyVisit<'_>) -> Result<(), PyTraverseError> {
-        visit.call(&self.loader)?;
-        visit.call(&self.spec)
-    }
+            fn __repr__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+                PyString::new(py, "<wrapt_bootstrap chained loader for %r>")
+                    .rem((self.0.loader.bind(py),))
+            }
+
+            fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
+                visit.call(&self.0.loader)?;
+                visit.call(&self.0.spec)
+            }
+        }
+    };
 }
 
 /// Chained in front of a loader with `exec_module` (the modern protocol;
@@ -529,52 +567,37 @@ impl Chain {
 #[pyclass(frozen, module = "wrapt_bootstrap._native")]
 pub(crate) struct ChainedLoader(Chain);
 
-#[pymethods]
-impl ChainedLoader {
-    fn create_module<'py>(
-        &self,
-        py: Python<'py>,
-        spec: &Bound<'py, PyAny>,
-    ) -> PyResult<Option<Bound<'py, PyAny>>> {
-        match self
-            .0
-            .loader
-            .bind(py)
-            .getattr_opt(intern!(py, "create_module"))?
-        {
-            Some(create) => create.call1((spec,)).map(Some),
-            None => Ok(None),
+chained_loader_methods! {
+    impl ChainedLoader {
+        fn create_module<'py>(
+            &self,
+            py: Python<'py>,
+            spec: &Bound<'py, PyAny>,
+        ) -> PyResult<Option<Bound<'py, PyAny>>> {
+            match self
+                .0
+                .loader
+                .bind(py)
+                .getattr_opt(intern!(py, "create_module"))?
+            {
+                Some(create) => create.call1((spec,)).map(Some),
+                None => Ok(None),
+            }
         }
-    }
 
-    fn exec_module<'py>(slf: &Bound<'py, Self>, module: &Bound<'py, PyAny>) -> PyResult<()> {
-        let py = slf.py();
-        let chain = &slf.get().0;
-        chain.restore(slf.as_any(), module)?;
-        // An exception here propagates unchanged and fires nothing: the
-        // import failed, the hooks stay pending for the next attempt.
-        chain
-            .loader
-            .bind(py)
-            .call_method1(intern!(py, "exec_module"), (module,))?;
-        let name = chain.spec.bind(py).getattr(intern!(py, "name"))?;
-        notify_module_loaded(py, &sys_modules_get(py, &name, module)?)
-    }
-
-    fn __getattr__<'py>(
-        &self,
-        py: Python<'py>,
-        name: &Bound<'py, PyString>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        self.0.forward(py, name)
-    }
-
-    fn __repr__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        self.0.repr(py)
-    }
-
-    fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
-        self.0.traverse(&visit)
+        fn exec_module<'py>(slf: &Bound<'py, Self>, module: &Bound<'py, PyAny>) -> PyResult<()> {
+            let py = slf.py();
+            let chain = &slf.get().0;
+            chain.restore(slf.as_any(), module)?;
+            // An exception here propagates unchanged and fires nothing: the
+            // import failed, the hooks stay pending for the next attempt.
+            chain
+                .loader
+                .bind(py)
+                .call_method1(intern!(py, "exec_module"), (module,))?;
+            let name = chain.spec.bind(py).getattr(intern!(py, "name"))?;
+            notify_module_loaded(py, &sys_modules_get(py, &name, module)?)
+        }
     }
 }
 
@@ -584,35 +607,20 @@ impl ChainedLoader {
 #[pyclass(frozen, module = "wrapt_bootstrap._native")]
 pub(crate) struct LegacyChainedLoader(Chain);
 
-#[pymethods]
-impl LegacyChainedLoader {
-    fn load_module<'py>(
-        slf: &Bound<'py, Self>,
-        fullname: &Bound<'py, PyAny>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        let py = slf.py();
-        let chain = &slf.get().0;
-        let loader = chain.loader.bind(py);
-        chain.spec.bind(py).setattr(intern!(py, "loader"), loader)?;
-        let module = loader.call_method1(intern!(py, "load_module"), (fullname,))?;
-        chain.restore(slf.as_any(), &module)?;
-        notify_module_loaded(py, &sys_modules_get(py, fullname, &module)?)?;
-        Ok(module)
-    }
-
-    fn __getattr__<'py>(
-        &self,
-        py: Python<'py>,
-        name: &Bound<'py, PyString>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        self.0.forward(py, name)
-    }
-
-    fn __repr__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        self.0.repr(py)
-    }
-
-    fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
-        self.0.traverse(&visit)
+chained_loader_methods! {
+    impl LegacyChainedLoader {
+        fn load_module<'py>(
+            slf: &Bound<'py, Self>,
+            fullname: &Bound<'py, PyAny>,
+        ) -> PyResult<Bound<'py, PyAny>> {
+            let py = slf.py();
+            let chain = &slf.get().0;
+            let loader = chain.loader.bind(py);
+            chain.spec.bind(py).setattr(intern!(py, "loader"), loader)?;
+            let module = loader.call_method1(intern!(py, "load_module"), (fullname,))?;
+            chain.restore(slf.as_any(), &module)?;
+            notify_module_loaded(py, &sys_modules_get(py, fullname, &module)?)?;
+            Ok(module)
+        }
     }
 }

@@ -75,26 +75,28 @@ fn string_hooks(py: Python<'_>) -> &Bound<'_, PySet> {
         .bind(py)
 }
 
-/// Call `hook(module)` once module `name` has been imported; at once when it
-/// already is. `hook` is a callable or a `"module:attr.path"` string,
-/// resolved when it fires; a string hook is registered once per target for
-/// the life of the process. `label` names the hook in messages (default
-/// `repr(hook)`); `origin`, the `sys.path` entry its distribution was found
-/// on at startup (see [`failed`]). Returns whether the hook now waits in the
+/// What is registered for a target module, and kept until its hook fires.
+pub(crate) struct RegisteredHook<'py> {
+    /// A callable, or a `"module:attr.path"` string resolved when it fires.
+    pub(crate) hook: Bound<'py, PyAny>,
+    /// What names the hook in messages.
+    pub(crate) label: Bound<'py, PyAny>,
+    /// The `sys.path` entry the hook's distribution was found on at startup,
+    /// or `None` (see [`failed`]).
+    pub(crate) origin: Bound<'py, PyAny>,
+}
+
+/// Call `registered.hook(module)` once module `name` has been imported; at
+/// once when it already is. A string hook is registered once per target for
+/// the life of the process. Returns whether the hook now waits in the
 /// pending dict: only the finder fires those, and the caller puts it in
-/// place (`finder::register_post_import_hook`).
+/// place (`finder::register_hook`).
 pub(crate) fn register<'py>(
     py: Python<'py>,
-    hook: &Bound<'py, PyAny>,
     name: &Bound<'py, PyAny>,
-    label: Option<&Bound<'py, PyAny>>,
-    origin: Option<&Bound<'py, PyAny>>,
+    registered: &RegisteredHook<'py>,
 ) -> PyResult<bool> {
-    let label = match label {
-        Some(label) => label.clone(),
-        None => hook.repr()?.into_any(),
-    };
-    let origin = origin.map_or_else(|| py.None().into_bound(py), Clone::clone);
+    let RegisteredHook { hook, label, .. } = registered;
     if hook.is_instance_of::<PyString>() {
         let key = PyTuple::new(py, [name, hook])?;
         let seen = string_hooks(py);
@@ -106,13 +108,13 @@ pub(crate) fn register<'py>(
     let module = sys_modules_get(py, name, &py.None().into_bound(py))?;
     if module.is_none() {
         let pending = pending_dict(py);
-        let entry = PyTuple::new(py, [hook, &label, &origin])?;
+        let entry = PyTuple::new(py, [hook, label, &registered.origin])?;
         match pending.get_item(name)? {
             Some(hooks) => hooks.cast::<PyList>()?.append(entry)?,
             None => pending.set_item(name, PyList::new(py, [entry])?)?,
         }
         if debug() {
-            report(py, "registered hook %s for module '%s'", (&label, name))?;
+            report(py, "registered hook %s for module '%s'", (label, name))?;
         }
         Ok(true)
     } else {
@@ -120,10 +122,10 @@ pub(crate) fn register<'py>(
             report(
                 py,
                 "registered hook %s for module '%s' (already imported: firing now)",
-                (&label, name),
+                (label, name),
             )?;
         }
-        fire(py, (hook, &label, &origin), &module, name)?;
+        fire(py, registered, &module, name)?;
         Ok(false)
     }
 }
@@ -148,9 +150,13 @@ pub(crate) fn notify_module_loaded<'py>(
     }
     for item in hooks.try_iter()? {
         let item = item?;
-        let (hook, label, origin): (Bound<'py, PyAny>, Bound<'py, PyAny>, Bound<'py, PyAny>) =
-            item.extract()?;
-        fire(py, (&hook, &label, &origin), module, &name)?;
+        let (hook, label, origin) = item.extract()?;
+        let registered = RegisteredHook {
+            hook,
+            label,
+            origin,
+        };
+        fire(py, &registered, module, &name)?;
     }
     Ok(())
 }
@@ -187,7 +193,7 @@ fn resolve<'py>(py: Python<'py>, hook: &Bound<'py, PyAny>) -> PyResult<Bound<'py
 /// [`failed`].
 fn fire<'py>(
     py: Python<'py>,
-    entry: Entry<'_, 'py>,
+    registered: &RegisteredHook<'py>,
     module: &Bound<'py, PyAny>,
     name: &Bound<'py, PyAny>,
 ) -> PyResult<()> {
@@ -197,52 +203,48 @@ fn fire<'py>(
         .transpose()?
         .flatten()
     {
-        return defer(py, &spec, entry, module, name);
+        return defer(py, &spec, registered, module, name);
     }
-    let (hook, label, _) = entry;
     let started = debug().then(Instant::now);
-    let function = match resolve(py, hook) {
+    let function = match resolve(py, &registered.hook) {
         Ok(function) => function,
         Err(err) => {
             if is_a_failure(py, &err) {
                 let spec = deferred(py)?.call_method0(intern!(py, "outermost_import"))?;
                 if !spec.is_none() {
-                    return defer(py, &spec, entry, module, name);
+                    return defer(py, &spec, registered, module, name);
                 }
             }
-            return failed(py, &err, entry, name, at_startup(py)?);
+            return failed(py, &err, registered, name, at_startup(py)?);
         }
     };
     if let Err(err) = function.call1((module,)) {
-        return failed(py, &err, entry, name, at_startup(py)?);
+        return failed(py, &err, registered, name, at_startup(py)?);
     }
     if let Some(started) = started {
         let ms = started.elapsed().as_secs_f64() * 1000.0;
         report(
             py,
             "fired hook %s for module '%s' in %.3f ms",
-            (label, name, ms),
+            (&registered.label, name, ms),
         )?;
     }
     Ok(())
 }
 
-/// A registered hook: the hook, its label, the `sys.path` entry its
-/// distribution was found on (or `None`).
-type Entry<'a, 'py> = (
-    &'a Bound<'py, PyAny>,
-    &'a Bound<'py, PyAny>,
-    &'a Bound<'py, PyAny>,
-);
-
 /// Fire the hook again once the import of `spec` has finished.
 fn defer<'py>(
     py: Python<'py>,
     spec: &Bound<'py, PyAny>,
-    (hook, label, origin): Entry<'_, 'py>,
+    registered: &RegisteredHook<'py>,
     module: &Bound<'py, PyAny>,
     name: &Bound<'py, PyAny>,
 ) -> PyResult<()> {
+    let RegisteredHook {
+        hook,
+        label,
+        origin,
+    } = registered;
     let waiting = waiting_targets(py);
     if !waiting.contains(name)? {
         waiting.set_item(name, spec)?;
@@ -261,28 +263,21 @@ fn defer<'py>(
         [hook, label, origin, module, name, &spec_name].map(|object| object.clone().unbind());
     let retry = PyCFunction::new_closure(py, None, None, move |args, _kwargs| -> PyResult<()> {
         let py = args.py();
-        let (hook, label, origin, module, name) = (
-            hook.bind(py),
-            label.bind(py),
-            origin.bind(py),
-            module.bind(py),
-            name.bind(py),
-        );
+        let registered = RegisteredHook {
+            hook: hook.bind(py).clone(),
+            label: label.bind(py).clone(),
+            origin: origin.bind(py).clone(),
+        };
+        let (module, name) = (module.bind(py), name.bind(py));
         waiting_targets(py).call_method1(intern!(py, "pop"), (name, py.None()))?;
-        match resolve(py, hook).and_then(|function| function.call1((module,))) {
+        match resolve(py, &registered.hook).and_then(|function| function.call1((module,))) {
             Ok(_) if debug() => report(
                 py,
                 "fired hook %s for module '%s' once '%s' was imported",
-                (label, name, spec_name.bind(py)),
+                (&registered.label, name, spec_name.bind(py)),
             ),
             Ok(_) => Ok(()),
-            Err(err) => failed(
-                py,
-                &err,
-                (hook, label, origin),
-                name,
-                startup || at_startup(py)?,
-            ),
+            Err(err) => failed(py, &err, &registered, name, startup || at_startup(py)?),
         }
     })?;
     deferred(py)?.call_method1(intern!(py, "when_imported"), (spec, retry))?;
@@ -305,19 +300,24 @@ fn is_a_failure(py: Python<'_>, err: &PyErr) -> bool {
 fn failed<'py>(
     py: Python<'py>,
     err: &PyErr,
-    (hook, label, origin): Entry<'_, 'py>,
+    registered: &RegisteredHook<'py>,
     name: &Bound<'py, PyAny>,
     startup: bool,
 ) -> PyResult<()> {
     let raise = if startup || !is_a_failure(py, err) {
         !startup
     } else {
-        strict() && !left_behind(py, err, hook, origin)?
+        strict() && !left_behind(py, err, &registered.hook, &registered.origin)?
     };
     if raise {
         return Err(err.clone_ref(py));
     }
-    report_exception(py, err, "hook %s for module '%s' failed:", (label, name))
+    report_exception(
+        py,
+        err,
+        "hook %s for module '%s' failed:",
+        (&registered.label, name),
+    )
 }
 
 /// Whether `err` says the patch module of `hook` is missing, and the
