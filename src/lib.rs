@@ -140,17 +140,10 @@ fn finish(
 
 /// `wrapt-install` after argument parsing.
 fn run_install(args: &InstallArgs) -> Result<()> {
-    output::configure("wrapt-install", &args.output);
-    if let Some(shell) = args.output.completions {
-        print_completions::<InstallArgs>(shell);
+    let Some(out) = begin::<InstallArgs>("wrapt-install", &args.output) else {
         return Ok(());
-    }
-    let opts = InstallOptions::from_args(args)?;
-    let out = Output {
-        program: "wrapt-install",
-        verbosity: opts.verbosity,
-        json: opts.json,
     };
+    let opts = InstallOptions::from_args(args)?;
     let outcome = install::run(&opts, out)?;
     report::print_outcome(&outcome, &out)?;
     outcome.into_error().map_or(Ok(()), Err)
@@ -158,20 +151,24 @@ fn run_install(args: &InstallArgs) -> Result<()> {
 
 /// `wrapt-uninstall` after argument parsing.
 fn run_uninstall(args: &UninstallArgs) -> Result<()> {
-    output::configure("wrapt-uninstall", &args.output);
-    if let Some(shell) = args.output.completions {
-        print_completions::<UninstallArgs>(shell);
+    let Some(out) = begin::<UninstallArgs>("wrapt-uninstall", &args.output) else {
         return Ok(());
-    }
-    let opts = UninstallOptions::from_args(args);
-    let out = Output {
-        program: "wrapt-uninstall",
-        verbosity: opts.verbosity,
-        json: opts.json,
     };
+    let opts = UninstallOptions::from_args(args);
     let uninstalled = uninstall::uninstall(&opts, out)?;
     report::print_uninstall(&uninstalled, &out)?;
     uninstalled.into_refusal().map_or(Ok(()), Err)
+}
+
+/// What both programs do first: the output flags applied, and
+/// `--completions` answered, after which there is nothing to run.
+fn begin<A: clap::CommandFactory>(program: &'static str, args: &cli::OutputArgs) -> Option<Output> {
+    let out = output::configure(program, args);
+    if let Some(shell) = args.completions {
+        print_completions::<A>(shell);
+        return None;
+    }
+    Some(out)
 }
 
 /// `--completions SHELL`: the script on stdout.

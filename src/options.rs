@@ -129,8 +129,6 @@ pub struct InstallOptions {
     pub force: bool,
     /// `--check --strict`: warnings are problems.
     pub strict: bool,
-    pub json: bool,
-    pub verbosity: Verbosity,
 }
 
 impl InstallOptions {
@@ -178,8 +176,6 @@ impl InstallOptions {
             activation: args.mode.map(Activation::from),
             force: args.force,
             strict: args.strict,
-            json: args.output.json,
-            verbosity: (&args.output).into(),
         })
     }
 }
@@ -190,8 +186,6 @@ pub struct UninstallOptions {
     pub target: TargetSpec,
     pub dry_run: bool,
     pub force: bool,
-    pub json: bool,
-    pub verbosity: Verbosity,
 }
 
 impl UninstallOptions {
@@ -200,8 +194,6 @@ impl UninstallOptions {
             target: TargetSpec::from_args(&args.target, args.force),
             dry_run: args.dry_run,
             force: args.force,
-            json: args.output.json,
-            verbosity: (&args.output).into(),
         }
     }
 }
@@ -318,9 +310,14 @@ mod tests {
         assert!(!opts(&["--user", "--dry-run"]).target.make_site_dir);
         assert!(opts(&["--dry-run"]).target.offer_create);
         assert!(!opts(&["--list"]).target.offer_create);
-        assert_eq!(opts(&["-q"]).verbosity, Verbosity::Quiet);
-        assert_eq!(opts(&["-qqq"]).verbosity, Verbosity::Silent);
-        assert_eq!(opts(&["-v"]).verbosity, Verbosity::Verbose);
-        assert_eq!(opts(&["-vvv"]).verbosity, Verbosity::Commands);
+        let verbosity = |flags: &[&str]| {
+            let argv = std::iter::once("wrapt-install").chain(flags.iter().copied());
+            Verbosity::from(&InstallArgs::try_parse_from(argv).unwrap().output)
+        };
+        assert_eq!(verbosity(&[]), Verbosity::Normal);
+        assert_eq!(verbosity(&["-q"]), Verbosity::Quiet);
+        assert_eq!(verbosity(&["-qqq"]), Verbosity::Silent);
+        assert_eq!(verbosity(&["-v"]), Verbosity::Verbose);
+        assert_eq!(verbosity(&["-vvv"]), Verbosity::Commands);
     }
 }

@@ -320,18 +320,24 @@ pub fn label(kind: Label) -> String {
 /// process's, like the colour choice.
 static SHOW_COMMANDS: OnceLock<&'static str> = OnceLock::new();
 
-/// Applies the output flags to the whole process: the colour of every
-/// stderr line (`anstream`'s global choice), and whether each command run
-/// is shown.
-pub fn configure(program: &'static str, args: &crate::cli::OutputArgs) {
+/// Applies the output flags to the whole process (the colour of every
+/// stderr line, `anstream`'s global choice, and whether each command run
+/// is shown), and gives the run its [`Output`].
+pub fn configure(program: &'static str, args: &crate::cli::OutputArgs) -> Output {
     let choice = match args.color {
         clap::ColorChoice::Auto => anstream::ColorChoice::Auto,
         clap::ColorChoice::Always => anstream::ColorChoice::Always,
         clap::ColorChoice::Never => anstream::ColorChoice::Never,
     };
     choice.write_global();
-    if Verbosity::from(args) >= Verbosity::Commands {
+    let verbosity = Verbosity::from(args);
+    if verbosity >= Verbosity::Commands {
         let _ = SHOW_COMMANDS.set(program);
+    }
+    Output {
+        program,
+        verbosity,
+        json: args.json,
     }
 }
 
