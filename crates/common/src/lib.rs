@@ -3,6 +3,11 @@
 //! `sys.path`, and what the environment selects at startup. Plain Rust, no
 //! Python, so it is unit-tested here.
 
+// The scan reads with POSIX calls (readdir, open, fstat), as every target
+// of wrapt-install is a POSIX system.
+#[cfg(not(unix))]
+compile_error!("wrapt-common supports Unix only");
+
 pub mod activation;
 pub mod entry_points;
 pub mod names;

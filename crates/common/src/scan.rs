@@ -37,13 +37,7 @@
 //! read and a search each.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
-#[cfg(not(unix))]
-use std::fs;
-#[cfg(not(unix))]
-use std::fs::File;
 use std::hash::BuildHasher;
-#[cfg(not(unix))]
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use memchr::memmem;
@@ -293,43 +287,25 @@ impl DirScan {
 /// `<dir>/<child>/entry_points.txt` for each child of one directory, in one
 /// reused buffer: `PathBuf::push` and `pop` parse the path's components
 /// every time (their cost: BENCHMARKS.md, "The native module's design
-/// numbers"). On Unix the buffer ends
+/// numbers"). The buffer ends
 /// with a NUL, so that it is the C string `open` wants as it stands.
 struct FileName {
-    #[cfg(unix)]
     bytes: Vec<u8>,
-    #[cfg(unix)]
     dir_len: usize,
-    #[cfg(not(unix))]
-    dir: PathBuf,
-    #[cfg(not(unix))]
-    file: PathBuf,
 }
 
-/// A path in a [`FileName`] buffer: NUL-terminated on Unix.
+/// A path in a [`FileName`] buffer, NUL-terminated.
 #[derive(Clone, Copy)]
-#[cfg(unix)]
 struct FilePath<'a>(&'a [u8]);
-#[derive(Clone, Copy)]
-#[cfg(not(unix))]
-struct FilePath<'a>(&'a Path);
 
 impl FilePath<'_> {
     fn as_path(&self) -> &Path {
-        #[cfg(unix)]
-        {
-            use std::os::unix::ffi::OsStrExt;
-            Path::new(std::ffi::OsStr::from_bytes(&self.0[..self.0.len() - 1]))
-        }
-        #[cfg(not(unix))]
-        {
-            self.0
-        }
+        use std::os::unix::ffi::OsStrExt;
+        Path::new(std::ffi::OsStr::from_bytes(&self.0[..self.0.len() - 1]))
     }
 }
 
 impl FileName {
-    #[cfg(unix)]
     fn new(dir: &Path) -> Self {
         use std::os::unix::ffi::OsStrExt;
         let mut bytes = dir.as_os_str().as_bytes().to_vec();
@@ -341,7 +317,6 @@ impl FileName {
         FileName { bytes, dir_len }
     }
 
-    #[cfg(unix)]
     fn entry_points(&mut self, child: &str) -> FilePath<'_> {
         self.bytes.truncate(self.dir_len);
         self.bytes.extend_from_slice(child.as_bytes());
@@ -350,30 +325,15 @@ impl FileName {
         self.bytes.push(0);
         FilePath(&self.bytes)
     }
-
-    #[cfg(not(unix))]
-    fn new(dir: &Path) -> Self {
-        FileName {
-            dir: dir.to_path_buf(),
-            file: PathBuf::new(),
-        }
-    }
-
-    #[cfg(not(unix))]
-    fn entry_points(&mut self, child: &str) -> FilePath<'_> {
-        self.file = self.dir.join(child).join(ENTRY_POINTS_TXT);
-        FilePath(&self.file)
-    }
 }
 
 /// Calls `f` with the name of every child of `dir` that is UTF-8 (others
 /// cannot name a Python distribution) and ends like a metadata directory;
 /// nothing when `dir` cannot be listed.
 ///
-/// On Unix with `readdir` itself: `fs::read_dir` allocates the name of
+/// With `readdir` itself: `fs::read_dir` allocates the name of
 /// every entry, and the standard library's directory alone has hundreds
 /// (the cost: BENCHMARKS.md, "The native module's design numbers").
-#[cfg(unix)]
 fn for_each_child(dir: &Path, mut f: impl FnMut(&str)) {
     use std::os::unix::ffi::OsStrExt;
     let Ok(path) = std::ffi::CString::new(dir.as_os_str().as_bytes()) else {
@@ -408,18 +368,6 @@ fn for_each_child(dir: &Path, mut f: impl FnMut(&str)) {
     }
 }
 
-#[cfg(not(unix))]
-fn for_each_child(dir: &Path, mut f: impl FnMut(&str)) {
-    let Ok(read_dir) = fs::read_dir(dir) else {
-        return;
-    };
-    for child in read_dir.flatten() {
-        if let Some(name) = child.file_name().to_str() {
-            f(name);
-        }
-    }
-}
-
 /// What reading one metadata file gave.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Contents {
@@ -446,29 +394,21 @@ pub enum Contents {
 /// [`Absent`]: Contents::Absent
 /// [`TooLarge`]: Contents::TooLarge
 pub fn read_metadata_file(path: &Path, buf: &mut Vec<u8>) -> Contents {
-    #[cfg(unix)]
-    {
-        use std::os::unix::ffi::OsStrExt;
-        buf.clear();
-        let Ok(path) = std::ffi::CString::new(path.as_os_str().as_bytes()) else {
-            return Contents::Absent; // a NUL byte: no such file
-        };
-        // SAFETY: `path` is a C string.
-        unsafe { read_c_path(path.as_ptr(), buf) }
-    }
-    #[cfg(not(unix))]
-    {
-        read_file(FilePath(path), buf)
-    }
+    use std::os::unix::ffi::OsStrExt;
+    buf.clear();
+    let Ok(path) = std::ffi::CString::new(path.as_os_str().as_bytes()) else {
+        return Contents::Absent; // a NUL byte: no such file
+    };
+    // SAFETY: `path` is a C string.
+    unsafe { read_c_path(path.as_ptr(), buf) }
 }
 
 /// [`read_metadata_file`] on the path a [`FileName`] buffer holds.
 ///
-/// On Unix with `open` and `read` themselves, on the NUL-terminated path the
+/// With `open` and `read` themselves, on the NUL-terminated path the
 /// buffer already holds: `File::open` copies the path to add the NUL and
 /// checks it for others, and `read_to_end` probes with extra reads; at
 /// hundreds of files per startup that was a tenth of the scan.
-#[cfg(unix)]
 fn read_file(path: FilePath<'_>, buf: &mut Vec<u8>) -> Contents {
     buf.clear();
     // No NUL inside: the directory's name went through `CString::new` for
@@ -485,7 +425,6 @@ fn read_file(path: FilePath<'_>, buf: &mut Vec<u8>) -> Contents {
 /// # Safety
 ///
 /// `path` must point to a NUL-terminated string.
-#[cfg(unix)]
 unsafe fn read_c_path(path: *const libc::c_char, buf: &mut Vec<u8>) -> Contents {
     // O_NONBLOCK: opening a FIFO without a writer (or a device that waits,
     // for a carrier say) returns at once; O_NOCTTY: a terminal does not
@@ -510,7 +449,6 @@ unsafe fn read_c_path(path: *const libc::c_char, buf: &mut Vec<u8>) -> Contents 
 /// # Safety
 ///
 /// `fd` must be an open file descriptor.
-#[cfg(unix)]
 unsafe fn read_fd(fd: libc::c_int, buf: &mut Vec<u8>) -> Contents {
     let mut stat = std::mem::MaybeUninit::<libc::stat>::uninit();
     // SAFETY: `fstat` fills `stat` when it returns 0; `read` writes at most
@@ -556,26 +494,6 @@ unsafe fn read_fd(fd: libc::c_int, buf: &mut Vec<u8>) -> Contents {
                 }
             }
         }
-    }
-}
-
-#[cfg(not(unix))]
-fn read_file(path: FilePath<'_>, buf: &mut Vec<u8>) -> Contents {
-    buf.clear();
-    let Ok(file) = File::open(path.0) else {
-        return Contents::Absent;
-    };
-    match file.metadata() {
-        Ok(meta) if meta.is_file() && meta.len() > MAX_FILE_SIZE as u64 => {
-            return Contents::TooLarge
-        }
-        Ok(meta) if meta.is_file() => {}
-        _ => return Contents::Absent,
-    }
-    match file.take(MAX_FILE_SIZE as u64 + 1).read_to_end(buf) {
-        Ok(_) if buf.len() > MAX_FILE_SIZE => Contents::TooLarge,
-        Ok(_) => Contents::Read,
-        Err(_) => Contents::Absent,
     }
 }
 
@@ -1052,7 +970,6 @@ mod tests {
         assert!(seen.contains("a"));
     }
 
-    #[cfg(unix)]
     #[test]
     fn non_ascii_names_taken_non_utf8_names_skipped() {
         use std::os::unix::ffi::OsStrExt;
@@ -1068,7 +985,6 @@ mod tests {
         assert_eq!(seen.into_iter().collect::<Vec<_>>(), ["ärger"]);
     }
 
-    #[cfg(unix)]
     #[test]
     fn symlinked_dist_dir() {
         let a = TempDir::new();
@@ -1089,7 +1005,6 @@ mod tests {
             .expect("blocked")
     }
 
-    #[cfg(unix)]
     fn mkfifo(path: &Path) {
         use std::os::unix::ffi::OsStrExt;
         let path = std::ffi::CString::new(path.as_os_str().as_bytes()).unwrap();
@@ -1108,7 +1023,6 @@ mod tests {
         file.write_all(tail).unwrap();
     }
 
-    #[cfg(unix)]
     #[test]
     fn only_regular_files_are_read_and_nothing_blocks() {
         let a = TempDir::new();
@@ -1148,7 +1062,6 @@ mod tests {
         }
     }
 
-    #[cfg(unix)]
     #[test]
     fn an_entry_points_txt_that_is_no_regular_file_means_no_entry_points() {
         let a = TempDir::new();
