@@ -23,6 +23,7 @@ use std::ffi::OsStr;
 use std::os::unix::ffi::{OsStrExt as _, OsStringExt as _};
 use std::path::{Component, Path, PathBuf};
 
+use wrapt_common::pystr;
 use wrapt_common::scan::{self, Contents};
 
 use crate::plan;
@@ -187,57 +188,28 @@ fn pth_lines(bytes: &[u8], rules: Rules) -> Vec<PthLine> {
         }
     };
     let mut lines = Vec::new();
-    for line in split_lines(&text, rules.utf8_sig) {
+    let split: Vec<&str> = if rules.utf8_sig {
+        pystr::splitlines(&text).collect()
+    } else {
+        pystr::text_file_lines(&text).collect()
+    };
+    for line in split {
         let line = if rules.strip_first {
-            line.trim_matches(is_python_space)
+            pystr::strip(line)
         } else {
             line
         };
-        if line.starts_with('#') || line.trim_matches(is_python_space).is_empty() {
+        if line.starts_with('#') || pystr::strip(line).is_empty() {
             continue;
         }
         if line.starts_with("import ") || line.starts_with("import\t") {
             lines.push(PthLine::Import(line.to_owned()));
             continue;
         }
-        lines.push(PthLine::Path(to_os(line.trim_end_matches(is_python_space))));
+        // line.rstrip()
+        lines.push(PthLine::Path(to_os(line.trim_end_matches(pystr::isspace))));
     }
     lines
-}
-
-/// `str.splitlines()` (`all_breaks`), else the lines of a text file read
-/// with universal newlines.
-fn split_lines(text: &str, all_breaks: bool) -> Vec<&str> {
-    let mut lines = Vec::new();
-    let mut start = 0;
-    let mut chars = text.char_indices().peekable();
-    while let Some((at, c)) = chars.next() {
-        let is_break = match c {
-            '\n' | '\r' => true,
-            '\x0b' | '\x0c' | '\x1c' | '\x1d' | '\x1e' | '\u{85}' | '\u{2028}' | '\u{2029}' => {
-                all_breaks
-            }
-            _ => false,
-        };
-        if !is_break {
-            continue;
-        }
-        lines.push(&text[start..at]);
-        start = at + c.len_utf8();
-        if c == '\r' && chars.peek().is_some_and(|&(_, next)| next == '\n') {
-            chars.next();
-            start += 1;
-        }
-    }
-    if start < text.len() {
-        lines.push(&text[start..]);
-    }
-    lines
-}
-
-/// `str.isspace()`: Unicode's white space and the four ASCII separators.
-fn is_python_space(c: char) -> bool {
-    c.is_whitespace() || ('\x1c'..='\x1f').contains(&c)
 }
 
 /// Whether an import line is one known to add no directory with
