@@ -316,7 +316,7 @@ fn check(
         );
         return Ok(());
     }
-    prove_activation(layout, activation, out, report);
+    prove_activation(layout, site, activation, out, report);
     Ok(())
 }
 
@@ -325,6 +325,7 @@ fn check(
 /// registered.
 fn prove_activation(
     layout: &Layout,
+    site: &SitePackages,
     activation: Activation,
     out: &Output,
     report: &mut CheckReport,
@@ -399,7 +400,7 @@ fn prove_activation(
     status.date_registrations(&tree);
     judge_status(&status, &layout.purelib, activation, report);
     let startup_files = ordering::StartupFiles {
-        dir: &layout.purelib,
+        site,
         activation,
         version: layout.info.version,
     };
