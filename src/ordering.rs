@@ -6,9 +6,13 @@
 //! imported the target, read from the interpreter's own `-X importtime`
 //! tree.
 
-use std::path::Path;
+use std::ffi::OsStr;
+
+use wrapt_common::scan::Contents;
 
 use crate::plan::{self, Activation};
+use crate::site::{self, PthLine, Rules};
+use crate::site_packages::SitePackages;
 
 use serde::{Deserialize, Serialize};
 
@@ -133,7 +137,9 @@ impl ImportTree {
 /// What `site` ran from site-packages before our activation, as far as the
 /// files there tell: the doctor's evidence for a target `site` imported.
 pub struct StartupFiles<'a> {
-    pub dir: &'a Path,
+    /// Read as `site` reads it, through the pinned directory: a symlinked
+    /// file, or one over the size limit, tells nothing.
+    pub site: &'a SitePackages,
     /// How the installation activates.
     pub activation: Activation,
     /// The interpreter's language version.
@@ -141,38 +147,36 @@ pub struct StartupFiles<'a> {
 }
 
 impl StartupFiles<'_> {
-    /// The names of the files in the directory with `suffix`, sorted as
-    /// `site` sorts them, with their text.
-    fn files(&self, suffix: &str) -> Vec<(String, String)> {
-        let Ok(entries) = std::fs::read_dir(self.dir) else {
-            return Vec::new();
-        };
-        let mut found: Vec<(String, String)> = entries
-            .flatten()
-            .filter_map(|entry| {
-                let name = entry.file_name().into_string().ok()?;
-                // site matches the suffix as exactly as this.
-                if Path::new(&name).extension() != Some(suffix.as_ref()) {
-                    return None;
-                }
-                Some((name, std::fs::read_to_string(entry.path()).ok()?))
-            })
+    /// The files of the directory that `site` reads (`reads` their name),
+    /// in the order it reads them, with their bytes.
+    fn files(&self, reads: impl Fn(&OsStr) -> bool) -> Vec<(String, Vec<u8>)> {
+        let entries = self.site.list("").ok().flatten().unwrap_or_default();
+        let mut names: Vec<String> = entries
+            .into_iter()
+            .filter(|entry| reads(&entry.name))
+            .filter_map(|entry| entry.name.into_string().ok())
             .collect();
-        found.sort();
-        found
+        names.sort_unstable();
+        let mut buf = Vec::new();
+        names
+            .into_iter()
+            .filter_map(|name| {
+                let read = self.site.read_metadata_file(&name, &mut buf) == Contents::Read;
+                read.then(|| (name, buf.clone()))
+            })
+            .collect()
     }
 
     /// The `.pth` files with an import line that names `module`.
     fn pth_files_importing(&self, module: &str) -> Vec<String> {
-        self.files("pth")
+        let rules = Rules::of(self.version);
+        self.files(|name| rules.reads_pth(name))
             .into_iter()
-            .filter(|(_, text)| {
-                text.lines()
-                    .filter(|line| line.starts_with("import ") || line.starts_with("import\t"))
-                    .any(|line| {
-                        line.split(|c: char| !(c.is_alphanumeric() || c == '_' || c == '.'))
-                            .any(|word| word == module || word.starts_with(&format!("{module}.")))
-                    })
+            .filter(|(_, bytes)| {
+                site::pth_lines(bytes, rules).iter().any(|line| match line {
+                    PthLine::Import(code) => names_module(code, module),
+                    PthLine::Path(_) => false,
+                })
             })
             .map(|(name, _)| name)
             .collect()
@@ -188,20 +192,16 @@ impl StartupFiles<'_> {
         if Activation::Start.ignored_by(self.version).is_some() {
             return Vec::new();
         }
-        self.files("start")
+        self.files(site::reads_start)
             .into_iter()
             .filter(|(name, _)| match self.activation {
                 Activation::Pth => false,
                 Activation::Start => name.as_str() < plan::START,
                 Activation::Sitecustomize => true,
             })
-            .map(|(name, text)| {
-                let entries: Vec<&str> = text
-                    .lines()
-                    .map(str::trim)
-                    .filter(|line| !line.is_empty() && !line.starts_with('#'))
-                    .collect();
-                format!("{name} ({})", entries.join(", "))
+            .filter_map(|(name, bytes)| {
+                let entries = site::start_entries(&bytes)?;
+                Some(format!("{name} ({})", entries.join(", ")))
             })
             .collect()
     }
@@ -243,6 +243,13 @@ impl StartupFiles<'_> {
             ),
         }
     }
+}
+
+/// Whether the code of an import line names `module` or a submodule of it
+/// (`import sys, colorsys.x` names `colorsys`).
+fn names_module(code: &str, module: &str) -> bool {
+    code.split(|c: char| !(c.is_alphanumeric() || c == '_' || c == '.'))
+        .any(|word| word == module || word.starts_with(&format!("{module}.")))
 }
 
 /// `a, b or c`.
@@ -383,22 +390,19 @@ wrapt-bootstrap: something else
         }
     }
 
-    /// A site-packages directory holding `files` (name, text).
-    fn site_packages_with(files: &[(&str, &str)]) -> tempfile::TempDir {
+    /// A site-packages directory holding `files` (name, text), pinned.
+    fn site_packages_with(files: &[(&str, &str)]) -> (tempfile::TempDir, SitePackages) {
         let dir = tempfile::tempdir().unwrap();
         for (name, text) in files {
             std::fs::write(dir.path().join(name), text).unwrap();
         }
-        dir
+        let site = SitePackages::open(dir.path(), None).unwrap();
+        (dir, site)
     }
 
-    fn startup_files(
-        dir: &tempfile::TempDir,
-        activation: Activation,
-        minor: u32,
-    ) -> StartupFiles<'_> {
+    fn startup_files(site: &SitePackages, activation: Activation, minor: u32) -> StartupFiles<'_> {
         StartupFiles {
-            dir: dir.path(),
+            site,
             activation,
             version: [3, minor, 0],
         }
@@ -407,12 +411,12 @@ wrapt-bootstrap: something else
     #[test]
     fn diagnosis() {
         let (tree, _) = ImportTree::split(IMPORTTIME);
-        let dir = site_packages_with(&[
+        let (_dir, site) = site_packages_with(&[
             ("000_early.pth", "import sys, colorsys.x\n"),
             ("other.pth", "# import colorsys\n/a/path\n"),
             ("000_early.start", "early:run\n"),
         ]);
-        let startup_files = |activation, minor| startup_files(&dir, activation, minor);
+        let startup_files = |activation, minor| startup_files(&site, activation, minor);
         let found = diagnose(
             &[
                 registration("wave", false, false, false),
@@ -462,11 +466,11 @@ wrapt-bootstrap: something else
     #[test]
     fn diagnosis_of_start_files() {
         let (tree, _) = ImportTree::split(IMPORTTIME);
-        let dir = site_packages_with(&[
+        let (_dir, site) = site_packages_with(&[
             ("000_early.start", "# a comment\nearly:run\n"),
             ("zz_late.start", "late:run\n"),
         ]);
-        let startup_files = |activation, minor| startup_files(&dir, activation, minor);
+        let startup_files = |activation, minor| startup_files(&site, activation, minor);
         // A .start of ours runs after the .start files that sort before it.
         let late = [
             registration("json", true, true, false),
@@ -486,6 +490,43 @@ wrapt-bootstrap: something else
         );
         let found = diagnose(&late, &tree, &startup_files(Activation::Sitecustomize, 14));
         says(&found[0], "import_module");
+    }
+
+    #[test]
+    fn evidence_is_read_as_site_of_the_version_reads_it() {
+        let (dir, site) = site_packages_with(&[
+            // Stripped before it is judged only from 3.15 (PEP 829).
+            ("000_early.pth", "  import colorsys\n"),
+            // Skipped from 3.13 (and 3.12.2, ...).
+            (".hidden.pth", "import colorsys\n"),
+            // A byte order mark and Python's white space are not entries.
+            ("000_early.start", "\u{feff}early:run \x1c\n"),
+        ]);
+        // Not UTF-8: site skips a .start file it cannot decode.
+        std::fs::write(dir.path().join("001_latin.start"), b"caf\xe9:run\n").unwrap();
+        // Never followed out of site-packages.
+        let outside = tempfile::tempdir().unwrap();
+        std::fs::write(outside.path().join("x.pth"), "import colorsys\n").unwrap();
+        std::os::unix::fs::symlink(outside.path().join("x.pth"), dir.path().join("link.pth"))
+            .unwrap();
+        let files = |minor, micro| StartupFiles {
+            site: &site,
+            activation: Activation::Sitecustomize,
+            version: [3, minor, micro],
+        };
+        assert_eq!(
+            files(15, 0).pth_files_importing("colorsys"),
+            ["000_early.pth"]
+        );
+        assert!(files(14, 0).pth_files_importing("colorsys").is_empty());
+        assert_eq!(
+            files(12, 1).pth_files_importing("colorsys"),
+            [".hidden.pth"]
+        );
+        assert_eq!(
+            files(15, 0).start_files_before_ours(),
+            ["000_early.start (early:run)"]
+        );
     }
 
     #[test]

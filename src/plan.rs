@@ -932,7 +932,11 @@ mod tests {
                 "00_wrapt_bootstrap.pth",
             ]
         );
-        let record = record::read(&plan.get(plan.record_path()).unwrap().bytes).unwrap();
+        let record = record::read(
+            std::path::Path::new(plan.record_path()),
+            &plan.get(plan.record_path()).unwrap().bytes,
+        )
+        .unwrap();
         assert_eq!(record.len(), plan.files.len());
         for entry in &record {
             let file = plan.get(&entry.path).unwrap();
@@ -1038,7 +1042,11 @@ mod tests {
         );
         let pyc = "wrapt_bootstrap/__pycache__/_api.cpython-313.pyc";
         plan.add_bytecode(vec![(pyc.to_owned(), b"bytecode".to_vec())]);
-        let record = record::read(&plan.get(plan.record_path()).unwrap().bytes).unwrap();
+        let record = record::read(
+            std::path::Path::new(plan.record_path()),
+            &plan.get(plan.record_path()).unwrap().bytes,
+        )
+        .unwrap();
         assert_eq!(record.len(), plan.files.len());
         assert!(record
             .iter()

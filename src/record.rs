@@ -6,10 +6,15 @@
 //! the csv crate (quoting as Python's `csv` module would). Reading is split
 //! like pypa/installer's `records.py`: [`parse`] only splits rows, [`validate`]
 //! checks them and collects every problem into one report instead of
-//! stopping at the first.
+//! stopping at the first; [`read`] does both, for the transaction and the
+//! tests alike.
+
+use std::path::Path;
 
 use base64::Engine as _;
 use sha2::{Digest as _, Sha256};
+
+use crate::error::Error;
 
 /// One validated `RECORD` row.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -155,12 +160,31 @@ pub fn validate(rows: Vec<Vec<String>>) -> Result<Vec<RecordEntry>, Vec<String>>
     }
 }
 
-/// Parse and validate in one step, problems joined into one message: the
-/// tests' reader (the transaction's checks each path in between).
-#[cfg(test)]
-pub fn read(bytes: &[u8]) -> Result<Vec<RecordEntry>, String> {
-    let rows = parse(bytes)?;
-    validate(rows).map_err(|problems| problems.join("; "))
+/// The validated entries of the RECORD at `record` (which errors name):
+/// parsed, every path checked, then validated. A path that could escape
+/// purelib is [`Error::UnsafePath`] (refused, exit 3) before anything else
+/// is judged; any other problem is [`Error::BadRecord`], every problem
+/// named.
+pub fn read(record: &Path, bytes: &[u8]) -> crate::error::Result<Vec<RecordEntry>> {
+    let rows = parse(bytes).map_err(|problems| Error::BadRecord {
+        path: record.to_owned(),
+        problems,
+    })?;
+    for row in &rows {
+        if let Some(path) = row.first() {
+            if let Err(reason) = check_relative_path(path) {
+                return Err(Error::UnsafePath {
+                    record: record.to_owned(),
+                    entry: path.clone(),
+                    reason: reason.to_owned(),
+                });
+            }
+        }
+    }
+    validate(rows).map_err(|problems| Error::BadRecord {
+        path: record.to_owned(),
+        problems: problems.join("; "),
+    })
 }
 
 /// Refuses RECORD paths that could reach outside purelib: absolute paths,
@@ -250,7 +274,7 @@ mod tests {
             RecordEntry::for_bytes("odd \"name\",.py", b"x"),
         ];
         let bytes = render(&entries, "pkg-1.0.dist-info/RECORD");
-        let mut read_back = read(&bytes).unwrap();
+        let mut read_back = read(Path::new("RECORD"), &bytes).unwrap();
         let own = read_back
             .iter()
             .position(|e| e.path == "pkg-1.0.dist-info/RECORD")
@@ -269,7 +293,7 @@ mod tests {
         let text = "pkg/__init__.py,sha256=WJG1tSLV3whtD_CxEPvZ0hu0_HFjrzTQgoai6Eb2vgM,6\r\n\
                     pkg/__pycache__/__init__.cpython-312.pyc,,\r\n\
                     pkg-1.0.dist-info/RECORD,,\r\n";
-        let entries = read(text.as_bytes()).unwrap();
+        let entries = read(Path::new("RECORD"), text.as_bytes()).unwrap();
         assert_eq!(entries.len(), 3);
         assert_eq!(entries[0].size, Some(6));
         assert_eq!(entries[1].hash, None);
@@ -290,6 +314,21 @@ mod tests {
         assert!(problems[2].contains("not a number"));
         assert!(problems[3].contains("malformed"));
         assert!(problems[4].contains("3 fields"));
+    }
+
+    #[test]
+    fn reading_refuses_an_escaping_path_before_judging_the_rest() {
+        let record = Path::new("/sp/x-1.0.dist-info/RECORD");
+        let err = read(record, b"a.py,md5=abc,3\n../evil.py,,\n").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "/sp/x-1.0.dist-info/RECORD lists \"../evil.py\", which is outside the environment (contains '..'); refusing to touch it"
+        );
+        let err = read(record, b"a.py,md5=abc,3\nd.py\n").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "/sp/x-1.0.dist-info/RECORD: unreadable RECORD: row 1: a.py: unsupported hash \"md5=abc\" (only sha256 is written by installers); row 2: expected 3 fields (path,hash,size), found 1; remove the file by hand or reinstall with --force"
+        );
     }
 
     #[test]

@@ -17,12 +17,17 @@
 //! Each `.pth` file is read as `--list` reads metadata
 //! ([`scan::read_metadata_file`]: regular files only, never blocking,
 //! within 64 MiB).
+//!
+//! How `site` reads one `.pth` file ([`pth_lines`]) or PEP 829 `.start`
+//! file ([`start_entries`]), and which names it reads as such, is decided
+//! here for the whole CLI: `--check`'s ordering doctor asks too.
 
 use std::collections::HashSet;
 use std::ffi::OsStr;
 use std::os::unix::ffi::{OsStrExt as _, OsStringExt as _};
 use std::path::{Component, Path, PathBuf};
 
+use wrapt_common::pystr;
 use wrapt_common::scan::{self, Contents};
 
 use crate::plan;
@@ -79,7 +84,7 @@ pub fn sys_path(info: &Interpreter, with_user_site: bool) -> SysPath {
 
 /// Where the `site` of one Python version reads `.pth` files differently.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Rules {
+pub struct Rules {
     /// Names starting with a dot are skipped (gh-113659).
     skip_hidden: bool,
     /// Decoded as `utf-8-sig`, split by `str.splitlines` (3.13); before,
@@ -91,7 +96,7 @@ struct Rules {
 }
 
 impl Rules {
-    fn of(version: [u32; 3]) -> Rules {
+    pub fn of(version: [u32; 3]) -> Rules {
         let [major, minor, micro] = version;
         let skip_hidden = match (major, minor) {
             (3, 9) => micro >= 19,
@@ -106,6 +111,12 @@ impl Rules {
             strip_first: (major, minor) >= (3, 15),
         }
     }
+
+    /// Whether `site` reads `name`, in a site directory, as a `.pth` file.
+    pub fn reads_pth(self, name: &OsStr) -> bool {
+        let name = name.as_bytes();
+        name.ends_with(b".pth") && !(self.skip_hidden && name.starts_with(b"."))
+    }
 }
 
 /// site.addsitedir() after the directory itself: its `.pth` files, in
@@ -116,10 +127,7 @@ fn add_pth_files(dir: &Path, rules: Rules, known: &mut HashSet<PathBuf>, path: &
     };
     let mut names: Vec<_> = children
         .filter_map(|child| Some(child.ok()?.file_name()))
-        .filter(|name| {
-            let name = name.as_bytes();
-            name.ends_with(b".pth") && !(rules.skip_hidden && name.starts_with(b"."))
-        })
+        .filter(|name| rules.reads_pth(name))
         .collect();
     names.sort_unstable();
     let mut buf = Vec::new();
@@ -157,7 +165,7 @@ fn add_pth_files(dir: &Path, rules: Rules, known: &mut HashSet<PathBuf>, path: &
 
 /// One line of a `.pth` file that is not a comment or blank.
 #[derive(Debug, Clone, PartialEq, Eq)]
-enum PthLine {
+pub enum PthLine {
     /// A directory, relative to the site directory, as bytes.
     Path(std::ffi::OsString),
     /// Code that `site` would execute.
@@ -168,7 +176,7 @@ enum PthLine {
 /// byte order mark, from 3.13); anything else is read as a single-byte
 /// locale would read it (`site` falls back to the locale's encoding), a
 /// character per byte, so that a path's bytes come through unchanged.
-fn pth_lines(bytes: &[u8], rules: Rules) -> Vec<PthLine> {
+pub fn pth_lines(bytes: &[u8], rules: Rules) -> Vec<PthLine> {
     let bytes = if rules.utf8_sig {
         bytes.strip_prefix("\u{feff}".as_bytes()).unwrap_or(bytes)
     } else {
@@ -187,57 +195,55 @@ fn pth_lines(bytes: &[u8], rules: Rules) -> Vec<PthLine> {
         }
     };
     let mut lines = Vec::new();
-    for line in split_lines(&text, rules.utf8_sig) {
+    let split: Vec<&str> = if rules.utf8_sig {
+        pystr::splitlines(&text).collect()
+    } else {
+        pystr::text_file_lines(&text).collect()
+    };
+    for line in split {
         let line = if rules.strip_first {
-            line.trim_matches(is_python_space)
+            pystr::strip(line)
         } else {
             line
         };
-        if line.starts_with('#') || line.trim_matches(is_python_space).is_empty() {
+        if line.starts_with('#') || pystr::strip(line).is_empty() {
             continue;
         }
-        if line.starts_with("import ") || line.starts_with("import\t") {
+        if is_import_line(line) {
             lines.push(PthLine::Import(line.to_owned()));
             continue;
         }
-        lines.push(PthLine::Path(to_os(line.trim_end_matches(is_python_space))));
+        // line.rstrip()
+        lines.push(PthLine::Path(to_os(line.trim_end_matches(pystr::isspace))));
     }
     lines
 }
 
-/// `str.splitlines()` (`all_breaks`), else the lines of a text file read
-/// with universal newlines.
-fn split_lines(text: &str, all_breaks: bool) -> Vec<&str> {
-    let mut lines = Vec::new();
-    let mut start = 0;
-    let mut chars = text.char_indices().peekable();
-    while let Some((at, c)) = chars.next() {
-        let is_break = match c {
-            '\n' | '\r' => true,
-            '\x0b' | '\x0c' | '\x1c' | '\x1d' | '\x1e' | '\u{85}' | '\u{2028}' | '\u{2029}' => {
-                all_breaks
-            }
-            _ => false,
-        };
-        if !is_break {
-            continue;
-        }
-        lines.push(&text[start..at]);
-        start = at + c.len_utf8();
-        if c == '\r' && chars.peek().is_some_and(|&(_, next)| next == '\n') {
-            chars.next();
-            start += 1;
-        }
-    }
-    if start < text.len() {
-        lines.push(&text[start..]);
-    }
-    lines
+/// Whether `site` executes a `.pth` line (already stripped where `site`
+/// strips it) as code.
+fn is_import_line(line: &str) -> bool {
+    line.starts_with("import ") || line.starts_with("import\t")
 }
 
-/// `str.isspace()`: Unicode's white space and the four ASCII separators.
-fn is_python_space(c: char) -> bool {
-    c.is_whitespace() || ('\x1c'..='\x1f').contains(&c)
+/// Whether `site` reads `name`, in a site directory, as a PEP 829 `.start`
+/// file (from 3.15; see [`plan::Activation::ignored_by`]).
+pub fn reads_start(name: &OsStr) -> bool {
+    let name = name.as_bytes();
+    name.ends_with(b".start") && !name.starts_with(b".")
+}
+
+/// The entry points of a `.start` file, as `site` reads them (PEP 829):
+/// UTF-8 after an optional byte order mark, else the file is skipped
+/// (`None`); each line stripped, blank and `#` lines skipped.
+pub fn start_entries(bytes: &[u8]) -> Option<Vec<&str>> {
+    let bytes = bytes.strip_prefix("\u{feff}".as_bytes()).unwrap_or(bytes);
+    let text = std::str::from_utf8(bytes).ok()?;
+    Some(
+        pystr::splitlines(text)
+            .map(pystr::strip)
+            .filter(|line| !line.is_empty() && !line.starts_with('#'))
+            .collect(),
+    )
 }
 
 /// Whether an import line is one known to add no directory with
@@ -400,6 +406,18 @@ mod tests {
                 b"/caf\xe9".to_vec()
             ))]
         );
+    }
+
+    #[test]
+    fn start_files_are_read_as_pep_829_reads_them() {
+        assert_eq!(
+            start_entries(b"\xef\xbb\xbf# comment\n a:b \x1c\n\n\x0cc.d:e\r\n  # indented\n"),
+            Some(vec!["a:b", "c.d:e"])
+        );
+        assert_eq!(start_entries(b"caf\xe9:run\n"), None);
+        assert!(reads_start(OsStr::new("a.start")));
+        assert!(!reads_start(OsStr::new(".a.start")));
+        assert!(!reads_start(OsStr::new("a.start.txt")));
     }
 
     #[test]

@@ -39,6 +39,7 @@ use rustix::fs::{
     UTIME_OMIT,
 };
 use rustix::io::Errno;
+use wrapt_common::scan::{Contents, MAX_FILE_SIZE};
 
 use crate::error::{Error, Result};
 
@@ -63,6 +64,15 @@ pub fn is_temp(name: &str) -> bool {
 const DIR_FLAGS: OFlags = OFlags::RDONLY
     .union(OFlags::DIRECTORY)
     .union(OFlags::NOFOLLOW)
+    .union(OFlags::CLOEXEC);
+
+/// How a file is opened to be read: never through a symlink, and without
+/// blocking (a FIFO put here opens at once rather than waiting for a
+/// writer; fstat then says what it is).
+const READ_FLAGS: OFlags = OFlags::RDONLY
+    .union(OFlags::NOFOLLOW)
+    .union(OFlags::NONBLOCK)
+    .union(OFlags::NOCTTY)
     .union(OFlags::CLOEXEC);
 
 /// What is at a path now, never followed.
@@ -202,11 +212,7 @@ impl SitePackages {
         let Some(dir) = self.dir(parent)? else {
             return Ok(Node::Missing);
         };
-        // O_NONBLOCK: a FIFO put here opens at once rather than waiting for
-        // a writer; fstat then says what it is.
-        let flags =
-            OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::NOCTTY | OFlags::CLOEXEC;
-        let fd = match rustix::fs::openat(&dir, name, flags, Mode::empty()) {
+        let fd = match rustix::fs::openat(&dir, name, READ_FLAGS, Mode::empty()) {
             Ok(fd) => fd,
             Err(Errno::NOENT) => return Ok(Node::Missing),
             Err(Errno::LOOP) => return Ok(Node::Symlink),
@@ -238,6 +244,38 @@ impl SitePackages {
             mode: stat.st_mode & 0o7777,
             mtime: mtime(&stat),
         })
+    }
+
+    /// `rel` read into `buf` as `scan::read_metadata_file` reads a file of
+    /// `site`'s, here never through a symlink: a regular file of at most
+    /// [`MAX_FILE_SIZE`] bytes is [`Contents::Read`], a larger one
+    /// [`Contents::TooLarge`] (not read), anything else, or anything that
+    /// fails, [`Contents::Absent`].
+    pub fn read_metadata_file(&self, rel: &str, buf: &mut Vec<u8>) -> Contents {
+        buf.clear();
+        let (parent, name) = split(rel);
+        let Ok(Some(dir)) = self.dir(parent) else {
+            return Contents::Absent;
+        };
+        let Ok(fd) = rustix::fs::openat(&dir, name, READ_FLAGS, Mode::empty()) else {
+            return Contents::Absent;
+        };
+        match rustix::fs::fstat(&fd) {
+            Ok(stat) if Kind::of(FileType::from_raw_mode(stat.st_mode)) == Kind::File => {
+                // Decided before reading a byte, as the scan decides it.
+                if usize::try_from(stat.st_size).map_or(true, |size| size > MAX_FILE_SIZE) {
+                    return Contents::TooLarge;
+                }
+            }
+            _ => return Contents::Absent,
+        }
+        // One byte more than the limit tells a file that grew meanwhile.
+        let limit = MAX_FILE_SIZE as u64 + 1;
+        match std::fs::File::from(fd).take(limit).read_to_end(buf) {
+            Ok(_) if buf.len() > MAX_FILE_SIZE => Contents::TooLarge,
+            Ok(_) => Contents::Read,
+            Err(_) => Contents::Absent,
+        }
     }
 
     /// What `rel` is, not followed; `None` when it does not exist.
@@ -648,7 +686,32 @@ mod tests {
             Mode::from_raw_mode(0o644),
         )
         .unwrap();
+        // Sparse: the size limit is decided before a byte is read.
+        let over = std::fs::File::create(purelib.join("dir/over")).unwrap();
+        over.set_len(MAX_FILE_SIZE as u64 + 1).unwrap();
+        let at = std::fs::File::create(purelib.join("dir/at")).unwrap();
+        at.set_len(MAX_FILE_SIZE as u64).unwrap();
         for site in both(purelib) {
+            let mut buf = Vec::new();
+            assert_eq!(
+                site.read_metadata_file("dir/file", &mut buf),
+                Contents::Read
+            );
+            assert_eq!(buf, b"mine\n");
+            for absent in ["link", "fifo", "dir", "missing", "missing/file"] {
+                assert_eq!(
+                    site.read_metadata_file(absent, &mut buf),
+                    Contents::Absent,
+                    "{absent}"
+                );
+                assert!(buf.is_empty());
+            }
+            assert_eq!(
+                site.read_metadata_file("dir/over", &mut buf),
+                Contents::TooLarge
+            );
+            assert_eq!(site.read_metadata_file("dir/at", &mut buf), Contents::Read);
+            assert_eq!(buf.len(), MAX_FILE_SIZE);
             assert!(matches!(site.inspect("link").unwrap(), Node::Symlink));
             assert!(matches!(site.inspect("fifo").unwrap(), Node::Special));
             assert!(matches!(

@@ -16,6 +16,7 @@ use crate::plan::{self, Activation, VERSION};
 use crate::probe::Interpreter;
 use crate::python;
 use crate::site::{self, SysPath};
+use crate::site_packages::SitePackages;
 use crate::target::Layout;
 
 // The group `--check` enables on top of the defaults (shipped in our own
@@ -123,6 +124,7 @@ pub fn live_sys_path(info: &Interpreter) -> Result<SysPath> {
 /// registered.
 pub(super) fn prove_activation(
     layout: &Layout,
+    site: &SitePackages,
     activation: Activation,
     out: &Output,
     report: &mut CheckReport,
@@ -189,7 +191,7 @@ pub(super) fn prove_activation(
     status.date_registrations(&tree);
     judge_status(&status, &layout.purelib, activation, report);
     let startup_files = ordering::StartupFiles {
-        dir: &layout.purelib,
+        site,
         activation,
         version: layout.info.version,
     };

@@ -221,7 +221,7 @@ fn check(
         );
         return Ok(());
     }
-    prove_activation(layout, activation, out, report);
+    prove_activation(layout, site, activation, out, report);
     Ok(())
 }
 

@@ -3,7 +3,6 @@
 //! through the pinned [`SitePackages`], so nothing here follows a symlink.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
 
 use crate::error::{Error, Result};
 use crate::output::Finding;
@@ -60,7 +59,7 @@ pub fn installed_records(site: &SitePackages, tolerate_bad: bool) -> Result<Vec<
             Node::Symlink => return Err(not_a_file("a symlink")),
             Node::Special => return Err(not_a_file("a special file")),
         };
-        match read_record(&full, &bytes) {
+        match record::read(&full, &bytes) {
             Ok(entries) => found.push(InstalledRecord {
                 dist_info: name,
                 record_path,
@@ -117,30 +116,6 @@ pub fn leftover_record(
         dist_info,
         entries,
     }))
-}
-
-/// Parses and validates one RECORD; a path that could escape purelib is
-/// reported as such (exit 3), anything else as an unreadable RECORD.
-fn read_record(full: &Path, bytes: &[u8]) -> Result<Vec<RecordEntry>> {
-    let rows = record::parse(bytes).map_err(|problems| Error::BadRecord {
-        path: full.to_owned(),
-        problems,
-    })?;
-    for row in &rows {
-        if let Some(path) = row.first() {
-            if let Err(reason) = record::check_relative_path(path) {
-                return Err(Error::UnsafePath {
-                    record: full.to_owned(),
-                    entry: path.clone(),
-                    reason: reason.to_owned(),
-                });
-            }
-        }
-    }
-    record::validate(rows).map_err(|problems| Error::BadRecord {
-        path: full.to_owned(),
-        problems: problems.join("; "),
-    })
 }
 
 /// Our directories in purelib that exist as real directories:

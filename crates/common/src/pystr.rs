@@ -1,8 +1,8 @@
 //! Python's `str` methods the metadata and the environment are read with,
 //! where Rust's differ: `isspace` and `strip` count U+001C..U+001F as white
-//! space, `splitlines` breaks at more than `\n` and `\r`. Shared by
-//! `entry_points` and `selection`; `src/site.rs` keeps copies of its own
-//! (`is_python_space`, `split_lines`) that could use these.
+//! space, `splitlines` breaks at more than `\n` and `\r`; and the lines of
+//! a text file as Python iterates them. Shared by `entry_points`,
+//! `selection` and the CLI's `src/site.rs`.
 
 /// Python's `str.isspace()` for one character: Unicode `White_Space` plus the
 /// four C0 separators `\x1c`–`\x1f`, which Python counts and Rust does not.
@@ -19,12 +19,25 @@ pub fn strip(s: &str) -> &str {
 /// `\x1c`–`\x1e`, `\x85`, U+2028 and U+2029. A trailing break does not make
 /// an empty last line.
 pub fn splitlines(text: &str) -> impl Iterator<Item = &str> {
+    lines_broken_at(text, is_line_break)
+}
+
+/// The lines of a text file opened with universal newlines, as iterating
+/// it gives them, without their ends: breaks at `\n`, `\r\n` and `\r`
+/// only. A trailing break does not make an empty last line.
+pub fn text_file_lines(text: &str) -> impl Iterator<Item = &str> {
+    lines_broken_at(text, |c| c == '\n' || c == '\r')
+}
+
+/// `text` split at each character `is_break` accepts, `\r\n` counting as
+/// one break.
+fn lines_broken_at(text: &str, is_break: fn(char) -> bool) -> impl Iterator<Item = &str> {
     let mut rest = text;
     std::iter::from_fn(move || {
         if rest.is_empty() {
             return None;
         }
-        match rest.char_indices().find(|&(_, c)| is_line_break(c)) {
+        match rest.char_indices().find(|&(_, c)| is_break(c)) {
             Some((at, c)) => {
                 let line = &rest[..at];
                 let mut next = at + c.len_utf8();
@@ -65,6 +78,10 @@ mod tests {
         assert_eq!(splitlines("").count(), 0);
         assert_eq!(splitlines("\n\n").collect::<Vec<_>>(), ["", ""]);
         assert_eq!(strip("\x1f a \u{a0}"), "a");
+        // A text file breaks only at \n, \r\n and \r.
+        let lines: Vec<_> = text_file_lines("a\x0cb\rc\r\nd\u{2028}e\n\n").collect();
+        assert_eq!(lines, ["a\x0cb", "c", "d\u{2028}e", ""]);
+        assert_eq!(text_file_lines("").count(), 0);
     }
 
     #[test]
