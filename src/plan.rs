@@ -282,6 +282,7 @@ const INIT_TEMPLATE: &str = include_str!(concat!(
 ));
 const API: &[u8] = template!("wrapt_bootstrap/_api.py");
 const DEFERRED: &[u8] = template!("wrapt_bootstrap/_deferred.py");
+const EXPLAIN: &[u8] = template!("wrapt_bootstrap/_explain.py");
 const FALLBACK_TEMPLATE: &str = include_str!(concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/templates/wrapt_bootstrap/_fallback.py"
@@ -391,6 +392,12 @@ impl Plan {
             file(
                 format!("{PACKAGE_DIR}/_deferred.py"),
                 DEFERRED.to_vec(),
+                MODE_FILE,
+                Stage::Package,
+            ),
+            file(
+                format!("{PACKAGE_DIR}/_explain.py"),
+                EXPLAIN.to_vec(),
                 MODE_FILE,
                 Stage::Package,
             ),
@@ -921,6 +928,7 @@ mod tests {
                 "wrapt_bootstrap/__init__.py",
                 "wrapt_bootstrap/_api.py",
                 "wrapt_bootstrap/_deferred.py",
+                "wrapt_bootstrap/_explain.py",
                 "wrapt_bootstrap/_fallback.py",
                 "wrapt_bootstrap/_hidden.py",
                 "wrapt_bootstrap/examples.py",
@@ -1035,6 +1043,7 @@ mod tests {
                 "wrapt_bootstrap/__init__.py",
                 "wrapt_bootstrap/_api.py",
                 "wrapt_bootstrap/_deferred.py",
+                "wrapt_bootstrap/_explain.py",
                 "wrapt_bootstrap/_fallback.py",
                 "wrapt_bootstrap/_hidden.py",
                 "wrapt_bootstrap/examples.py",

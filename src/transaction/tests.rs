@@ -143,7 +143,7 @@ fn install_reinstall_uninstall_round_trip() {
         BTreeSet::from(["acme.patches".to_owned()])
     );
     // RECORD included.
-    assert_eq!(verify(&site, &records).unwrap(), (12, vec![]));
+    assert_eq!(verify(&site, &records).unwrap(), (13, vec![]));
 
     // Python's bytecode is cleaned up with the package.
     write(
@@ -234,7 +234,7 @@ fn uninstall_completes_an_install_interrupted_before_record() {
 
     let mut records = Vec::new();
     records.extend(leftover_record(&site, &records).unwrap());
-    assert_eq!(records[0].entries.len(), 9, "{:?}", records[0].entries);
+    assert_eq!(records[0].entries.len(), 10, "{:?}", records[0].entries);
     let changes = plan_uninstall(&site, &records).unwrap();
     assert!(refusal(&site, &changes, false).is_none());
     apply_uninstall(&site, &changes, |_| {}).unwrap();

@@ -28,10 +28,13 @@ IMPLEMENTATION = "fallback"
 _ALLOWED = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-"
 
 
+_METADATA_SUFFIXES = (".dist-info", ".egg-info")
+
+
 def _normalized_dist_name(dir_name):
     # importlib.metadata: the stem's part before the first "-", runs of
     # "-_." folded, then lowercased (the order matters for a final sigma).
-    for suffix in (".dist-info", ".egg-info"):
+    for suffix in _METADATA_SUFFIXES:
         if dir_name.endswith(suffix):
             name = dir_name[: -len(suffix)].partition("-")[0]
             break
@@ -50,38 +53,6 @@ def _normalized_dist_name(dir_name):
             folded.append(character)
             previous_separator = False
     return "".join(folded).lower()
-
-
-def _nearest(name, candidates):
-    # The candidate nearest to name if one is close enough to be the name
-    # meant (names.rs, nearest): by _distance ignoring case, at most a third
-    # of name's length, ties to the first in sorted order, never name.
-    limit = max(len(name), 3) // 3
-    folded = name.lower()
-    best = None
-    for candidate in sorted(candidates):
-        if candidate == name:
-            continue
-        distance = _distance(folded, candidate.lower())
-        if distance <= limit and (best is None or distance < best[0]):
-            best = (distance, candidate)
-    return best[1] if best else None
-
-
-def _distance(a, b):
-    # Optimal string alignment distance (names.rs, distance): insertions,
-    # deletions, substitutions and transpositions of adjacent characters.
-    before = [0] * (len(b) + 1)
-    previous = list(range(len(b) + 1))
-    for i in range(1, len(a) + 1):
-        current = [i] + [0] * len(b)
-        for j in range(1, len(b) + 1):
-            value = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] != b[j - 1]))
-            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
-                value = min(value, before[j - 2] + 1)
-            current[j] = value
-        before, previous = previous, current
-    return previous[len(b)]
 
 
 # ---------------------------------------------------------------------------
@@ -139,6 +110,10 @@ def _distributions(paths, seen):
         except (OSError, ValueError):
             continue
         for child in children:
+            # Most children are no metadata: told apart without a call,
+            # which on PyPy cost the scan more than the reading.
+            if not child.endswith(_METADATA_SUFFIXES):
+                continue
             dist_name = _normalized_dist_name(child)
             if dist_name is None or dist_name in seen:
                 continue
@@ -203,63 +178,6 @@ def scan(groups, paths, seen):
         if any(group in text for group in wanted):
             _parse_entry_points(text, wanted, dist_dir, source, entries, problems)
     return entries, problems
-
-
-def _read_metadata(source):
-    # The bytes of the file at source as scan reads them (read_metadata_file
-    # in scan.rs), or None: a regular file within the limit only, never
-    # blocking. For WRAPT_PATCHES_DEBUG, which reads every distribution's
-    # entry points; scan keeps its own inline copy for startup's speed.
-    try:
-        fd = os.open(source, _OPEN_FLAGS)
-    except OSError:
-        return None
-    try:
-        info = os.fstat(fd)
-        if info[0] & _S_IFMT != S_IFREG or info[6] > _MAX_FILE_SIZE:
-            return None
-        data = b""
-        chunk = os.read(fd, info[6] + 1)
-        while chunk:
-            data += chunk
-            if len(data) > _MAX_FILE_SIZE:
-                return None
-            chunk = os.read(fd, min(max(len(data), 8192), _MAX_FILE_SIZE + 1 - len(data)))
-        return data
-    except OSError:
-        return None
-    finally:
-        os.close(fd)
-
-
-def _declared_groups(paths):
-    # The groups the distributions on paths declare (scan.rs,
-    # declared_groups): each section with at least one "name = value" line,
-    # in the entry_points.txt of the first distribution of each name, that
-    # WRAPT_PATCHES can select. A group not among them is one that scan
-    # finds no entry point of.
-    groups = set()
-    for dist_dir in _distributions(paths, set()):
-        data = _read_metadata(os.path.join(dist_dir, "entry_points.txt"))
-        try:
-            text = data.decode("utf-8-sig")
-        except (AttributeError, UnicodeDecodeError):
-            continue  # None, or not UTF-8: declares nothing
-        group = None
-        for line in text.splitlines():
-            line = line.strip()
-            if not line or line[0] in "#;":
-                continue
-            if line[0] == "[" and line[-1] == "]":
-                group = line[1:-1].strip()
-            elif (
-                group
-                and "=" in line
-                and not group.strip(_ALLOWED)
-                and not _is_other_tools_group(group)
-            ):
-                groups.add(group)
-    return groups
 
 
 # ---------------------------------------------------------------------------
@@ -346,35 +264,6 @@ def select(wrapt_patches, autowrapt_bootstrap, defaults):
         groups = [group for group in groups if group not in other_tools]
         autowrapt_groups = [group for group in autowrapt_groups if group not in other_tools]
     return groups, autowrapt_groups, invalid, other_tools
-
-
-def _explain(wrapt_patches, autowrapt_bootstrap, defaults, groups, autowrapt_groups):
-    # Why select() chose groups and autowrapt_groups (or nothing), in the
-    # line WRAPT_PATCHES_DEBUG prints (selection.rs, explain).
-    if wrapt_patches is not None and _edit(wrapt_patches, (), []) is None:
-        return (
-            "nothing selected: WRAPT_PATCHES=%r is the kill switch (AUTOWRAPT_BOOTSTRAP is ignored too)"
-            % (wrapt_patches,)
-        )
-    listed = ", ".join(defaults) or "(none)"
-    if wrapt_patches is None:
-        if defaults:
-            why = "the default groups %s (WRAPT_PATCHES is unset)" % listed
-        else:
-            why = "WRAPT_PATCHES is unset and there are no default groups"
-    elif all(item.strip()[0] in "+-" for item in wrapt_patches.split(",") if item.strip()):
-        why = "the default groups %s edited by WRAPT_PATCHES=%r" % (listed, wrapt_patches)
-    else:
-        why = "WRAPT_PATCHES=%r" % (wrapt_patches,)
-    if autowrapt_bootstrap is None:
-        autowrapt = ""
-    elif autowrapt_groups:
-        autowrapt = "; AUTOWRAPT_BOOTSTRAP=%r adds %s" % (autowrapt_bootstrap, ", ".join(autowrapt_groups))
-    else:
-        autowrapt = "; AUTOWRAPT_BOOTSTRAP=%r names none" % (autowrapt_bootstrap,)
-    if not groups and not autowrapt_groups:
-        return "nothing selected: " + why + autowrapt
-    return "selected %s: %s%s" % (", ".join(groups) or "(none)", why, autowrapt)
 
 
 def tool(argv, prefix, environ, skip):
@@ -813,12 +702,11 @@ def install_finder():
 # ---------------------------------------------------------------------------
 
 # _decided: the environment was read (once per interpreter, so that a
-# warning is printed once); _active: something was enabled and activated;
-# _missing_reported: WRAPT_PATCHES_DEBUG has named the enabled groups that
-# no distribution declares (once, when startup's scans are done).
+# warning is printed once); _active: something was enabled and activated.
+# What WRAPT_PATCHES_DEBUG alone says is imported from _explain where it is
+# said, so that no other start loads it.
 _decided = False
 _active = False
-_missing_reported = False
 _selected = ()
 _autowrapt_groups = ()
 
@@ -879,7 +767,9 @@ def activate(defaults):
         )
     if not groups and not autowrapt_groups:
         if _debug:
-            _report(_explain(wrapt_patches, autowrapt_bootstrap, defaults, groups, autowrapt_groups))
+            from ._explain import explain
+
+            _report(explain(wrapt_patches, autowrapt_bootstrap, defaults, groups, autowrapt_groups))
         return False
     invalid = []
     skip = _edit(environ.get("WRAPT_PATCHES_SKIP"), _DEFAULT_SKIP, invalid) or ()
@@ -896,7 +786,9 @@ def activate(defaults):
     _active = True
     try:
         if _debug:
-            _report(_explain(wrapt_patches, autowrapt_bootstrap, defaults, groups, autowrapt_groups))
+            from ._explain import explain
+
+            _report(explain(wrapt_patches, autowrapt_bootstrap, defaults, groups, autowrapt_groups))
             _report(
                 "implementation fallback; groups %s%s"
                 % (
@@ -914,7 +806,9 @@ def activate(defaults):
         _scan_new_paths()
         # At startup, site has more to add to sys.path: rescan says it then.
         if _debug and not _at_startup():
-            _report_missing_groups()
+            from ._explain import report_missing_groups
+
+            report_missing_groups()
     except BaseException:
         _report("activation failed; the application continues without patches:")
         sys.__excepthook__(*sys.exc_info())
@@ -935,7 +829,10 @@ def rescan():
         return
     try:
         _scan_new_paths()
-        _report_missing_groups()
+        if _debug:
+            from ._explain import report_missing_groups
+
+            report_missing_groups()
     except BaseException:
         # Run from site, which an exception would stop.
         _report("rescan at the end of site failed:")
@@ -946,34 +843,8 @@ def _scan_new_paths():
     paths = [path for path in sys.path if isinstance(path, str) and path not in _scanned_paths]
     if paths:
         _scanned_paths.update(paths)
-        _scan_and_register(_enabled_groups(), paths, _seen_dists)
-
-
-def _enabled_groups():
-    # WRAPT_PATCHES's groups, then those only AUTOWRAPT_BOOTSTRAP names.
-    return list(_selected) + [g for g in _autowrapt_groups if g not in _selected]
-
-
-def _report_missing_groups():
-    # Under WRAPT_PATCHES_DEBUG, once startup's scans are done: each
-    # enabled group that no distribution on sys.path declares, with the
-    # declared group nearest its name where one is close, since a misspelt
-    # group otherwise selects nothing without a word (activation.rs,
-    # report_missing_groups). Only traced: listing every group declared
-    # reads every entry_points.txt.
-    global _missing_reported
-    if not _debug or _missing_reported:
-        return
-    _missing_reported = True
-    declared = _declared_groups(list(sys.path))
-    candidates = declared | {"wrapt_bootstrap.examples"}
-    for group in _enabled_groups():
-        if group not in declared:
-            near = _nearest(group, candidates)
-            _report(
-                "no distribution on sys.path declares group '%s'%s"
-                % (group, " (did you mean '%s'?)" % near if near else "")
-            )
+        groups = list(_selected) + [g for g in _autowrapt_groups if g not in _selected]
+        _scan_and_register(groups, paths, _seen_dists)
 
 
 def discover(group):

@@ -12,10 +12,11 @@ use crate::support::{
 const VERSION: &str = env!("CARGO_PKG_VERSION");
 
 /// The package's modules, each installed with its bytecode.
-const MODULES: [&str; 6] = [
+const MODULES: [&str; 7] = [
     "__init__",
     "_api",
     "_deferred",
+    "_explain",
     "_fallback",
     "_hidden",
     "examples",
@@ -169,7 +170,7 @@ fn writes_exactly_the_designed_files(python: &Python, mode: &str) {
         &[
             "-v",
             "-c",
-            "import wrapt_bootstrap._api, wrapt_bootstrap._deferred, wrapt_bootstrap._fallback, wrapt_bootstrap._hidden, wrapt_bootstrap.examples",
+            "import wrapt_bootstrap._api, wrapt_bootstrap._deferred, wrapt_bootstrap._explain, wrapt_bootstrap._fallback, wrapt_bootstrap._hidden, wrapt_bootstrap.examples",
         ],
     );
     assert!(output.status.success(), "{}", describe(&output));

@@ -110,8 +110,8 @@ pub fn is_identifier(text: &str) -> bool {
 /// by [`distance`] ignoring ASCII case; close means at most a third of
 /// `name`'s length (at least one edit), the threshold rustc uses for its own
 /// suggestions; ties go to the first candidate in `candidates`' order, which
-/// callers give sorted. `name` itself is never suggested. The fallback's
-/// `_nearest` is the same function.
+/// callers give sorted. `name` itself is never suggested. `nearest` in the
+/// fallback's `_explain.py` is the same function.
 pub fn nearest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
     let limit = name.len().max(3) / 3;
     let folded = name.to_ascii_lowercase();

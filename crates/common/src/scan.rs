@@ -601,8 +601,8 @@ pub fn distributions<P: AsRef<Path>>(paths: &[P], mut each: impl FnMut(Met<'_>))
 /// name, not another tool's group). A group not among them is one that
 /// [`scan`] finds no entry point of. Files are read as [`read_metadata_file`]
 /// reads them; one that is not UTF-8 declares nothing. The candidates for
-/// "did you mean" ([`names::nearest`]); the fallback's `_declared_groups`
-/// is the same function.
+/// "did you mean" ([`names::nearest`]); `declared_groups` in the fallback's
+/// `_explain.py` is the same function.
 pub fn declared_groups<P: AsRef<Path>>(paths: &[P]) -> BTreeSet<String> {
     let mut groups = BTreeSet::new();
     let mut buf = Vec::new();

@@ -186,7 +186,7 @@ pub fn select(
 pub const EXAMPLE_GROUP: &str = "wrapt_bootstrap.examples";
 
 /// Why [`select`] chose `selection` (or nothing), in the line
-/// `WRAPT_PATCHES_DEBUG` prints (port of `_explain`): `selected a, c: the
+/// `WRAPT_PATCHES_DEBUG` prints (`explain` in the fallback's `_explain.py`): `selected a, c: the
 /// default groups a, b edited by WRAPT_PATCHES='+c,-b'`, `nothing selected:
 /// WRAPT_PATCHES='0' is the kill switch (AUTOWRAPT_BOOTSTRAP is ignored
 /// too)`. `quote` quotes a variable's value as Python's `repr` does, so
