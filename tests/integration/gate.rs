@@ -244,29 +244,6 @@ fn the_live_run_sees_the_callers_pythonpath() {
     }
 }
 
-/// Builds, with the venv's interpreter, a wheel of distribution `acme-db`
-/// declaring group `acme.db` (`sqlite3 = acme_db:patch`), in `argv[1]`.
-const BUILD_ACME_DB_WHEEL: &str = r#"
-import base64, hashlib, os, sys, zipfile
-info = "acme_db-1.0.dist-info/"
-files = {
-    "acme_db.py": "def patch(module):\n    pass\n",
-    info + "METADATA": "Metadata-Version: 2.1\nName: acme-db\nVersion: 1.0\n",
-    info + "WHEEL": "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
-    info + "entry_points.txt": "[acme.db]\nsqlite3 = acme_db:patch\n",
-}
-record = []
-for name, text in files.items():
-    digest = base64.urlsafe_b64encode(hashlib.sha256(text.encode()).digest()).rstrip(b"=").decode()
-    record.append("%s,sha256=%s,%d" % (name, digest, len(text.encode())))
-files[info + "RECORD"] = "\n".join(record + [info + "RECORD,,"]) + "\n"
-path = os.path.join(sys.argv[1], "acme_db-1.0-py3-none-any.whl")
-with zipfile.ZipFile(path, "w") as wheel:
-    for name, text in files.items():
-        wheel.writestr(name, text)
-print(path)
-"#;
-
 /// Regression: a default group that `WRAPT_PATCHES` left out was not looked
 /// for at all, and the text said it had 0 entry points, with a warning to
 /// install the package that provides it.
@@ -288,13 +265,19 @@ fn groups_are_counted_as_the_run_enabled_them_and_an_uninstalled_check_says_only
         output
     };
     let wheels = tempfile::tempdir().unwrap();
-    let built = Command::new(venv.interpreter())
-        .args(["-I", "-c", BUILD_ACME_DB_WHEEL])
-        .arg(wheels.path())
-        .output()
-        .unwrap();
-    assert!(built.status.success(), "{}", describe(&built));
-    pip(&["install", "--no-index", "--no-deps", stdout(&built).trim()]);
+    let acme_db = PatchDist {
+        name: "acme-db",
+        group: "acme.db",
+        entries: &[("sqlite3", "acme_db:patch")],
+        modules: &[("acme_db.py", "def patch(module):\n    pass\n")],
+    };
+    let wheel = acme_db.build_wheel(&venv.interpreter(), wheels.path());
+    pip(&[
+        "install",
+        "--no-index",
+        "--no-deps",
+        wheel.to_str().unwrap(),
+    ]);
     venv.install(&["--enable", "acme.db"]);
 
     let text = |selection: &str| {

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use crate::support::{
     describe, modes, pythons, pythons_and_pypy, run_ok, stderr, stdout, wrapt_install,
-    wrapt_uninstall, Implementation, Python, Venv,
+    wrapt_uninstall, Implementation, PatchDist, Python, Venv,
 };
 
 const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -87,30 +87,6 @@ for path, digest, size in rows:
     assert value == base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode(), path
     assert int(size) == len(data), path
 print(json.dumps(sorted(listed)))
-"#;
-
-/// Builds `acme_wheel_patches-1.0-py3-none-any.whl` in `sys.argv[1]` with
-/// zipfile, as a build backend would, and prints its path.
-const BUILD_PATCH_WHEEL: &str = r#"
-import base64, hashlib, os, zipfile
-files = {
-    "acme_wheel_patch.py": "def hook(m):\n    m.FROM_WHEEL = 'yes'\n",
-    "acme_wheel_patches-1.0.dist-info/METADATA": "Metadata-Version: 2.1\nName: acme-wheel-patches\nVersion: 1.0\n",
-    "acme_wheel_patches-1.0.dist-info/WHEEL": "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
-    "acme_wheel_patches-1.0.dist-info/entry_points.txt": "[acme.wheel]\ncolorsys = acme_wheel_patch:hook\n",
-}
-record = []
-for name, text in files.items():
-    data = text.encode()
-    digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
-    record.append("%s,sha256=%s,%d" % (name, digest, len(data)))
-record.append("acme_wheel_patches-1.0.dist-info/RECORD,,")
-files["acme_wheel_patches-1.0.dist-info/RECORD"] = "\n".join(record) + "\n"
-path = os.path.join(sys.argv[1], "acme_wheel_patches-1.0-py3-none-any.whl")
-with zipfile.ZipFile(path, "w") as wheel:
-    for name, text in files.items():
-        wheel.writestr(name, text)
-print(path)
 "#;
 
 fn record_listing(venv: &Venv) -> Vec<String> {
@@ -272,15 +248,22 @@ fn pip_sees_it_and_pip_uninstall_removes_it_cleanly() {
         );
         // A patch package installed by pip from a wheel is found and fires.
         let wheel_dir = tempfile::tempdir().unwrap();
-        let output = venv.run_code(
-            Implementation::Native,
-            &[],
-            &format!(
-                "import sys; sys.argv[1:] = [{:?}]\n{BUILD_PATCH_WHEEL}",
-                wheel_dir.path().to_str().unwrap()
-            ),
-        );
-        pip(&["install", "--no-index", "--no-deps", stdout(&output).trim()]);
+        let wheel = PatchDist {
+            name: "acme-wheel-patches",
+            group: "acme.wheel",
+            entries: &[("colorsys", "acme_wheel_patch:hook")],
+            modules: &[(
+                "acme_wheel_patch.py",
+                "def hook(m):\n    m.FROM_WHEEL = 'yes'\n",
+            )],
+        }
+        .build_wheel(&venv.interpreter(), wheel_dir.path());
+        pip(&[
+            "install",
+            "--no-index",
+            "--no-deps",
+            wheel.to_str().unwrap(),
+        ]);
         let output = venv.run_code(
             Implementation::Native,
             &[("WRAPT_PATCHES", "acme.wheel")],

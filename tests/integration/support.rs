@@ -500,18 +500,10 @@ pub struct PatchDist<'a> {
 
 impl PatchDist<'_> {
     pub fn write_into(&self, dir: &Path) {
-        let dist_info = dir.join(format!("{}-1.0.dist-info", self.name.replace('-', "_")));
+        let dist_info = dir.join(self.dist_info());
         fs::create_dir_all(&dist_info).unwrap();
-        fs::write(
-            dist_info.join("METADATA"),
-            format!("Metadata-Version: 2.1\nName: {}\nVersion: 1.0\n", self.name),
-        )
-        .unwrap();
-        let mut entry_points = format!("[{}]\n", self.group);
-        for (target, value) in self.entries {
-            writeln!(entry_points, "{target} = {value}").unwrap();
-        }
-        fs::write(dist_info.join("entry_points.txt"), entry_points).unwrap();
+        fs::write(dist_info.join("METADATA"), self.metadata()).unwrap();
+        fs::write(dist_info.join("entry_points.txt"), self.entry_points()).unwrap();
         let mut record = String::new();
         for (file, source) in self.modules {
             let path = dir.join(file);
@@ -521,7 +513,70 @@ impl PatchDist<'_> {
         }
         fs::write(dist_info.join("RECORD"), record).unwrap();
     }
+
+    /// Builds its wheel in `dir` with `python`'s zipfile, as a build
+    /// backend would (a WHEEL file and a RECORD with hashes), for tests that
+    /// install it with pip; returns the wheel's path.
+    pub fn build_wheel(&self, python: &Path, dir: &Path) -> PathBuf {
+        let dist_info = self.dist_info();
+        let mut files: Vec<(String, String)> = self
+            .modules
+            .iter()
+            .map(|(file, source)| (file.to_string(), source.to_string()))
+            .collect();
+        files.push((format!("{dist_info}/METADATA"), self.metadata()));
+        files.push((format!("{dist_info}/entry_points.txt"), self.entry_points()));
+        files.push((
+            format!("{dist_info}/WHEEL"),
+            "Wheel-Version: 1.0\nGenerator: wrapt-install tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
+                .to_owned(),
+        ));
+        let wheel = dir.join(format!(
+            "{}-1.0-py3-none-any.whl",
+            self.name.replace('-', "_")
+        ));
+        run_ok(
+            base_command(python)
+                .args(["-I", "-c", BUILD_WHEEL])
+                .arg(&wheel)
+                .arg(format!("{dist_info}/RECORD"))
+                .arg(serde_json::to_string(&files).unwrap()),
+        );
+        wheel
+    }
+
+    fn dist_info(&self) -> String {
+        format!("{}-1.0.dist-info", self.name.replace('-', "_"))
+    }
+
+    fn metadata(&self) -> String {
+        format!("Metadata-Version: 2.1\nName: {}\nVersion: 1.0\n", self.name)
+    }
+
+    fn entry_points(&self) -> String {
+        let mut entry_points = format!("[{}]\n", self.group);
+        for (target, value) in self.entries {
+            writeln!(entry_points, "{target} = {value}").unwrap();
+        }
+        entry_points
+    }
 }
+
+/// `python -c BUILD_WHEEL WHEEL RECORD FILES`: zips FILES (a JSON list of
+/// [path, text]) into WHEEL, with RECORD listing each with its hash.
+const BUILD_WHEEL: &str = r#"
+import base64, hashlib, json, sys, zipfile
+wheel_path, record_path, files = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
+record = []
+with zipfile.ZipFile(wheel_path, "w") as wheel:
+    for name, text in files:
+        data = text.encode()
+        digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+        wheel.writestr(name, data)
+        record.append("%s,sha256=%s,%d" % (name, digest, len(data)))
+    record.append(record_path + ",,")
+    wheel.writestr(record_path, "\n".join(record) + "\n")
+"#;
 
 /// A directory of patch distributions for one test, put on sys.path through
 /// PYTHONPATH so that tests can share one installed venv per interpreter.

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use crate::packaging::{pip_tool, tools, CHECKOUT};
-use crate::support::{base_command, describe, pythons, run_ok, stderr, stdout};
+use crate::support::{base_command, describe, pythons, run_ok, stderr, stdout, PatchDist};
 use crate::wheel::{EXAMPLE, EXAMPLE_OUTPUT};
 
 /// The commands of the Dockerfile's stage `stage` (`FROM … AS stage`), in
@@ -77,27 +77,16 @@ fn dockerfile_runs_are_read_per_stage_with_continuations() {
     assert_eq!(dockerfile_runs(doc, "tool"), ["make tool"]);
 }
 
-/// Writes `acme_patches-1.0-py3-none-any.whl` into `dir`: group
-/// `acme.patches`, whose hook for `tempfile` says so on stderr.
-const ACME_WHEEL: &str = r#"
-import base64, hashlib, os, sys, zipfile
-info = "acme_patches-1.0.dist-info/"
-files = {
-    "acme_patches.py": "import sys\ndef patch_tempfile(module):\n    sys.stderr.write('acme: patched tempfile\\n')\n",
-    info + "METADATA": "Metadata-Version: 2.1\nName: acme-patches\nVersion: 1.0\n",
-    info + "WHEEL": "Wheel-Version: 1.0\nGenerator: wrapt-install tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
-    info + "entry_points.txt": "[acme.patches]\ntempfile = acme_patches:patch_tempfile\n",
-}
-record = []
-with zipfile.ZipFile(os.path.join(sys.argv[1], "acme_patches-1.0-py3-none-any.whl"), "w") as wheel:
-    for name, text in files.items():
-        data = text.encode()
-        digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
-        wheel.writestr(name, data)
-        record.append("%s,sha256=%s,%d" % (name, digest, len(data)))
-    record.append(info + "RECORD,,")
-    wheel.writestr(info + "RECORD", "\n".join(record) + "\n")
-"#;
+/// Group `acme.patches`, whose hook for `tempfile` says so on stderr.
+const ACME_PATCHES: PatchDist = PatchDist {
+    name: "acme-patches",
+    group: "acme.patches",
+    entries: &[("tempfile", "acme_patches:patch_tempfile")],
+    modules: &[(
+        "acme_patches.py",
+        "import sys\ndef patch_tempfile(module):\n    sys.stderr.write('acme: patched tempfile\\n')\n",
+    )],
+};
 
 const ACME_OUTPUT: &str = "acme: patched tempfile\n";
 
@@ -161,11 +150,7 @@ fn the_build_stage_makes_a_patched_environment_that_passes_the_gate() {
     fs::create_dir(&app).unwrap();
     let wheels = root.path().join("wheels");
     fs::create_dir(&wheels).unwrap();
-    run_ok(
-        base_command(&python.exe)
-            .args(["-c", ACME_WHEEL])
-            .arg(&wheels),
-    );
+    ACME_PATCHES.build_wheel(&python.exe, &wheels);
     fs::write(app.join("requirements.txt"), "acme-patches==1.0\n").unwrap();
     let bin = image_path(root.path(), &python.exe);
 
