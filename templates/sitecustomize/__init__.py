@@ -121,13 +121,14 @@ def _site_end(sys, rescan):
 
 def _may_enable(environ):
     # Whether anything may be enabled, decided before anything is loaded
-    # (docs/startup.md, How startup works, step 1): a variable set, or defaults, and not the
-    # kill switch (empty, only commas, or one 0 / off / none), which
-    # silences AUTOWRAPT_BOOTSTRAP too, unless WRAPT_PATCHES_DEBUG asks the
-    # implementation to say so. The rule of wrapt_bootstrap's _activate, on
-    # posix.environ's bytes decoded as os.environ decodes them: bytes.strip
-    # would leave the Unicode whitespace that str.strip takes off. The
-    # implementation decides the rest of the grammar.
+    # (docs/startup.md, How startup works, step 1): a variable set, or
+    # defaults, and not the kill switch (empty, only commas, or one 0 / off
+    # / none), which silences AUTOWRAPT_BOOTSTRAP too, unless
+    # WRAPT_PATCHES_DEBUG asks the implementation to say so. The rule of
+    # wrapt_bootstrap's _activate, on posix.environ's bytes decoded as
+    # os.environ decodes them: bytes.strip would leave the Unicode
+    # whitespace that str.strip takes off. The implementation decides the
+    # rest of the grammar.
     value = environ.get(b"WRAPT_PATCHES")
     if value is None:
         return bool(_DEFAULT_GROUPS) or b"AUTOWRAPT_BOOTSTRAP" in environ

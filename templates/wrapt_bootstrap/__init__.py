@@ -110,12 +110,12 @@ def _activate():
     # idempotent: in a virtual environment site processes site-packages
     # twice before 3.15, and every subinterpreter runs site again. The
     # implementation decides, activates and reports its own failures. Where
-    # nothing can be enabled it is not even loaded (docs/startup.md, How startup
-    # works, step 1): neither variable set and no defaults, or the kill switch
-    # (empty, only commas, or one 0 / off / none), which silences
-    # AUTOWRAPT_BOOTSTRAP too; under WRAPT_PATCHES_DEBUG, the kill switch
-    # loads it to say so. The sitecustomize package makes the same decision
-    # on bytes.
+    # nothing can be enabled it is not even loaded (docs/startup.md, How
+    # startup works, step 1): neither variable set and no defaults, or the
+    # kill switch (empty, only commas, or one 0 / off / none), which
+    # silences AUTOWRAPT_BOOTSTRAP too; under WRAPT_PATCHES_DEBUG, the kill
+    # switch loads it to say so. The sitecustomize package makes the same
+    # decision from posix.environ's bytes.
     value = os.environ.get("WRAPT_PATCHES")
     if value is None:
         if not (_DEFAULT_GROUPS or "AUTOWRAPT_BOOTSTRAP" in os.environ):
